@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("organisation_id", sa.Uuid(), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("format", sa.String(length=32), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("file_key", sa.String(length=255), nullable=False),
         sa.Column(
             "status",
