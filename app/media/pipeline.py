@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.media.images import ImageOutput, write_images
+from app.media.posters import ImageOutput, write_images
 from app.media.probe import ProbeResult, probe
 from app.media.transcode import ProgressCallback, TranscodeResult, transcode
 from app.media.validate import MediaLimits, validate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -110,7 +111,7 @@ def _float(value: Any) -> float | None:
         result = float(value)
     except (TypeError, ValueError):
         return None
-    return result if result == result else None  # NaN
+    return None if math.isnan(result) else result
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,7 @@ def probe(path: str | Path) -> ProbeResult:
         format_long_name=fmt.get("format_long_name"),
         duration=duration,
         size_bytes=size,
-        bit_rate=int(bit_rate) if str(bit_rate or "").isdigit() else None,
+        bit_rate=int(str(bit_rate)) if str(bit_rate or "").isdigit() else None,
         video=video,
         audio=audio,
         video_streams=len(videos),

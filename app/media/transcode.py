@@ -73,7 +73,7 @@ class TranscodeResult:
 
 
 def _even(value: float) -> int:
-    return max(2, int(round(value / 2)) * 2)
+    return max(2, round(value / 2) * 2)
 
 
 def _scaled(width: int, height: int, short: int) -> tuple[int, int]:
@@ -222,10 +222,10 @@ def _parse_master(master: Path) -> list[Rendition]:
     for i, line in enumerate(lines):
         if not line.startswith("#EXT-X-STREAM-INF:"):
             continue
-        attrs = dict(
-            (m.group(1), m.group(2).strip('"'))
+        attrs = {
+            m.group(1): m.group(2).strip('"')
             for m in re.finditer(r'([A-Z-]+)=("[^"]*"|[^,]*)', line.split(":", 1)[1])
-        )
+        }
         uri = lines[i + 1].strip()
         w, _, h = attrs.get("RESOLUTION", "0x0").partition("x")
         renditions.append(
