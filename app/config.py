@@ -60,7 +60,44 @@ class Settings(BaseSettings):
     # --- jobs -------------------------------------------------------------------------------
     redis_url: str | None = None
 
-    @field_validator("cors_origins", "body_limit_exempt_prefixes", mode="before")
+    # --- ingest: uploads, storage backends, media limits, transcoding (issue 3) -----------------
+    # Upload limits: declared sizes above max_upload_bytes are refused before any URL is issued.
+    max_upload_bytes: int = 1024**3
+    upload_content_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/mp2t",
+            "video/3gpp", "video/x-msvideo", "video/mpeg", "application/octet-stream",
+        ]
+    )  # fmt: skip
+    upload_expiry_seconds: int = 3600
+    # Files up to this size get one presigned PUT; larger ones a presigned multipart upload.
+    multipart_threshold_bytes: int = 16 * 1024 * 1024
+    multipart_part_size: int = 8 * 1024 * 1024  # also the chunk buffered by PUT .../content
+    # Media limits checked by ffprobe before transcoding.
+    min_duration_seconds: float = 0.5
+    max_duration_seconds: float = 180.0
+    max_dimension: int = 4096
+    transcode_time_limit_seconds: int = 1800
+    # Clips stuck in `processing` longer than this are re-enqueued by the recovery sweep.
+    stuck_processing_seconds: int = 3600
+    sweep_interval_seconds: int = 300
+    # Storage backend: `local` (the media/ folder served by the API) or `s3` (AWS, MinIO, R2...).
+    storage_backend: str = "local"
+    # Public base for media URLs (a CDN in front of the bucket). Unset: presigned GETs on S3,
+    # the API's /v1/media route on the local backend.
+    media_base_url: str | None = None
+    presign_expiry_seconds: int = 3600
+    s3_bucket: str = "clipshop"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_addressing_style: str = "auto"  # path | virtual | auto
+    s3_connect_timeout_seconds: float = 5.0
+    s3_read_timeout_seconds: float = 60.0
+    s3_max_attempts: int = 5
+
+    @field_validator("cors_origins", "body_limit_exempt_prefixes", "upload_content_types", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         if isinstance(value, str):
