@@ -165,7 +165,7 @@ def build_command(src: Path, out_dir: Path, probe: ProbeResult, rungs: list[Rung
         "-movflags", "+faststart", "-shortest", str(out_dir / "video.mp4"),
     ]  # fmt: skip
     hls: list[str] = []
-    for i, rung in enumerate(rungs):
+    for i in range(len(rungs)):
         hls += ["-map", f"[v{i + 1}]", "-map", f"[a{i + 1}]"]
     hls += x264
     for i, rung in enumerate(rungs):

@@ -125,7 +125,7 @@ def test_virtual_host_addressing_signs_bucket_in_host(s3_endpoint: str) -> None:
     assert url.startswith(f"http://{storage.bucket}.localhost:")
     path_url, _ = storage.presign_put("k", "video/mp4", 60)
     assert path_url.startswith(f"{s3_endpoint}/{storage.bucket}/k?")
-    assert virtual.client.meta.config.retries["max_attempts"] == 2
+    assert virtual.client.meta.config.retries["total_max_attempts"] == 2
     assert virtual.client.meta.config.connect_timeout == 2
 
 
