@@ -123,7 +123,7 @@ class S3Storage(Storage):
                 s3=s3_options,
                 connect_timeout=config.connect_timeout,
                 read_timeout=config.read_timeout,
-                retries={"max_attempts": config.max_attempts, "mode": "standard"},
+                retries={"total_max_attempts": config.max_attempts, "mode": "standard"},
             ),
         )
         self.transfer = TransferConfig(multipart_threshold=64 * 1024 * 1024, max_concurrency=4)
