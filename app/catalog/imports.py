@@ -435,8 +435,14 @@ def parse_woocommerce_csv(data: bytes, currency: str) -> ParsedFile:
         parent = row.get("Parent", "")
         parent_key = by_id.get(parent.removeprefix("id:")) if parent.startswith("id:") else parent
         if not parent_key or parent_key not in drafts:
-            orphans.append({"row": number, "sku": row.get("SKU") or None, "field": "Parent",
-                            "message": f"variation of unknown parent {parent!r}"})
+            orphans.append(
+                {
+                    "row": number,
+                    "sku": row.get("SKU") or None,
+                    "field": "Parent",
+                    "message": f"variation of unknown parent {parent!r}",
+                }
+            )
             continue
         draft = drafts[parent_key]
         draft.rows.append(number)

@@ -69,7 +69,7 @@ def product_read(session: SessionDep, product: Product, *, merchant_view: bool) 
         skus = [s for s in skus if s.active]
     states = service.stock_states(session, [s.id for s in skus])
     threshold = get_settings().low_stock_threshold
-    sku_reads = []
+    sku_reads: list[SkuRead] = []
     for sku in skus:
         state = states[sku.id]
         fields = {
@@ -107,7 +107,7 @@ def product_read(session: SessionDep, product: Product, *, merchant_view: bool) 
         "created_at": product.created_at,
         "updated_at": product.updated_at,
     }
-    return MerchantProductRead(**data) if merchant_view else ProductRead(**data)
+    return MerchantProductRead(**data) if merchant_view else ProductRead(**data)  # type: ignore[arg-type]
 
 
 def stock_read(sku_id: uuid.UUID, state: service.StockState) -> StockRead:

@@ -332,8 +332,12 @@ def delete_product(session: Session, product: Product) -> None:
     session.delete(product)
     session.flush()
     storage = get_storage()
-    for key in keys:
-        on_commit(session, lambda key=key: storage.delete_prefix(key))
+
+    def remove_files() -> None:
+        for key in keys:
+            storage.delete_prefix(key)
+
+    on_commit(session, remove_files)
 
 
 def list_products(

@@ -51,14 +51,18 @@ def lock_skus(session: Session, sku_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID,
     """Lock the SKU rows in primary-key order (no deadlocks between carts listing the same SKUs in
     different orders) and return ``{id: (quantity, reserved, active)}``.
 
-    PostgreSQL: ``SELECT ... ORDER BY id FOR UPDATE``. SQLite: every transaction already holds the
-    database write lock (``BEGIN IMMEDIATE``), so a plain read is consistent until commit."""
+    PostgreSQL: ``SELECT ... ORDER BY id FOR NO KEY UPDATE`` (the row lock an ``UPDATE`` of
+    non-key columns takes). Not plain ``FOR UPDATE``: inserting an order line or ledger entry
+    takes ``FOR KEY SHARE`` on the referenced SKU through its foreign key, and ``FOR UPDATE``
+    conflicts with that, deadlocking concurrent checkouts of the same SKU.
+    SQLite: every transaction already holds the database write lock (``BEGIN IMMEDIATE``), so a
+    plain read is consistent until commit."""
     ids = sorted(set(sku_ids))
     if not ids:
         return {}
     query = select(Sku.id, Sku.quantity, Sku.reserved, Sku.active).where(Sku.id.in_(ids)).order_by(Sku.id)
     if is_postgres(session):
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     return {row.id: (row.quantity, row.reserved, row.active) for row in session.execute(query)}
 
 

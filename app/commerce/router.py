@@ -149,7 +149,7 @@ def refund_order(
     return order_read(order)
 
 
-@router.post("/v1/payments/webhook", response_model=WebhookAck, responses=problem_responses(400))
+@router.post("/v1/payments/webhook", response_model=WebhookAck, responses=problem_responses(400, 503))
 async def payment_webhook(request: Request, session: SessionDep) -> WebhookAck:
     """Payment provider events, signed: header `ClipShop-Signature: t=<unix seconds>,v1=<hex>`
     where v1 = HMAC-SHA256(secret, `<t>.<raw body>`). Events: `payment.succeeded`,

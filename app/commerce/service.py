@@ -43,8 +43,9 @@ from app.commerce.exceptions import (
 )
 from app.commerce.models import Order, OrderLine, OrderStatus, Payment, PaymentKind, WebhookEvent
 from app.commerce.schemas import CheckoutRequest
-from app.config import get_settings
+from app.config import DEV_WEBHOOK_SECRET, Environment, get_settings
 from app.db import as_utc, is_postgres, utcnow
+from app.errors import ServiceUnavailable
 
 SIGNATURE_HEADER = "ClipShop-Signature"
 
@@ -129,10 +130,12 @@ def checkout(
             raise
         return again, False
 
-    lines: list[OrderLine] = []
+    # Lock the SKU rows (primary-key order) before anything references them.
+    locked = catalog_service.lock_and_release_expired(session, wanted)
+    order_lines: list[OrderLine] = []
     for position, (sku_id, quantity) in enumerate(wanted.items()):
         sku = skus[sku_id]
-        line = OrderLine(
+        order_line = OrderLine(
             order_id=order.id,
             position=position,
             sku_id=sku_id,
@@ -144,17 +147,18 @@ def checkout(
             unit_price_minor=sku.price_minor,
             line_total_minor=sku.price_minor * quantity,
         )
-        session.add(line)
-        lines.append(line)
+        session.add(order_line)
+        order_lines.append(order_line)
     session.flush()
-    reserve_lines(session, order, lines)
+    reserve_lines(session, order, order_lines, locked)
     session.flush()
     return order, True
 
 
-def reserve_lines(session: Session, order: Order, lines: list[OrderLine]) -> None:
-    """Lock the SKU rows in primary-key order, then reserve every line or none."""
-    locked = catalog_service.lock_and_release_expired(session, [line.sku_id for line in lines])
+def reserve_lines(
+    session: Session, order: Order, lines: list[OrderLine], locked: dict[uuid.UUID, tuple[int, int, bool]]
+) -> None:
+    """Reserve every line or none; ``locked`` is the state of the SKU rows this transaction locked."""
     short = []
     for line in lines:
         quantity, reserved, _active = locked[line.sku_id]
@@ -261,7 +265,7 @@ def skus_referenced_by_orders(session: Session, sku_ids: Iterable[uuid.UUID]) ->
 def _lock_order(session: Session, order_id: uuid.UUID) -> Order | None:
     query = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
     if is_postgres(session):
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     return session.scalar(query)
 
 
@@ -496,6 +500,13 @@ def verify_signature(
 def handle_webhook(session: Session, body: bytes, signature: str | None) -> tuple[str, bool]:
     """Verify, de-duplicate by provider event id, apply. Returns ``(outcome, duplicate)``."""
     settings = get_settings()
+    if (
+        settings.environment is Environment.production
+        and settings.payment_webhook_secret == DEV_WEBHOOK_SECRET
+    ):
+        raise ServiceUnavailable(
+            "Set CLIPSHOP_PAYMENT_WEBHOOK_SECRET to receive payment webhooks", code="webhook_not_configured"
+        )
     verify_signature(
         body,
         signature,

@@ -71,7 +71,7 @@ def create_tag(session: Session, clip_id: uuid.UUID, user: User, data: TagCreate
     # Lock the clip row so concurrent taggers cannot both pass the limit check (SQLite already
     # serialises writers).
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Clip.id).where(Clip.id == clip.id).with_for_update())
+        session.execute(select(Clip.id).where(Clip.id == clip.id).with_for_update(key_share=True))
     limit = get_settings().max_tags_per_clip
     count = session.scalar(
         select(func.count()).where(ProductTag.clip_id == clip.id, ProductTag.status.in_(LIVE_STATUSES))

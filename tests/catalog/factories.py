@@ -16,7 +16,15 @@ def product_body(*, skus: list[dict[str, Any]] | None = None, **fields: Any) -> 
         "category": "Clothing > Hoodies",
         "skus": skus
         if skus is not None
-        else [{"sku": f"H-{suffix}-M", "price_minor": 4900, "currency": "EUR", "quantity": 10, "options": {"size": "M"}}],
+        else [
+            {
+                "sku": f"H-{suffix}-M",
+                "price_minor": 4900,
+                "currency": "EUR",
+                "quantity": 10,
+                "options": {"size": "M"},
+            }
+        ],
     }
     body.update(fields)
     return body
@@ -28,7 +36,9 @@ def create_product(client: TestClient, headers: dict[str, str], **fields: Any) -
     return response.json()
 
 
-def one_sku(client: TestClient, headers: dict[str, str], quantity: int = 10, price: int = 4900) -> dict[str, Any]:
+def one_sku(
+    client: TestClient, headers: dict[str, str], quantity: int = 10, price: int = 4900
+) -> dict[str, Any]:
     code = f"S-{uuid.uuid4().hex[:8]}"
     product = create_product(
         client, headers, skus=[{"sku": code, "price_minor": price, "currency": "EUR", "quantity": quantity}]
@@ -36,7 +46,9 @@ def one_sku(client: TestClient, headers: dict[str, str], quantity: int = 10, pri
     return product["skus"][0]
 
 
-def make_clip(creator_id: str, *, duration_ms: int = 15_000, visibility: str = "public", status: str = "ready") -> uuid.UUID:
+def make_clip(
+    creator_id: str, *, duration_ms: int = 15_000, visibility: str = "public", status: str = "ready"
+) -> uuid.UUID:
     """A clip row as ingest leaves it once processed (no media files needed for tagging)."""
     from app.clips.models import Clip, ClipStatus, Visibility
     from app.db import session_scope

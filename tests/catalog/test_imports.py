@@ -10,7 +10,9 @@ from app.jobs import drain
 from tests.conftest import shared_data
 
 
-def _import(client, headers, path: Path | None = None, *, data: bytes | None = None, name: str = "f.csv", **form: str):
+def _import(
+    client, headers, path: Path | None = None, *, data: bytes | None = None, name: str = "f.csv", **form: str
+):
     content = data if data is not None else path.read_bytes()  # type: ignore[union-attr]
     response = client.post(
         "/v1/merchant/catalog/imports", files={"file": (name, content)}, data=form, headers=headers
@@ -53,7 +55,9 @@ def test_native_csv_import_progress_errors_and_idempotence(client, make_user):
     assert catalog["TEE-S"]["options"] == {"size": "S"}
     assert catalog["TEE-S"]["product"]["images"][0]["url"] == "https://img.example/tee.jpg"
 
-    ledger_before = client.get(f"/v1/merchant/skus/{catalog['TEE-S']['id']}/stock/ledger", headers=merchant).json()
+    ledger_before = client.get(
+        f"/v1/merchant/skus/{catalog['TEE-S']['id']}/stock/ledger", headers=merchant
+    ).json()
     again = _import(client, merchant, data=data)
     assert again["products_written"] == 2
     after = _catalog(client, merchant)
@@ -61,7 +65,9 @@ def test_native_csv_import_progress_errors_and_idempotence(client, make_user):
         k: (v["price_minor"], v["quantity"]) for k, v in catalog.items()
     }
     assert {v["product"]["id"] for v in after.values()} == {v["product"]["id"] for v in catalog.values()}
-    ledger_after = client.get(f"/v1/merchant/skus/{catalog['TEE-S']['id']}/stock/ledger", headers=merchant).json()
+    ledger_after = client.get(
+        f"/v1/merchant/skus/{catalog['TEE-S']['id']}/stock/ledger", headers=merchant
+    ).json()
     assert ledger_after["total"] == ledger_before["total"]  # unchanged quantity: nothing written
 
 
@@ -72,7 +78,12 @@ def test_import_refuses_unreadable_files(client, make_user):
         "/v1/merchant/catalog/imports", files={"file": ("x.json", b"[not json")}, headers=merchant
     )
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_import"
-    assert client.post("/v1/merchant/catalog/imports", files={"file": ("x.csv", b"a")}, headers=viewer).status_code == 403
+    assert (
+        client.post(
+            "/v1/merchant/catalog/imports", files={"file": ("x.csv", b"a")}, headers=viewer
+        ).status_code
+        == 403
+    )
 
 
 def _shopify_expectations(path: Path) -> dict[str, tuple[int, int]]:
@@ -84,9 +95,16 @@ def _shopify_expectations(path: Path) -> dict[str, tuple[int, int]]:
         values = [row[f"Option{i} Value"] for i in (1, 2, 3)]
         code = "-".join(
             [row["Handle"]]
-            + ["-".join("".join(c if c.isalnum() else " " for c in v.lower()).split()) for v in values if v and v != "Default Title"]
+            + [
+                "-".join("".join(c if c.isalnum() else " " for c in v.lower()).split())
+                for v in values
+                if v and v != "Default Title"
+            ]
         )
-        expected[code] = (int(Decimal(row["Variant Price"]) * 100), max(0, int(row["Variant Inventory Qty"] or 0)))
+        expected[code] = (
+            int(Decimal(row["Variant Price"]) * 100),
+            max(0, int(row["Variant Inventory Qty"] or 0)),
+        )
     return expected
 
 
@@ -97,7 +115,11 @@ def test_shopify_csv_imports(client, make_user):
         path = shared_data("catalog", "shopify", name)
         job = _import(client, merchant, path, name=name)
         assert job["status"] == "succeeded", job["errors"]
-        assert job["done_rows"] == job["total_rows"] == sum(1 for _ in csv.DictReader(path.open(encoding="utf-8-sig")))
+        assert (
+            job["done_rows"]
+            == job["total_rows"]
+            == sum(1 for _ in csv.DictReader(path.open(encoding="utf-8-sig")))
+        )
         handles = {r["Handle"] for r in csv.DictReader(path.open(encoding="utf-8-sig"))}
         assert job["products_written"] == len(handles) == 20
         expected = _shopify_expectations(path)
@@ -151,7 +173,9 @@ def test_saleor_fixture_imports(client, make_user):
     stock: dict[int, int] = {}
     for o in fixture:
         if o["model"] == "warehouse.stock":
-            stock[o["fields"]["product_variant"]] = stock.get(o["fields"]["product_variant"], 0) + o["fields"]["quantity"]
+            stock[o["fields"]["product_variant"]] = (
+                stock.get(o["fields"]["product_variant"], 0) + o["fields"]["quantity"]
+            )
     job = _import(client, merchant, path, name="populatedb_data.json", currency="USD")
     assert job["status"] == "succeeded", job["errors"][:3]
     assert (job["total_rows"], job["skus_written"], job["products_written"]) == (

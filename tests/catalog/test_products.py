@@ -15,8 +15,20 @@ def test_create_product_contract_and_public_reads(client, make_user):
         "description": "Heavy cotton",
         "category": "Clothing > Hoodies",
         "skus": [
-            {"sku": "HOOD-M", "price_minor": 4900, "currency": "eur", "quantity": 12, "options": {"size": "M"}},
-            {"sku": "HOOD-L", "price_minor": 5100, "currency": "EUR", "quantity": 3, "options": {"size": "L"}},
+            {
+                "sku": "HOOD-M",
+                "price_minor": 4900,
+                "currency": "eur",
+                "quantity": 12,
+                "options": {"size": "M"},
+            },
+            {
+                "sku": "HOOD-L",
+                "price_minor": 5100,
+                "currency": "EUR",
+                "quantity": 3,
+                "options": {"size": "L"},
+            },
         ],
     }
     response = client.post("/v1/merchant/products", json=body, headers=merchant)
@@ -50,7 +62,9 @@ def test_roles_and_ownership(client, make_user):
     # Another merchant cannot see or change it.
     assert client.get(f"/v1/merchant/products/{product['id']}", headers=other_merchant).status_code == 404
     assert (
-        client.patch(f"/v1/merchant/products/{product['id']}", json={"title": "x"}, headers=other_merchant).status_code
+        client.patch(
+            f"/v1/merchant/products/{product['id']}", json={"title": "x"}, headers=other_merchant
+        ).status_code
         == 404
     )
     sku_id = product["skus"][0]["id"]
@@ -81,7 +95,10 @@ def test_deactivate_hides_and_delete_refused_when_ordered(client, make_user):
     assert refused.status_code == 409 and refused.json()["code"] == "sku_has_orders"
     refused = client.delete(f"/v1/merchant/products/{sku['product_id']}", headers=merchant)
     assert refused.status_code == 409 and refused.json()["code"] == "product_has_orders"
-    assert client.patch(f"/v1/merchant/skus/{sku['id']}", json={"active": False}, headers=merchant).status_code == 200
+    assert (
+        client.patch(f"/v1/merchant/skus/{sku['id']}", json={"active": False}, headers=merchant).status_code
+        == 200
+    )
     assert client.get(f"/v1/skus/{sku['id']}").status_code == 404
     # A SKU nobody ordered can be deleted.
     free = one_sku(client, merchant)
@@ -135,7 +152,9 @@ def test_product_image_upload(client, make_user):
     sku = client.get(f"/v1/skus/{product['skus'][0]['id']}").json()
     assert sku["image"] == image["url"]
 
-    not_image = client.post(url, files={"file": ("x.jpg", b"hello, not an image", "image/jpeg")}, headers=merchant)
+    not_image = client.post(
+        url, files={"file": ("x.jpg", b"hello, not an image", "image/jpeg")}, headers=merchant
+    )
     assert not_image.status_code == 422 and not_image.json()["code"] == "not_an_image"
     # A decompression bomb: a tiny PNG that claims a huge canvas.
     bomb = io.BytesIO()

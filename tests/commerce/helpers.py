@@ -8,12 +8,27 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 
-def checkout(client: TestClient, headers: dict[str, str], lines: list[tuple[str, int]], key: str | None = None, **extra: Any):
+def checkout(
+    client: TestClient,
+    headers: dict[str, str],
+    lines: list[tuple[str, int]],
+    key: str | None = None,
+    **extra: Any,
+):
     body = {"lines": [{"sku_id": sku_id, "quantity": q} for sku_id, q in lines], **extra}
-    return client.post("/v1/checkout", json=body, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex})
+    return client.post(
+        "/v1/checkout", json=body, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex}
+    )
 
 
-def webhook(client: TestClient, event_type: str, order: dict[str, Any], *, event_id: str | None = None, amount: int | None = None):
+def webhook(
+    client: TestClient,
+    event_type: str,
+    order: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    amount: int | None = None,
+):
     from app.commerce.service import sign
     from app.config import get_settings
 
@@ -30,7 +45,9 @@ def webhook(client: TestClient, event_type: str, order: dict[str, Any], *, event
     ).encode()
     signature = sign(body, get_settings().payment_webhook_secret)
     return client.post(
-        "/v1/payments/webhook", content=body, headers={"ClipShop-Signature": signature, "Content-Type": "application/json"}
+        "/v1/payments/webhook",
+        content=body,
+        headers={"ClipShop-Signature": signature, "Content-Type": "application/json"},
     )
 
 
@@ -46,7 +63,9 @@ def expire_now(order_id: str) -> None:
     with session_scope() as session:
         session.execute(update(Order).where(Order.id == uuid.UUID(order_id)).values(expires_at=past))
         session.execute(
-            update(StockReservation).where(StockReservation.order_id == uuid.UUID(order_id)).values(expires_at=past)
+            update(StockReservation)
+            .where(StockReservation.order_id == uuid.UUID(order_id))
+            .values(expires_at=past)
         )
 
 

@@ -23,9 +23,13 @@ def test_checkout_reserves_and_is_idempotent(client, make_user):
     assert available(client, sku["id"]) == 3  # nothing reserved twice
     reused = checkout(client, buyer, [(sku["id"], 1)], key="order-1")
     assert reused.status_code == 409 and reused.json()["code"] == "idempotency_key_reused"
-    missing = client.post("/v1/checkout", json={"lines": [{"sku_id": sku["id"], "quantity": 1}]}, headers=buyer)
+    missing = client.post(
+        "/v1/checkout", json={"lines": [{"sku_id": sku["id"], "quantity": 1}]}, headers=buyer
+    )
     assert missing.status_code == 428 and missing.json()["code"] == "idempotency_key_required"
-    assert client.post("/v1/checkout", json={"lines": []}, headers={"Idempotency-Key": "x"}).status_code == 401
+    assert (
+        client.post("/v1/checkout", json={"lines": []}, headers={"Idempotency-Key": "x"}).status_code == 401
+    )
     assert [o["id"] for o in client.get("/v1/me/orders", headers=buyer).json()["items"]] == [order["id"]]
     assert client.get(f"/v1/orders/{order['id']}", headers=buyer).status_code == 200
     assert client.get(f"/v1/orders/{order['id']}", headers=make_user("viewer")[1]).status_code == 404
@@ -57,7 +61,11 @@ def test_paid_webhook_sells_and_duplicates_are_ignored(client, make_user):
     sku = one_sku(client, merchant, quantity=4)
     order = checkout(client, buyer, [(sku["id"], 3)]).json()
     first = webhook(client, "payment.succeeded", order, event_id="evt_1")
-    assert first.status_code == 200 and first.json() == {"received": True, "duplicate": False, "outcome": "paid"}
+    assert first.status_code == 200 and first.json() == {
+        "received": True,
+        "duplicate": False,
+        "outcome": "paid",
+    }
     replay = webhook(client, "payment.succeeded", order, event_id="evt_1")
     assert replay.json()["duplicate"] is True
     other_event = webhook(client, "payment.succeeded", order, event_id="evt_2")
@@ -84,7 +92,9 @@ def test_webhook_signature_checks(client, make_user):
     from app.commerce.service import sign
     from app.config import get_settings
 
-    body = json.dumps({"id": "evt_x", "type": "payment.succeeded", "data": {"order_id": order["id"]}}).encode()
+    body = json.dumps(
+        {"id": "evt_x", "type": "payment.succeeded", "data": {"order_id": order["id"]}}
+    ).encode()
     secret = get_settings().payment_webhook_secret
     cases = {
         "missing": {},
@@ -124,13 +134,18 @@ def test_refund_restocks_when_asked(client, make_user):
     _, buyer = make_user("viewer")
     sku = one_sku(client, merchant, quantity=5)
     order = checkout(client, buyer, [(sku["id"], 2)]).json()
-    assert client.post(f"/v1/merchant/orders/{order['id']}/refund", json={}, headers=merchant).status_code == 409
+    assert (
+        client.post(f"/v1/merchant/orders/{order['id']}/refund", json={}, headers=merchant).status_code == 409
+    )
     webhook(client, "payment.succeeded", order)
     assert on_hand(client, merchant, sku["id"]) == (3, 0)
     assert (
-        client.post(f"/v1/merchant/orders/{order['id']}/refund", json={}, headers=other_merchant).status_code == 404
+        client.post(f"/v1/merchant/orders/{order['id']}/refund", json={}, headers=other_merchant).status_code
+        == 404
     )
-    refunded = client.post(f"/v1/merchant/orders/{order['id']}/refund", json={"restock": True}, headers=merchant)
+    refunded = client.post(
+        f"/v1/merchant/orders/{order['id']}/refund", json={"restock": True}, headers=merchant
+    )
     assert refunded.status_code == 200 and refunded.json()["status"] == "refunded"
     assert on_hand(client, merchant, sku["id"]) == (5, 0)
     ledger = client.get(f"/v1/merchant/skus/{sku['id']}/stock/ledger", headers=merchant).json()["items"]
@@ -185,7 +200,9 @@ def test_late_payment_goes_to_refund_when_stock_is_gone(client, make_user):
     assert webhook(client, "payment.succeeded", order).json()["outcome"] == "refund_required"
     assert client.get(f"/v1/orders/{order['id']}", headers=buyer).json()["status"] == "refund_required"
     assert on_hand(client, merchant, sku["id"]) == (2, 2)  # the rival's hold is untouched
-    refunded = client.post(f"/v1/merchant/orders/{order['id']}/refund", json={"restock": True}, headers=merchant)
+    refunded = client.post(
+        f"/v1/merchant/orders/{order['id']}/refund", json={"restock": True}, headers=merchant
+    )
     assert refunded.json()["status"] == "refunded"
     assert on_hand(client, merchant, sku["id"]) == (2, 2)  # nothing was sold, nothing to restock
 
@@ -198,7 +215,9 @@ def test_attribution_and_validation(client, make_user):
     other = one_sku(client, merchant, quantity=5)
     clip_id = str(make_clip(creator["id"]))
     tag = client.post(
-        f"/v1/clips/{clip_id}/tags", json={"sku_id": sku["id"], "start_ms": 0, "end_ms": 3000}, headers=creator_headers
+        f"/v1/clips/{clip_id}/tags",
+        json={"sku_id": sku["id"], "start_ms": 0, "end_ms": 3000},
+        headers=creator_headers,
     ).json()
     order = checkout(client, buyer, [(sku["id"], 1)], clip_id=clip_id, tag_id=tag["id"])
     assert order.status_code == 201, order.text
