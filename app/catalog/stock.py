@@ -14,7 +14,19 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    String,
+    Uuid,
+    and_,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.catalog.models import LedgerReason, ReservationState, Sku, StockLedgerEntry, StockReservation
@@ -97,13 +109,40 @@ def change_stock(
     condition = Sku.id == sku_id
     if require_available is not None:
         condition = and_(condition, Sku.quantity - Sku.reserved >= require_available)
-    row = session.execute(
-        update(Sku)
-        .where(condition)
-        .values(**values)
-        .returning(Sku.quantity, Sku.reserved)
-        .execution_options(synchronize_session=False)
-    ).first()
+    changed = update(Sku).where(condition).values(**values).execution_options(synchronize_session=False)
+    if is_postgres(session):
+        # One round trip for the stock change and its ledger entry: the row lock taken by the
+        # UPDATE is held for as short a time as possible.
+        cte = changed.returning(Sku.id, Sku.quantity, Sku.reserved).cte("changed")
+        ledger = StockLedgerEntry.__table__
+        statement = (
+            insert(ledger)
+            .from_select(
+                [
+                    "id", "sku_id", "reason", "note", "actor_id", "order_id", "quantity_before",
+                    "quantity_after", "reserved_before", "reserved_after", "delta", "created_at",
+                ],
+                select(
+                    func.gen_random_uuid(),
+                    cte.c.id,
+                    literal(reason.value, String()),
+                    literal(note, String()),
+                    literal(actor_id, Uuid()),
+                    literal(order_id, Uuid()),
+                    cte.c.quantity - quantity_delta,
+                    cte.c.quantity,
+                    cte.c.reserved - reserved_delta,
+                    cte.c.reserved,
+                    literal(quantity_delta, Integer()),
+                    literal(now, DateTime(timezone=True)),
+                ),
+            )
+            .add_cte(cte)
+            .returning(ledger.c.quantity_after, ledger.c.reserved_after)
+        )  # fmt: skip
+        row = session.execute(statement).first()
+        return None if row is None else (int(row[0]), int(row[1]))
+    row = session.execute(changed.returning(Sku.quantity, Sku.reserved)).first()
     if row is None:
         return None
     quantity, reserved = int(row[0]), int(row[1])

@@ -130,12 +130,11 @@ def checkout(
             raise
         return again, False
 
-    # Lock the SKU rows (primary-key order) before anything references them.
-    locked = catalog_service.lock_and_release_expired(session, wanted)
     order_lines: list[OrderLine] = []
     for position, (sku_id, quantity) in enumerate(wanted.items()):
         sku = skus[sku_id]
         order_line = OrderLine(
+            id=uuid.uuid4(),
             order_id=order.id,
             position=position,
             sku_id=sku_id,
@@ -149,37 +148,27 @@ def checkout(
         )
         session.add(order_line)
         order_lines.append(order_line)
-    session.flush()
-    reserve_lines(session, order, order_lines, locked)
+    reserve_lines(session, order, order_lines)
     session.flush()
     return order, True
 
 
-def reserve_lines(
-    session: Session, order: Order, lines: list[OrderLine], locked: dict[uuid.UUID, tuple[int, int, bool]]
-) -> None:
-    """Reserve every line or none; ``locked`` is the state of the SKU rows this transaction locked."""
-    short = []
+def reserve_lines(session: Session, order: Order, lines: list[OrderLine]) -> None:
+    """Reserve every line or none.
+
+    Lines go in SKU primary-key order and each reservation is one guarded
+    ``UPDATE sku SET reserved = reserved + :q WHERE id = :id AND quantity - reserved >= :q``: the
+    UPDATE takes the row lock itself, so the rows are locked in the same stable order an explicit
+    ``SELECT ... ORDER BY id FOR UPDATE`` would use (no deadlocks between carts listing SKUs in
+    different orders) and the arithmetic happens in SQL (availability never goes negative; the
+    CHECK constraints back this up). A line that does not fit releases that SKU's expired
+    reservations (under its row lock) and tries once more. Every short line is collected into one
+    :class:`InsufficientStock`; raising rolls the whole transaction back, reservations included.
+    """
+    # The line and reservation rows go in first, before the first row lock is taken; on a
+    # shortage the rollback removes them with everything else.
+    session.flush()
     for line in lines:
-        quantity, reserved, _active = locked[line.sku_id]
-        available = quantity - reserved
-        if available < line.quantity:
-            short.append(
-                {"sku_id": str(line.sku_id), "requested": line.quantity, "available": max(0, available)}
-            )
-    if short:
-        _raise_short(short)
-    for line in sorted(lines, key=lambda item: item.sku_id):
-        result = catalog_service.change_stock(
-            session,
-            line.sku_id,
-            reason=LedgerReason.reserve,
-            reserved_delta=line.quantity,
-            require_available=line.quantity,
-            order_id=order.id,
-        )
-        if result is None:  # cannot happen under the row lock; refuse rather than oversell
-            _raise_short([{"sku_id": str(line.sku_id), "requested": line.quantity, "available": 0}])
         session.add(
             StockReservation(
                 order_id=order.id,
@@ -190,6 +179,35 @@ def reserve_lines(
                 state=ReservationState.active,
             )
         )
+    session.flush()
+    short: list[dict[str, Any]] = []
+    for line in sorted(lines, key=lambda item: item.sku_id):
+        if _reserve(session, order, line) is not None:
+            continue
+        state = catalog_service.lock_and_release_expired(session, [line.sku_id])
+        if _reserve(session, order, line) is None:
+            quantity, reserved, _active = state[line.sku_id]
+            short.append(
+                {
+                    "sku_id": str(line.sku_id),
+                    "requested": line.quantity,
+                    "available": max(0, quantity - reserved),
+                }
+            )
+    if short:
+        order_of = {line.sku_id: line.position for line in lines}
+        _raise_short(sorted(short, key=lambda item: order_of[uuid.UUID(item["sku_id"])]))
+
+
+def _reserve(session: Session, order: Order, line: OrderLine) -> tuple[int, int] | None:
+    return catalog_service.change_stock(
+        session,
+        line.sku_id,
+        reason=LedgerReason.reserve,
+        reserved_delta=line.quantity,
+        require_available=line.quantity,
+        order_id=order.id,
+    )
 
 
 def _raise_short(short: list[dict[str, Any]]) -> None:
