@@ -118,24 +118,12 @@ def checkout(
         tag_id=data.tag_id,
         creator_id=creator_id,
     )
-    # Claim the idempotency key first. A concurrent request with the same key waits on the unique
-    # index (PostgreSQL) until this transaction ends, then finds the committed order.
-    try:
-        with session.begin_nested():
-            session.add(order)
-            session.flush()
-    except IntegrityError:
-        again = _existing_order(session, buyer.id, idempotency_key, digest)
-        if again is None:
-            raise
-        return again, False
-
     order_lines: list[OrderLine] = []
     for position, (sku_id, quantity) in enumerate(wanted.items()):
         sku = skus[sku_id]
         order_line = OrderLine(
             id=uuid.uuid4(),
-            order_id=order.id,
+            order=order,
             position=position,
             sku_id=sku_id,
             product_id=sku.product_id,
@@ -146,8 +134,20 @@ def checkout(
             unit_price_minor=sku.price_minor,
             line_total_minor=sku.price_minor * quantity,
         )
-        session.add(order_line)
         order_lines.append(order_line)
+    session.add(order)
+    # Claim the idempotency key (unique per buyer) before any stock is touched. A concurrent
+    # request with the same key waits on the unique index (PostgreSQL) until this one ends; if
+    # it committed, this insert fails and the committed order is the answer. Nothing but reads
+    # happened in this transaction yet, so rolling it back loses nothing.
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        again = _existing_order(session, buyer.id, idempotency_key, digest)
+        if again is None:
+            raise
+        return again, False
     reserve_lines(session, order, order_lines)
     session.flush()
     return order, True
@@ -165,9 +165,8 @@ def reserve_lines(session: Session, order: Order, lines: list[OrderLine]) -> Non
     reservations (under its row lock) and tries once more. Every short line is collected into one
     :class:`InsufficientStock`; raising rolls the whole transaction back, reservations included.
     """
-    # The line and reservation rows go in first, before the first row lock is taken; on a
-    # shortage the rollback removes them with everything else.
-    session.flush()
+    # The reservation rows go in before the first row lock is taken; on a shortage the rollback
+    # removes them with everything else.
     for line in lines:
         session.add(
             StockReservation(
