@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.catalog import service as catalog_service
@@ -105,6 +106,7 @@ def checkout(
     expires_at = now + timedelta(seconds=get_settings().reservation_ttl_seconds)
     subtotal = sum(skus[i].price_minor * q for i, q in wanted.items())
     order = Order(
+        id=uuid.uuid4(),
         buyer_id=buyer.id,
         organisation_id=next(iter(organisations)) if len(organisations) == 1 else None,
         status=OrderStatus.pending_payment,
@@ -123,7 +125,7 @@ def checkout(
         sku = skus[sku_id]
         order_line = OrderLine(
             id=uuid.uuid4(),
-            order=order,
+            order_id=order.id,
             position=position,
             sku_id=sku_id,
             product_id=sku.product_id,
@@ -165,20 +167,6 @@ def reserve_lines(session: Session, order: Order, lines: list[OrderLine]) -> Non
     reservations (under its row lock) and tries once more. Every short line is collected into one
     :class:`InsufficientStock`; raising rolls the whole transaction back, reservations included.
     """
-    # The reservation rows go in before the first row lock is taken; on a shortage the rollback
-    # removes them with everything else.
-    for line in lines:
-        session.add(
-            StockReservation(
-                order_id=order.id,
-                order_line_id=line.id,
-                sku_id=line.sku_id,
-                quantity=line.quantity,
-                expires_at=order.expires_at,
-                state=ReservationState.active,
-            )
-        )
-    session.flush()
     short: list[dict[str, Any]] = []
     for line in sorted(lines, key=lambda item: item.sku_id):
         if _reserve(session, order, line) is not None:
@@ -196,6 +184,22 @@ def reserve_lines(session: Session, order: Order, lines: list[OrderLine]) -> Non
     if short:
         order_of = {line.sku_id: line.position for line in lines}
         _raise_short(sorted(short, key=lambda item: order_of[uuid.UUID(item["sku_id"])]))
+    # Rows that reference the SKUs go in once this transaction holds the SKU row locks: their
+    # foreign-key checks then add no shared locks (multixacts) to hot rows other buyers wait on.
+    session.add_all(lines)
+    session.flush()
+    set_committed_value(order, "lines", sorted(lines, key=lambda item: item.position))
+    for line in lines:
+        session.add(
+            StockReservation(
+                order_id=order.id,
+                order_line_id=line.id,
+                sku_id=line.sku_id,
+                quantity=line.quantity,
+                expires_at=order.expires_at,
+                state=ReservationState.active,
+            )
+        )
 
 
 def _reserve(session: Session, order: Order, line: OrderLine) -> tuple[int, int] | None:
