@@ -32,6 +32,9 @@ def seed_demo() -> dict[str, Any]:
         admin = accounts_service.get_user_by_email(session, "admin@demo.clipshop")
         if admin is None:
             accounts_service.create_admin(session, "admin@demo.clipshop", DEMO_PASSWORD)
+    from app.catalog.seed import seed_demo_catalog
+
+    summary.update(seed_demo_catalog())
     summary["accounts"] = ", ".join(a["email"] for a in DEMO_ACCOUNTS) + ", admin@demo.clipshop"
     summary["password"] = DEMO_PASSWORD
     return summary
