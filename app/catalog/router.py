@@ -7,7 +7,7 @@ from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, 
 
 from app.accounts.dependencies import MerchantUser
 from app.catalog import imports, service
-from app.catalog.dependencies import OrganisationId, OwnedProduct, OwnedSku
+from app.catalog.dependencies import OrganisationId, OwnedProduct, OwnedSku, unit_of_work_in_this_thread
 from app.catalog.exceptions import ImageTooLarge, InvalidImport, PreconditionRequired
 from app.catalog.models import Product, ProductImage
 from app.catalog.schemas import (
@@ -268,7 +268,8 @@ def set_stock(
 def adjust_stock(
     data: StockAdjust, sku: OwnedSku, user: MerchantUser, session: SessionDep, response: Response
 ) -> StockRead:
-    state = service.adjust_stock(session, sku, data.delta, reason=data.reason, actor_id=user.id)
+    with unit_of_work_in_this_thread(session):
+        state = service.adjust_stock(session, sku, data.delta, reason=data.reason, actor_id=user.id)
     response.headers["ETag"] = _etag(state.version)
     return stock_read(sku.id, state)
 
