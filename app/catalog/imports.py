@@ -44,7 +44,7 @@ from app.catalog.models import (
     ProductImage,
     Sku,
 )
-from app.catalog.schemas import ImportErrorRead, ImportRead
+from app.catalog.schemas import ImportErrorRead, ImportRead, SkuCreate
 from app.db import session_scope, utcnow
 from app.jobs import actor, enqueue
 from app.storage import get_storage
@@ -389,6 +389,16 @@ def _woo_options(row: dict[str, str]) -> dict[str, str]:
     return options
 
 
+def _woo_sku(draft: ProductDraft, number: int, row: dict[str, str], code: str, currency: str) -> None:
+    def add() -> None:
+        price, compare = _woo_prices(row, currency)
+        draft.skus.append(
+            SkuDraft(number, code, price, currency, _woo_quantity(row), _woo_options(row), compare)
+        )
+
+    _guarded(draft, number, code, add)
+
+
 def parse_woocommerce_csv(data: bytes, currency: str) -> ParsedFile:
     rows = _csv_rows(data)
     if rows and "Type" not in rows[0]:
@@ -421,16 +431,7 @@ def parse_woocommerce_csv(data: bytes, currency: str) -> ParsedFile:
         draft.category = (row.get("Categories") or "").split(",")[0].strip() or None
         draft.images = [u.strip() for u in (row.get("Images") or "").split(",") if u.strip()]
         if "simple" in kinds:
-
-            def add(
-                row: dict[str, str] = row, number: int = number, draft: ProductDraft = draft, key: str = key
-            ) -> None:
-                price, compare = _woo_prices(row, currency)
-                draft.skus.append(
-                    SkuDraft(number, key, price, currency, _woo_quantity(row), _woo_options(row), compare)
-                )
-
-            _guarded(draft, number, key, add)
+            _woo_sku(draft, number, row, key, currency)
     for number, row in variations:
         parent = row.get("Parent", "")
         parent_key = by_id.get(parent.removeprefix("id:")) if parent.startswith("id:") else parent
@@ -446,17 +447,7 @@ def parse_woocommerce_csv(data: bytes, currency: str) -> ParsedFile:
             continue
         draft = drafts[parent_key]
         draft.rows.append(number)
-        code = row.get("SKU") or f"woo-{row.get('ID') or number}"
-
-        def add_variation(
-            row: dict[str, str] = row, number: int = number, draft: ProductDraft = draft, code: str = code
-        ) -> None:
-            price, compare = _woo_prices(row, currency)
-            draft.skus.append(
-                SkuDraft(number, code, price, currency, _woo_quantity(row), _woo_options(row), compare)
-            )
-
-        _guarded(draft, number, code, add_variation)
+        _woo_sku(draft, number, row, row.get("SKU") or f"woo-{row.get('ID') or number}", currency)
     return ParsedFile(list(drafts.values()), len(rows), orphans)
 
 
@@ -623,22 +614,16 @@ def apply_draft(
     for sku_draft in draft.skus:
         sku = current.get(sku_draft.code)
         if sku is None:
-            sku = Sku(
-                product_id=product.id,
-                organisation_id=organisation_id,
-                code=sku_draft.code,
-                options=sku_draft.options,
+            new = SkuCreate(
+                sku=sku_draft.code,
                 price_minor=sku_draft.price_minor,
                 currency=sku_draft.currency,
+                quantity=sku_draft.quantity,
+                options=sku_draft.options,
                 compare_at_minor=sku_draft.compare_at_minor,
-                active=True,
-                quantity=0,
-                reserved=0,
-                version=1,
             )
-            session.add(sku)
-            session.flush()
-            on_hand = 0
+            sku = service._add_sku(session, product, new, actor_id, LedgerReason.import_)
+            on_hand = sku_draft.quantity
         else:
             if sku.product_id != product.id:
                 raise RowError(f"SKU {sku.code!r} belongs to another product of your catalog", "sku")
