@@ -40,6 +40,7 @@ from app.commerce.exceptions import (
     OrderNotCancellable,
     OrderNotFound,
     OrderNotRefundable,
+    OrderTooLarge,
     SkuUnavailable,
 )
 from app.commerce.models import Order, OrderLine, OrderStatus, Payment, PaymentKind, WebhookEvent
@@ -49,6 +50,7 @@ from app.db import as_utc, is_postgres, utcnow
 from app.errors import ServiceUnavailable
 
 SIGNATURE_HEADER = "ClipShop-Signature"
+MAX_ORDER_TOTAL_MINOR = 2_000_000_000  # totals are 32-bit integer columns
 
 
 # --- checkout -----------------------------------------------------------------------------------
@@ -105,6 +107,8 @@ def checkout(
     now = utcnow()
     expires_at = now + timedelta(seconds=get_settings().reservation_ttl_seconds)
     subtotal = sum(skus[i].price_minor * q for i, q in wanted.items())
+    if subtotal > MAX_ORDER_TOTAL_MINOR:
+        raise OrderTooLarge(f"An order totals at most {MAX_ORDER_TOTAL_MINOR} minor units")
     order = Order(
         id=uuid.uuid4(),
         buyer_id=buyer.id,
