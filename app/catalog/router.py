@@ -160,7 +160,7 @@ def list_products(
     organisation_id: OrganisationId,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> MerchantProductPage:
     products, total = service.list_products(session, organisation_id, limit=limit, offset=offset)
     items = [product_read(session, p, merchant_view=True) for p in products]
@@ -279,7 +279,7 @@ def stock_ledger(
     sku: OwnedSku,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> LedgerPage:
     entries, total = service.ledger(session, sku.id, limit=limit, offset=offset)
     return LedgerPage(items=[LedgerEntryRead.model_validate(e) for e in entries], total=total)

@@ -115,7 +115,7 @@ def my_orders(
     user: CurrentUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> OrderPage:
     orders, total = service.list_buyer_orders(session, user.id, limit=limit, offset=offset)
     return OrderPage(items=[order_read(o) for o in orders], total=total, limit=limit, offset=offset)
@@ -127,7 +127,7 @@ def merchant_orders(
     session: SessionDep,
     status_filter: Annotated[OrderStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> OrderPage:
     orders, total = service.list_merchant_orders(
         session, organisation_id, status=status_filter, limit=limit, offset=offset
