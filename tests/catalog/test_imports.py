@@ -83,7 +83,9 @@ def test_import_refuses_unreadable_files(client, make_user):
         ("x.csv", b"handle,sku\nA,\x00B\n"),  # NUL bytes
         ("x.csv", b"\xff\xfe not utf-8"),
     ):
-        refused = client.post("/v1/merchant/catalog/imports", files={"file": (name, content)}, headers=merchant)
+        refused = client.post(
+            "/v1/merchant/catalog/imports", files={"file": (name, content)}, headers=merchant
+        )
         assert refused.status_code == 400 and refused.json()["code"] == "invalid_import", (name, refused.text)
     assert (
         client.post(
