@@ -59,6 +59,8 @@ class Settings(BaseSettings):
 
     # --- jobs -------------------------------------------------------------------------------
     redis_url: str | None = None
+    # Prefix of the queue keys in Redis (several deployments or test runs can share one server).
+    redis_namespace: str = "clipshop"
 
     # --- ingest: uploads, storage backends, media limits, transcoding (issue 3) -----------------
     # Upload limits: declared sizes above max_upload_bytes are refused before any URL is issued.

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
 from app.clips.exceptions import (
+    ClipNotEditable,
     ClipNotFound,
     NotClipOwner,
     NotUploadOwner,
@@ -431,3 +432,24 @@ def clip_read(clip: Clip, interests: list[str]) -> ClipRead:
         updated_at=as_utc(clip.updated_at),
         ready_at=as_utc(clip.ready_at) if clip.ready_at else None,
     )
+
+
+def reprocess_clip(session: Session, clip_id: uuid.UUID) -> Clip:
+    """Operator action: transcode again from the stored source (after a fix or a settings change).
+    Output keys are deterministic, so the new run overwrites the old renditions in place."""
+    from app.clips.tasks import transcode_clip
+
+    clip = get_clip(session, clip_id)
+    if clip.source_key is None or not get_storage().exists(clip.source_key):
+        raise ClipNotEditable("The clip has no stored source to process.")
+    if clip.status is ClipStatus.uploading:
+        raise ClipNotEditable("The clip's upload has not been completed.")
+    clip.status = ClipStatus.processing
+    clip.processing_progress = 0
+    clip.processing_attempts = 0
+    clip.processing_started_at = utcnow()
+    clip.failure_code = None
+    clip.failure_message = None
+    session.flush()
+    enqueue(session, transcode_clip, str(clip.id))
+    return clip

@@ -8,6 +8,7 @@ import signal
 import threading
 
 from app import jobs
+from app.jobs.periodic import start_periodic_maintenance, stop_periodic_maintenance
 from app.registry import import_all_tasks
 
 logger = logging.getLogger("clipshop.worker")
@@ -24,8 +25,12 @@ def run_worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     worker.start()
+    # Recovery sweep + upload cleanup run on a timer in every worker process, starting now so a
+    # restarted worker picks up clips that a crashed one left in `processing`.
+    start_periodic_maintenance(run_at_start=True)
     logger.info("worker started", extra={"queues": sorted(queues or jobs.QUEUES), "threads": args.threads})
     stop.wait()
     logger.info("worker stopping")
+    stop_periodic_maintenance()
     worker.stop()
     return 0
