@@ -243,3 +243,18 @@ def test_worker_killed_mid_transcode_still_ends_ready(
     assert [r["rung"] for r in clip["renditions"]] == ["360p", "540p", "720p"]
     _assert_one_consistent_set(clip_id, ["360p", "540p", "720p"])
     assert get_settings().redis_url is None  # the test process itself stayed embedded
+
+
+def test_stale_scratch_folders_of_killed_workers_are_purged(tmp_path: Path) -> None:
+    from app.clips.tasks import purge_stale_workdirs
+
+    old = tmp_path / f"clipshop-{uuid.uuid4()}-abc"
+    recent = tmp_path / f"clipshop-{uuid.uuid4()}-def"
+    unrelated = tmp_path / "clipshop-tests-xyz"
+    for folder in (old, recent, unrelated):
+        folder.mkdir()
+    ancient = time.time() - get_settings().transcode_time_limit_seconds - 3600
+    os.utime(old, (ancient, ancient))
+    os.utime(unrelated, (ancient, ancient))
+    assert purge_stale_workdirs(tmp_path) == 1
+    assert not old.exists() and recent.exists() and unrelated.exists()
