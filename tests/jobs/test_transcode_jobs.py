@@ -258,3 +258,19 @@ def test_stale_scratch_folders_of_killed_workers_are_purged(tmp_path: Path) -> N
     os.utime(unrelated, (ancient, ancient))
     assert purge_stale_workdirs(tmp_path) == 1
     assert not old.exists() and recent.exists() and unrelated.exists()
+
+
+def test_reprocess_clip_cli_rebuilds_in_place(
+    client: Any, make_user: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import build_parser
+
+    _, headers = make_user("creator")
+    clip = upload_file(client, headers, _synth(tmp_path / "f.mp4"))
+    before = _keys(clip["id"])
+    args = build_parser().parse_args(["reprocess-clip", clip["id"], "--wait"])
+    assert args.func(args) == 0
+    assert f"clip {clip['id']}: ready" in capsys.readouterr().out
+    again = client.get(f"/v1/clips/{clip['id']}", headers=headers).json()
+    assert again["status"] == "ready" and again["ready_at"] > clip["ready_at"]
+    assert _keys(clip["id"]) == before  # same deterministic keys, overwritten
