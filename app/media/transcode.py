@@ -140,7 +140,10 @@ def build_command(src: Path, out_dir: Path, probe: ProbeResult, rungs: list[Rung
     outputs = [(mp4_w, mp4_h), *((r.width, r.height) for r in rungs)]
     n = len(outputs)
 
-    graph = [f"[0:v:0]{','.join(_video_prefilters(probe))},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    graph = [
+        f"[0:{probe.video.index}]{','.join(_video_prefilters(probe))},split={n}"
+        + "".join(f"[s{i}]" for i in range(n))
+    ]
     for i, (w, h) in enumerate(outputs):
         graph.append(f"[s{i}]scale={w}:{h}:flags=bicubic,setsar=1,format=yuv420p[v{i}]")
     if probe.audio is not None:
