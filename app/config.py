@@ -60,6 +60,8 @@ class Settings(BaseSettings):
 
     # --- jobs -------------------------------------------------------------------------------
     redis_url: str | None = None
+    # Prefix of the queue keys in Redis (several deployments or test runs can share one server).
+    redis_namespace: str = "clipshop"
 
     # --- ingest: uploads, storage backends, media limits, transcoding (issue 3) -----------------
     # Upload limits: declared sizes above max_upload_bytes are refused before any URL is issued.
@@ -90,6 +92,9 @@ class Settings(BaseSettings):
     presign_expiry_seconds: int = 3600
     s3_bucket: str = "clipshop"
     s3_endpoint_url: str | None = None
+    # Endpoint put into presigned URLs when clients reach S3 elsewhere than the API does.
+    s3_public_endpoint_url: str | None = None
+    s3_create_bucket: bool = False  # create the bucket on first use (MinIO/dev stacks)
     s3_region: str = "us-east-1"
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None

@@ -32,9 +32,13 @@ def seed_demo() -> dict[str, Any]:
         admin = accounts_service.get_user_by_email(session, "admin@demo.clipshop")
         if admin is None:
             accounts_service.create_admin(session, "admin@demo.clipshop", DEMO_PASSWORD)
+    summary["accounts"] = ", ".join(a["email"] for a in DEMO_ACCOUNTS) + ", admin@demo.clipshop"
+    summary["password"] = DEMO_PASSWORD
+    from app.clips.seed import seed_demo_clips
+
+    summary.update(seed_demo_clips())
+    # After the clips: the demo catalog also tags the demo creator's ready clips.
     from app.catalog.seed import seed_demo_catalog
 
     summary.update(seed_demo_catalog())
-    summary["accounts"] = ", ".join(a["email"] for a in DEMO_ACCOUNTS) + ", admin@demo.clipshop"
-    summary["password"] = DEMO_PASSWORD
     return summary

@@ -1,33 +1,18 @@
-from app.seed import seed_demo
+from app.catalog.seed import DEMO_CREATOR, DEMO_MERCHANT, seed_demo_catalog
+from tests.catalog.factories import make_clip
 
 
-def test_seed_demo_creates_a_demo_catalog_once(client):
-    first = seed_demo()
-    assert first["catalog"] == "4 demo products created"
-    assert seed_demo()["catalog"] == "0 demo products created"
-    response = client.post(
-        "/v1/auth/token", data={"username": "merchant@demo.clipshop", "password": "clipshop-demo"}
-    )
-    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    products = client.get("/v1/merchant/products", headers=headers).json()
+def test_demo_catalog_is_created_once_and_tags_ready_clips(client, make_user):
+    _, merchant = make_user("merchant", email=DEMO_MERCHANT)
+    creator, _ = make_user("creator", email=DEMO_CREATOR)
+    clip_id = make_clip(creator["id"], duration_ms=8000)
+    first = seed_demo_catalog()
+    assert first == {"catalog": "4 demo products created", "tags": "1 demo tags created"}
+    assert seed_demo_catalog() == {"catalog": "0 demo products created", "tags": "0 demo tags created"}
+    products = client.get("/v1/merchant/products", headers=merchant).json()
     assert products["total"] == 4
     assert all(p["images"] and p["skus"] for p in products["items"])
     hoodie = next(p for p in products["items"] if p["handle"] == "demo-everyday-hoodie")
     assert {s["sku"]: s["availability"] for s in hoodie["skus"]}["DEMO-HOODIE-XL"] == "out_of_stock"
-
-
-def test_seed_tags_the_demo_creators_ready_clips(client):
-    from app.accounts import service as accounts_service
-    from app.db import session_scope
-    from tests.catalog.factories import make_clip
-
-    seed_demo()
-    with session_scope() as session:
-        creator = accounts_service.get_user_by_email(session, "creator@demo.clipshop")
-        assert creator is not None
-        creator_id = str(creator.id)
-    clip_id = make_clip(creator_id, duration_ms=8000)
-    assert seed_demo()["tags"] == "1 demo tags created"
     [tag] = client.get(f"/v1/clips/{clip_id}/tags").json()["items"]
     assert tag["status"] == "active" and tag["end_ms"] == 8000
-    assert seed_demo()["tags"] == "0 demo tags created"
