@@ -7,8 +7,10 @@ when it raises. Services only ``flush()``. Work that must happen only once the d
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -171,16 +173,33 @@ def _finish_with_error(session: Session, exc: BaseException) -> None:
         _rollback(session)
 
 
-def get_session() -> Iterator[Session]:
+# Transactions of requests end on threads of their own. The endpoint runs on the shared
+# threadpool; if the commit needed a thread from that same pool, a burst of requests all waiting
+# on row locks held by earlier requests could take every thread and the commits that would
+# release those locks could never run. Commits only ever release locks, so this pool always
+# drains.
+_finisher = ThreadPoolExecutor(max_workers=16, thread_name_prefix="clipshop-uow")
+
+
+async def _finish(func: Callable[..., Any], *args: Any) -> None:
+    await asyncio.get_running_loop().run_in_executor(_finisher, func, *args)
+
+
+def _close_after(func: Callable[..., Any], session: Session, *args: Any) -> None:
+    try:
+        func(session, *args)
+    finally:
+        session.close()
+
+
+async def get_session() -> AsyncIterator[Session]:
     session = new_session()
     try:
         yield session
-        _commit(session)
     except BaseException as exc:
-        _finish_with_error(session, exc)
+        await _finish(_close_after, _finish_with_error, session, exc)
         raise
-    finally:
-        session.close()
+    await _finish(_close_after, _commit, session)
 
 
 @contextmanager
