@@ -1,0 +1,610 @@
+"""In-memory, numpy-vectorised ranking engine of the feed.
+
+The same code serves ``GET /v1/feed`` and the offline evaluation (``bench/feed_eval.py``).
+
+Everything is addressed by dense integer indices (clips, creators, interest columns) so that
+scoring a few thousand candidates is a handful of array operations. External keys (clip UUIDs,
+viewer ids, interest ids) are mapped to indices on the way in.
+
+State held here is a *cache*: it is rebuilt from the database (clips, events, follows,
+onboarding interests) by ``app.feed.state``; nothing in it is the source of truth.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+import scipy.sparse as sp
+
+from app.feed.events import EventType, signal_for
+
+
+@dataclass
+class FeedConfig:
+    # re-ranking
+    creator_spacing: int = 3  # no creator twice within this many slots
+    explore_share: float = 0.1  # share of slots given to bandit-explored fresh clips
+    explore_first_slot: int = 3  # never explore before this slot (the first swipes must land)
+    product_heavy_run_cap: int = 2  # max consecutive product-heavy clips
+    product_heavy_tags: int = 2  # a clip with at least this many active tags is product-heavy
+    mix_strength: float = 1.2  # how hard the interest mix pulls towards the viewer's weights
+    # learning
+    interest_half_life_s: float = 30 * 86400.0
+    trending_half_life_s: float = 2 * 86400.0
+    freshness_half_life_s: float = 7 * 86400.0
+    freshness_floor: float = 0.6
+    co_window: int = 50  # co-engagement pairs formed with the viewer's last N engaged clips
+    history_size: int = 300  # engaged clips kept per viewer
+    history_half_life: float = 25.0  # recency weighting of the viewer's history, in positions
+    sim_alpha: float = 0.5  # co-count / (n_i^alpha * n_j^(1-alpha))
+    sim_shrink: float = 2.0
+    # candidate pools
+    pool_size: int = 400
+    interest_pools: int = 5  # pools of the viewer's top-N interests
+    explore_max_impressions: int = 30  # a clip is "fresh" while it has fewer impressions
+    # scoring: affinity = weighted sum of normalised signals
+    w_interest: float = 0.25
+    w_similar: float = 1.0
+    w_follow: float = 0.6
+    w_trending: float = 0.15
+    w_popular: float = 0.2
+    quality_power: float = 0.5
+    out_of_stock_factor: float = 0.05
+    # Bayesian priors of the quality rates: (prior mean, prior strength in impressions)
+    prior_complete: tuple[float, float] = (0.3, 20.0)
+    prior_like: tuple[float, float] = (0.05, 50.0)
+    prior_share: tuple[float, float] = (0.01, 100.0)
+    prior_tap: tuple[float, float] = (0.03, 50.0)
+    prior_conversion: tuple[float, float] = (0.05, 20.0)  # purchases per tap
+
+
+class Reason(IntEnum):
+    FOLLOW = 1
+    SIMILAR = 2
+    INTEREST = 3
+    TRENDING = 4
+    EXPLORE = 5
+
+
+@dataclass
+class Ranked:
+    clip: int  # clip index
+    score: float
+    reason: Reason
+    reason_arg: int  # creator index (FOLLOW), interest column (INTEREST), clip index (SIMILAR)
+
+
+@dataclass
+class Viewer:
+    weights: np.ndarray  # learned interest weights (decayed)
+    explicit: dict[int, float] = field(default_factory=dict)  # onboarding picks: column -> weight
+    t_weights: float = 0.0
+    seen: set[int] = field(default_factory=set)
+    follows: set[int] = field(default_factory=set)
+    history: list[int] = field(default_factory=list)  # engaged clips, oldest first
+    strength: dict[int, float] = field(default_factory=dict)
+    version: int = 0  # bumped on every change; sessions built from an older version are stale
+
+
+def _grow(a: np.ndarray, n: int) -> np.ndarray:
+    if n <= a.shape[0]:
+        return a
+    cap = max(n, 2 * a.shape[0], 64)
+    out = np.zeros((cap,) + a.shape[1:], dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+COUNTERS = ("impressions", "views", "completes", "likes", "shares", "taps", "carts", "purchases")
+
+
+class FeedEngine:
+    def __init__(self, config: FeedConfig | None = None, seed: int = 0) -> None:
+        self.config = config or FeedConfig()
+        self.lock = threading.RLock()
+        self.rng = np.random.default_rng(seed)
+        self.n = 0
+        self.clip_keys: list[Hashable] = []
+        self.clip_index: dict[Hashable, int] = {}
+        self.creator_keys: list[Hashable] = []
+        self.creator_index: dict[Hashable, int] = {}
+        self.creator_clips: dict[int, list[int]] = {}
+        self.interest_keys: list[Hashable] = []
+        self.interest_index: dict[Hashable, int] = {}
+        self.clip_creator = np.zeros(0, np.int32)
+        self.interests = np.zeros((0, 8), np.float32)  # row-normalised clip x interest matrix
+        self.created_at = np.zeros(0, np.float64)
+        self.active = np.zeros(0, bool)
+        self.n_tags = np.zeros(0, np.int16)
+        self.in_stock = np.ones(0, bool)  # False when every tagged product is out of stock
+        self.counters = {name: np.zeros(0, np.float64) for name in COUNTERS}
+        self.engaged = np.zeros(0, np.float64)  # viewers who engaged (co-engagement normaliser)
+        self.trend = np.zeros(0, np.float64)  # time-decayed engagement, scaled by exp(-t_ref/tau)
+        self.trend_ref = 0.0
+        self.viewers: dict[Hashable, Viewer] = {}
+        # co-engagement: pending (i, j, w) triples, folded into a CSR matrix by compact()
+        self._pairs_i: list[np.ndarray] = []
+        self._pairs_j: list[np.ndarray] = []
+        self._pairs_w: list[np.ndarray] = []
+        self._pending = 0
+        self.co = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.sim = sp.csr_matrix((0, 0), dtype=np.float32)
+        self._sim_dirty = False
+        self.clock = 0.0
+        self._pools: dict[str, np.ndarray] | None = None
+        self._interest_pools: dict[int, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ catalogue
+    def _interest_col(self, key: Hashable) -> int:
+        col = self.interest_index.get(key)
+        if col is None:
+            col = len(self.interest_keys)
+            self.interest_keys.append(key)
+            self.interest_index[key] = col
+            if col >= self.interests.shape[1]:
+                wider = np.zeros((self.interests.shape[0], 2 * self.interests.shape[1]), np.float32)
+                wider[:, : self.interests.shape[1]] = self.interests
+                self.interests = wider
+                for v in self.viewers.values():
+                    v.weights = np.pad(v.weights, (0, wider.shape[1] - v.weights.shape[0]))
+        return col
+
+    def _creator(self, key: Hashable) -> int:
+        idx = self.creator_index.get(key)
+        if idx is None:
+            idx = len(self.creator_keys)
+            self.creator_keys.append(key)
+            self.creator_index[key] = idx
+            self.creator_clips[idx] = []
+        return idx
+
+    def upsert_clip(
+        self,
+        key: Hashable,
+        *,
+        creator: Hashable,
+        interests: Iterable[Hashable],
+        created_at: float = 0.0,
+        n_tags: int = 0,
+        in_stock: bool = True,
+        active: bool = True,
+    ) -> int:
+        """Add (or update) a clip. Inactive clips are never served."""
+        with self.lock:
+            idx = self.clip_index.get(key)
+            if idx is None:
+                idx = self.n
+                self.n += 1
+                self.clip_keys.append(key)
+                self.clip_index[key] = idx
+                self.clip_creator = _grow(self.clip_creator, self.n)
+                self.interests = _grow(self.interests, self.n)
+                self.created_at = _grow(self.created_at, self.n)
+                self.active = _grow(self.active, self.n)
+                self.n_tags = _grow(self.n_tags, self.n)
+                self.in_stock = _grow(self.in_stock, self.n)
+                self.engaged = _grow(self.engaged, self.n)
+                self.trend = _grow(self.trend, self.n)
+                for name in COUNTERS:
+                    self.counters[name] = _grow(self.counters[name], self.n)
+            c = self._creator(creator)
+            old_creator = int(self.clip_creator[idx])
+            if idx in self.creator_clips.get(old_creator, []):
+                self.creator_clips[old_creator].remove(idx)
+            self.clip_creator[idx] = c
+            self.creator_clips[c].append(idx)
+            cols = [self._interest_col(k) for k in interests]
+            self.interests[idx] = 0.0
+            if cols:
+                self.interests[idx, cols] = 1.0 / math.sqrt(len(cols))
+            self.created_at[idx] = created_at
+            self.active[idx] = active
+            self.n_tags[idx] = n_tags
+            self.in_stock[idx] = in_stock
+            self._pools = None
+            return idx
+
+    def set_active(self, key: Hashable, active: bool) -> None:
+        with self.lock:
+            idx = self.clip_index.get(key)
+            if idx is not None:
+                self.active[idx] = active
+                self._pools = None
+
+    def set_stock(self, key: Hashable, in_stock: bool) -> None:
+        idx = self.clip_index.get(key)
+        if idx is not None:
+            self.in_stock[idx] = in_stock
+
+    # ------------------------------------------------------------------ viewers
+    def viewer(self, key: Hashable) -> Viewer:
+        v = self.viewers.get(key)
+        if v is None:
+            v = Viewer(weights=np.zeros(self.interests.shape[1], np.float64))
+            self.viewers[key] = v
+        return v
+
+    def set_explicit_interests(self, key: Hashable, weights: dict[Hashable, float]) -> None:
+        with self.lock:
+            v = self.viewer(key)
+            v.explicit = {self._interest_col(k): float(w) for k, w in weights.items()}
+            v.weights = np.pad(v.weights, (0, self.interests.shape[1] - v.weights.shape[0]))
+            v.version += 1
+
+    def follow(self, viewer: Hashable, creator: Hashable, on: bool = True) -> None:
+        with self.lock:
+            v = self.viewer(viewer)
+            c = self._creator(creator)
+            if on:
+                v.follows.add(c)
+            else:
+                v.follows.discard(c)
+            v.version += 1
+
+    def effective_weights(self, v: Viewer) -> np.ndarray:
+        w = np.maximum(v.weights, 0.0)
+        if w.shape[0] < self.interests.shape[1]:
+            w = np.pad(w, (0, self.interests.shape[1] - w.shape[0]))
+        if v.explicit:
+            top = max(float(w.max()), 1.0)
+            for col, x in v.explicit.items():
+                w[col] += x * top
+        return w
+
+    # ------------------------------------------------------------------ events
+    def apply(
+        self,
+        viewer: Hashable,
+        kind: EventType,
+        clip: Hashable | None,
+        t: float,
+        *,
+        progress: float = 0.0,
+        creator: Hashable | None = None,
+    ) -> None:
+        """Apply one event: counters, viewer weights, seen set, co-engagement, trending.
+
+        ``progress`` is the watched fraction (0..1) for view progress events.
+        """
+        with self.lock:
+            self.clock = max(self.clock, t)
+            v = self.viewer(viewer)
+            v.version += 1
+            if kind in (EventType.follow, EventType.unfollow):
+                if creator is None and clip is not None and clip in self.clip_index:
+                    c = int(self.clip_creator[self.clip_index[clip]])
+                elif creator is not None:
+                    c = self._creator(creator)
+                else:
+                    return
+                if kind is EventType.follow:
+                    v.follows.add(c)
+                else:
+                    v.follows.discard(c)
+                return
+            idx = self.clip_index.get(clip) if clip is not None else None
+            if idx is None:
+                return
+            v.seen.add(idx)
+            cnt = self.counters
+            if kind is EventType.impression:
+                cnt["impressions"][idx] += 1
+            elif kind is EventType.view_progress:
+                cnt["views"][idx] += 1
+            elif kind in (EventType.complete, EventType.replay):
+                cnt["completes"][idx] += 1
+            elif kind is EventType.like:
+                cnt["likes"][idx] += 1
+            elif kind is EventType.unlike:
+                cnt["likes"][idx] = max(0.0, cnt["likes"][idx] - 1)
+            elif kind is EventType.share:
+                cnt["shares"][idx] += 1
+            elif kind is EventType.product_tap:
+                cnt["taps"][idx] += 1
+            elif kind is EventType.add_to_cart:
+                cnt["carts"][idx] += 1
+            elif kind is EventType.purchase:
+                cnt["purchases"][idx] += 1
+            s = signal_for(kind, progress)
+            if s == 0.0:
+                return
+            # interest weights, decayed in time
+            cfg = self.config
+            if v.weights.shape[0] < self.interests.shape[1]:
+                v.weights = np.pad(v.weights, (0, self.interests.shape[1] - v.weights.shape[0]))
+            if v.t_weights and t > v.t_weights:
+                v.weights *= 0.5 ** ((t - v.t_weights) / cfg.interest_half_life_s)
+            v.t_weights = max(v.t_weights, t)
+            v.weights += s * self.interests[idx]
+            if s <= 0:
+                return
+            # trending (exponentially decayed, stored relative to trend_ref)
+            tau = cfg.trending_half_life_s / math.log(2)
+            if (t - self.trend_ref) / tau > 50:
+                self.trend *= math.exp(-(t - self.trend_ref) / tau)
+                self.trend_ref = t
+            self.trend[idx] += s * math.exp((t - self.trend_ref) / tau)
+            # history + co-engagement with the last engaged clips
+            prev = v.strength.get(idx)
+            if prev is not None:
+                v.strength[idx] = prev + s
+                return
+            v.strength[idx] = s
+            self.engaged[idx] += 1
+            recent = v.history[-cfg.co_window :]
+            if recent:
+                j = np.asarray(recent, np.int32)
+                # closer in the viewer's sequence = stronger co-engagement
+                w = (1.0 / np.sqrt(np.arange(len(recent), 0, -1, dtype=np.float32))).astype(np.float32)
+                i = np.full(len(recent), idx, np.int32)
+                self._pairs_i += [i, j]
+                self._pairs_j += [j, i]
+                self._pairs_w += [w, w]
+                self._pending += 2 * len(recent)
+                self._sim_dirty = True
+            v.history.append(idx)
+            if len(v.history) > cfg.history_size:
+                old = v.history.pop(0)
+                v.strength.pop(old, None)
+            if self._pending > 2_000_000:
+                self.compact()
+
+    # ------------------------------------------------------------------ co-engagement
+    def compact(self) -> None:
+        """Fold pending co-engagement pairs into the co-count matrix and refresh similarities."""
+        with self.lock:
+            n = self.n
+            co = self.co
+            if co.shape[0] < n:
+                co = sp.csr_matrix((co.data, co.indices, np.pad(co.indptr, (0, n - co.shape[0]), mode="edge")), shape=(n, n))
+            if self._pairs_i:
+                add = sp.csr_matrix(
+                    (np.concatenate(self._pairs_w), (np.concatenate(self._pairs_i), np.concatenate(self._pairs_j))),
+                    shape=(n, n),
+                    dtype=np.float32,
+                )
+                co = (co + add).tocsr()
+                self._pairs_i, self._pairs_j, self._pairs_w = [], [], []
+                self._pending = 0
+            self.co = co
+            cfg = self.config
+            cnt = self.engaged[:n].astype(np.float32) + cfg.sim_shrink
+            left = sp.diags(cnt ** -cfg.sim_alpha)
+            right = sp.diags(cnt ** -(1.0 - cfg.sim_alpha))
+            self.sim = (left @ co @ right).tocsr().astype(np.float32)
+            self._sim_dirty = False
+
+    def similar_scores(self, v: Viewer) -> np.ndarray | None:
+        """Co-engagement affinity of every clip for this viewer (recency-weighted history)."""
+        if not v.history:
+            return None
+        if self._sim_dirty or self.sim.shape[0] < self.n:
+            self.compact()
+        hist = np.asarray(v.history, np.int64)
+        hist = hist[hist < self.sim.shape[0]]
+        if hist.size == 0:
+            return None
+        pos = np.arange(hist.size, 0, -1, dtype=np.float64) - 1  # 0 = most recent
+        w = 0.5 ** (pos / self.config.history_half_life)
+        w *= np.fromiter((v.strength.get(int(h), 1.0) for h in hist), np.float64, hist.size)
+        scores = np.asarray(self.sim[hist].T @ w).ravel()
+        if scores.shape[0] < self.n:
+            scores = np.pad(scores, (0, self.n - scores.shape[0]))
+        return scores
+
+    # ------------------------------------------------------------------ quality
+    def quality(self, idx: np.ndarray) -> np.ndarray:
+        """Bayesian-smoothed engagement rates, combined relative to their priors (1.0 = average)."""
+        cfg = self.config
+        c = self.counters
+        imp = np.maximum(c["impressions"][idx], c["views"][idx])
+
+        def rate(num: np.ndarray, den: np.ndarray, prior: tuple[float, float]) -> np.ndarray:
+            m, k = prior
+            return ((num + m * k) / (den + k)) / m
+
+        q = (
+            0.45 * rate(c["completes"][idx], imp, cfg.prior_complete)
+            + 0.25 * rate(c["likes"][idx], imp, cfg.prior_like)
+            + 0.1 * rate(c["shares"][idx], imp, cfg.prior_share)
+            + 0.1 * rate(c["taps"][idx], imp, cfg.prior_tap)
+            + 0.1 * rate(c["purchases"][idx], c["taps"][idx], cfg.prior_conversion)
+        )
+        return np.clip(q, 0.2, 5.0) ** cfg.quality_power
+
+    def freshness(self, idx: np.ndarray, now: float) -> np.ndarray:
+        cfg = self.config
+        age = np.maximum(now - self.created_at[idx], 0.0)
+        return cfg.freshness_floor + (1 - cfg.freshness_floor) * 0.5 ** (age / cfg.freshness_half_life_s)
+
+    # ------------------------------------------------------------------ pools
+    def refresh_pools(self) -> None:
+        """Precompute the viewer-independent pools: per interest, trending, fresh."""
+        with self.lock:
+            cfg = self.config
+            n = self.n
+            act = np.flatnonzero(self.active[:n])
+            pools: dict[str, np.ndarray] = {}
+            self._interest_pools = {}
+            if act.size == 0:
+                self._pools = {"trending": act, "popular": act, "fresh": act}
+                return
+            base = self.quality(act) * np.log1p(self.engaged[act] + 1) * self.in_stock[act]
+            trend = self.trend[act]
+            pools["trending"] = act[_top(trend, cfg.pool_size)]
+            pools["popular"] = act[_top(base, cfg.pool_size)]
+            imp = np.maximum(self.counters["impressions"][act], self.counters["views"][act])
+            fresh = act[imp < cfg.explore_max_impressions]
+            pools["fresh"] = fresh
+            mat = self.interests[act]
+            for col in range(len(self.interest_keys)):
+                members = np.flatnonzero(mat[:, col] > 0)
+                if members.size:
+                    self._interest_pools[col] = act[members[_top(base[members] + 1e-3 * trend[members], cfg.pool_size)]]
+            self._pools = pools
+
+    # ------------------------------------------------------------------ ranking
+    def rank(self, viewer: Hashable, n: int, now: float | None = None, exclude: Iterable[int] = ()) -> list[Ranked]:
+        """The viewer's next ``n`` clips: pools -> vectorised score -> diversity re-rank."""
+        with self.lock:
+            if self._pools is None:
+                self.refresh_pools()
+            assert self._pools is not None
+            cfg = self.config
+            now = self.clock if now is None else now
+            v = self.viewer(viewer)
+            w = self.effective_weights(v)
+            sim = self.similar_scores(v)
+            parts = [self._pools["trending"], self._pools["popular"]]
+            if w.any():
+                for col in np.argsort(-w)[: cfg.interest_pools]:
+                    if w[col] > 0 and int(col) in self._interest_pools:
+                        parts.append(self._interest_pools[int(col)])
+            if sim is not None:
+                parts.append(_top(np.where(self.active[: self.n], sim, 0.0), 2 * cfg.pool_size))
+            for c in v.follows:
+                parts.append(np.asarray(self.creator_clips.get(c, []), np.int64))
+            cand = np.unique(np.concatenate(parts).astype(np.int64)) if parts else np.zeros(0, np.int64)
+            blocked = v.seen.union(exclude)
+            if blocked and cand.size:
+                cand = cand[~np.isin(cand, np.fromiter(blocked, np.int64, len(blocked)))]
+            cand = cand[self.active[cand]]
+            fresh = self._pools["fresh"]
+            if blocked and fresh.size:
+                fresh = fresh[~np.isin(fresh, np.fromiter(blocked, np.int64, len(blocked)))]
+            if cand.size == 0 and fresh.size == 0:
+                return []
+            # signals, each normalised to 0..1 over the candidates
+            wsum = float(w.max()) if w.any() else 0.0
+            s_int = (self.interests[cand] @ w.astype(np.float32)) / wsum if wsum > 0 else np.zeros(cand.size)
+            s_sim = sim[cand] if sim is not None else np.zeros(cand.size)
+            if s_sim.size and s_sim.max() > 0:
+                s_sim = s_sim / s_sim.max()
+            s_fol = np.isin(self.clip_creator[cand], np.fromiter(v.follows, np.int32, len(v.follows))) if v.follows else np.zeros(cand.size, bool)
+            tr = self.trend[cand]
+            s_tr = np.log1p(tr / tr.max() * 100) / math.log(101) if tr.size and tr.max() > 0 else np.zeros(cand.size)
+            pop = self.engaged[cand]
+            s_pop = np.log1p(pop) / math.log1p(pop.max()) if pop.size and pop.max() > 0 else np.zeros(cand.size)
+            contrib = np.vstack(
+                [cfg.w_follow * s_fol, cfg.w_similar * s_sim, cfg.w_interest * s_int, cfg.w_trending * s_tr, cfg.w_popular * s_pop]
+            )
+            aff = contrib.sum(axis=0) + 1e-6
+            stock = np.where(self.in_stock[cand], 1.0, cfg.out_of_stock_factor)
+            score = aff * self.quality(cand) * self.freshness(cand, now) * stock
+            reason_row = contrib[:4].argmax(axis=0)
+            return self._rerank(v, w, cand, score, reason_row, fresh, n)
+
+    def _rerank(
+        self,
+        v: Viewer,
+        w: np.ndarray,
+        cand: np.ndarray,
+        score: np.ndarray,
+        reason_row: np.ndarray,
+        fresh: np.ndarray,
+        n: int,
+    ) -> list[Ranked]:
+        cfg = self.config
+        order = np.argsort(-score)[: max(20 * n, 200)]
+        cand, score, reason_row = cand[order], score[order], reason_row[order]
+        mat = self.interests[cand] > 0
+        creators = self.clip_creator[cand]
+        heavy = self.n_tags[cand] >= cfg.product_heavy_tags
+        taken = np.zeros(cand.size, bool)
+        # target interest mix: the viewer's weights, softened so minor interests still appear
+        ncol = mat.shape[1]
+        target = w[:ncol] / w[:ncol].sum() if w[:ncol].sum() > 0 else np.full(ncol, 1.0 / max(len(self.interest_keys), 1))
+        target = 0.7 * target + 0.3 / max(len(self.interest_keys), 1)
+        counts = np.zeros(ncol)
+        n_int = np.maximum(mat.sum(axis=1), 1)
+        explore = self._explore_order(v, w, fresh)
+        explore_used = 0
+        out: list[Ranked] = []
+        recent_creators: list[int] = []
+        heavy_run = 0
+        explore_every = int(round(1 / cfg.explore_share)) if cfg.explore_share > 0 else 0
+        chosen_clips: set[int] = set()
+        for slot in range(n):
+            want_explore = explore_every and slot >= cfg.explore_first_slot and (slot - cfg.explore_first_slot) % explore_every == explore_every - 1
+            if want_explore:
+                while explore_used < explore.size and (
+                    int(explore[explore_used]) in chosen_clips
+                    or int(self.clip_creator[explore[explore_used]]) in recent_creators[-cfg.creator_spacing :]
+                ):
+                    explore_used += 1
+                if explore_used < explore.size:
+                    c = int(explore[explore_used])
+                    explore_used += 1
+                    out.append(Ranked(c, 0.0, Reason.EXPLORE, -1))
+                    chosen_clips.add(c)
+                    hit = np.flatnonzero(cand == c)
+                    if hit.size:
+                        taken[hit] = True
+                    counts += self.interests[c, :ncol] > 0
+                    recent_creators.append(int(self.clip_creator[c]))
+                    heavy_run = heavy_run + 1 if self.n_tags[c] >= cfg.product_heavy_tags else 0
+                    continue
+            if taken.all():
+                break
+            over = np.maximum(counts - target * (slot + 1), 0.0)
+            adj = score * np.exp(-cfg.mix_strength * (mat @ over) / n_int)
+            ok = ~taken
+            if recent_creators and cfg.creator_spacing > 0:
+                ok_sp = ok & ~np.isin(creators, recent_creators[-cfg.creator_spacing :])
+                ok = ok_sp if ok_sp.any() else ok
+            if heavy_run >= cfg.product_heavy_run_cap:
+                ok_h = ok & ~heavy
+                ok = ok_h if ok_h.any() else ok
+            best = int(np.argmax(np.where(ok, adj, -np.inf)))
+            taken[best] = True
+            c = int(cand[best])
+            chosen_clips.add(c)
+            counts += mat[best]
+            recent_creators.append(int(creators[best]))
+            heavy_run = heavy_run + 1 if heavy[best] else 0
+            reason = Reason(int(reason_row[best]) + 1)
+            arg = -1
+            if reason is Reason.FOLLOW:
+                arg = int(creators[best])
+            elif reason is Reason.INTEREST or reason is Reason.TRENDING:
+                cols = np.flatnonzero(mat[best])
+                if cols.size:
+                    arg = int(cols[np.argmax(w[cols])]) if w.any() else int(cols[0])
+                    reason = Reason.INTEREST if w.any() else Reason.TRENDING
+            out.append(Ranked(c, float(score[best]), reason, arg))
+        return out
+
+    def _explore_order(self, v: Viewer, w: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+        """Thompson sampling over fresh clips: Beta(completes + a, impressions - completes + b).
+
+        Fresh clips matching the viewer's interests get a prior bonus so exploration stays relevant.
+        """
+        if fresh.size == 0 or self.config.explore_share <= 0:
+            return fresh
+        m, k = self.config.prior_complete
+        c = self.counters
+        imp = np.maximum(c["impressions"][fresh], c["views"][fresh])
+        comp = np.minimum(c["completes"][fresh], imp)
+        a = comp + m * k * 0.25 + 1
+        b = imp - comp + (1 - m) * k * 0.25 + 1
+        draw = self.rng.beta(a, b)
+        if w.any():
+            draw = draw * (0.5 + (self.interests[fresh] @ w.astype(np.float32)) / float(w.max()))
+        draw = draw * np.where(self.in_stock[fresh], 1.0, self.config.out_of_stock_factor)
+        return fresh[np.argsort(-draw)[:64]]
+
+
+def _top(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest values (unordered), vectorised."""
+    if values.size <= k:
+        return np.arange(values.size)
+    return np.argpartition(-values, k)[:k]
+
+
+def keys_of(engine: FeedEngine, ranked: Sequence[Ranked]) -> list[Hashable]:
+    return [engine.clip_keys[r.clip] for r in ranked]
