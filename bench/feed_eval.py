@@ -162,7 +162,10 @@ def recommend_als(ds: Dataset, train: np.ndarray, users: list[int]) -> dict[int,
     )
     m.data[:] = 1.0  # duplicates (re-ratings) stay binary
     model = AlternatingLeastSquares(factors=32, regularization=0.01, alpha=5.0, iterations=15, random_state=0, num_threads=2)
-    model.fit(m, show_progress=False)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, "blas"):  # implicit parallelises itself; nested BLAS threads thrash
+        model.fit(m, show_progress=False)
     ids, _ = model.recommend(np.asarray(users), m[users], N=K, filter_already_liked_items=True)
     return {u: [int(x) for x in row if x >= 0] for u, row in zip(users, ids, strict=True)}
 

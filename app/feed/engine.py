@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
-import scipy.sparse as sp
+import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from app.feed.events import EventType, signal_for
 
@@ -32,15 +32,15 @@ class FeedConfig:
     explore_first_slot: int = 3  # never explore before this slot (the first swipes must land)
     product_heavy_run_cap: int = 2  # max consecutive product-heavy clips
     product_heavy_tags: int = 2  # a clip with at least this many active tags is product-heavy
-    mix_strength: float = 1.2  # how hard the interest mix pulls towards the viewer's weights
+    mix_strength: float = 0.3  # how hard the interest mix pulls towards the viewer's weights
     # learning
     interest_half_life_s: float = 30 * 86400.0
     trending_half_life_s: float = 2 * 86400.0
     freshness_half_life_s: float = 7 * 86400.0
     freshness_floor: float = 0.6
-    co_window: int = 50  # co-engagement pairs formed with the viewer's last N engaged clips
+    co_window: int = 25  # co-engagement pairs formed with the viewer's last N engaged clips
     history_size: int = 300  # engaged clips kept per viewer
-    history_half_life: float = 25.0  # recency weighting of the viewer's history, in positions
+    history_half_life: float = 8.0  # recency weighting of the viewer's history, in positions
     sim_alpha: float = 0.5  # co-count / (n_i^alpha * n_j^(1-alpha))
     sim_shrink: float = 2.0
     # candidate pools
@@ -48,11 +48,11 @@ class FeedConfig:
     interest_pools: int = 5  # pools of the viewer's top-N interests
     explore_max_impressions: int = 30  # a clip is "fresh" while it has fewer impressions
     # scoring: affinity = weighted sum of normalised signals
-    w_interest: float = 0.25
+    w_interest: float = 0.1
     w_similar: float = 1.0
     w_follow: float = 0.6
-    w_trending: float = 0.15
-    w_popular: float = 0.2
+    w_trending: float = 0.05
+    w_popular: float = 0.03
     quality_power: float = 0.5
     out_of_stock_factor: float = 0.05
     # Bayesian priors of the quality rates: (prior mean, prior strength in impressions)
@@ -527,7 +527,7 @@ class FeedEngine:
         out: list[Ranked] = []
         recent_creators: list[int] = []
         heavy_run = 0
-        explore_every = int(round(1 / cfg.explore_share)) if cfg.explore_share > 0 else 0
+        explore_every = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0
         chosen_clips: set[int] = set()
         for slot in range(n):
             want_explore = explore_every and slot >= cfg.explore_first_slot and (slot - cfg.explore_first_slot) % explore_every == explore_every - 1
