@@ -1,0 +1,70 @@
+"""Password hashing (argon2id), access tokens (JWT, HS256) and opaque refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.config import get_settings
+from app.db import utcnow
+
+_hasher = PasswordHasher()
+_ALGORITHM = "HS256"
+_AUDIENCE = "clipshop"
+# Verifying against a real hash when the user does not exist keeps login timing uniform.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_access_token(user_id: uuid.UUID, role: str, session_id: uuid.UUID) -> tuple[str, datetime]:
+    settings = get_settings()
+    now = utcnow()
+    expires_at = now + timedelta(seconds=settings.access_token_ttl_seconds)
+    payload = {
+        "sub": str(user_id),
+        "role": role,
+        "sid": str(session_id),
+        "typ": "access",
+        "aud": _AUDIENCE,
+        "iat": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(payload, settings.secret_key, algorithm=_ALGORITHM), expires_at
+
+
+def decode_access_token(token: str) -> dict[str, Any] | None:
+    try:
+        payload = jwt.decode(token, get_settings().secret_key, algorithms=[_ALGORITHM], audience=_AUDIENCE)
+    except jwt.PyJWTError:
+        return None
+    if payload.get("typ") != "access":
+        return None
+    return payload
+
+
+def new_refresh_token() -> tuple[str, str]:
+    """Returns ``(token, sha256 hex)``; only the hash is stored."""
+    token = secrets.token_urlsafe(48)
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

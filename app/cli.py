@@ -1,0 +1,138 @@
+"""Operator commands: ``python -m app <command>`` (also installed as ``clipshop``)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from app.config import PROJECT_ROOT, get_settings
+
+logger = logging.getLogger("clipshop.cli")
+
+
+def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    return config
+
+
+def run_migrations(revision: str = "head", url: str | None = None) -> None:
+    from alembic import command
+
+    settings = get_settings()
+    if settings.is_sqlite and url is None:
+        db_path = settings.database_url.removeprefix("sqlite:///")
+        if db_path and db_path != ":memory:":
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(url), revision)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from alembic import command
+
+    if args.downgrade:
+        command.downgrade(alembic_config(), args.downgrade)
+    else:
+        run_migrations(args.revision)
+    print(f"database at {args.revision if not args.downgrade else args.downgrade}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        access_log=False,
+        log_config=None,
+    )
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from app.accounts import service
+    from app.db import session_scope
+
+    password = args.password or os.environ.get("CLIPSHOP_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    if len(password) < 8:
+        print("password must have at least 8 characters", file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        user = service.create_admin(session, args.email, password)
+        print(f"admin {user.email} ({user.id})")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from app.seed import seed_demo
+
+    summary = seed_demo()
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from app.jobs.worker import run_worker
+
+    return run_worker(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clipshop", description="ClipShop operator commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API server (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade)")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.add_argument("--downgrade", metavar="REVISION", help="downgrade to REVISION instead")
+    migrate.set_defaults(func=cmd_migrate)
+
+    admin = sub.add_parser("create-admin", help="create or reset an admin account")
+    admin.add_argument("email")
+    admin.add_argument("--password", help="defaults to $CLIPSHOP_ADMIN_PASSWORD or a prompt")
+    admin.set_defaults(func=cmd_create_admin)
+
+    seed = sub.add_parser("seed-demo", help="create demo accounts, interests and content")
+    seed.set_defaults(func=cmd_seed_demo)
+
+    worker = sub.add_parser(
+        "worker",
+        help="run a job worker process (needs CLIPSHOP_REDIS_URL; the embedded mode runs jobs in-process)",
+    )
+    worker.add_argument("--queues", nargs="*", default=None, help="queues to consume (default: all)")
+    worker.add_argument("--threads", type=int, default=2)
+    worker.add_argument("--processes", type=int, default=1)
+    worker.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

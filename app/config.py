@@ -1,0 +1,91 @@
+"""Settings: the only place that reads the environment.
+
+Every variable is prefixed ``CLIPSHOP_`` and may also come from a ``.env`` file. With nothing set,
+ClipShop runs embedded: a SQLite file, the local ``media/`` folder and an in-process job worker.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-in-production"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLIPSHOP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- core -------------------------------------------------------------------------------
+    environment: Environment = Environment.development
+    secret_key: str = PLACEHOLDER_SECRET
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'clipshop.db'}"
+    # Apply migrations when the app starts; on by default only in the embedded (SQLite) mode.
+    auto_migrate: bool | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    log_json: bool = True
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Largest request body accepted by ordinary routes; streaming upload routes are exempt and
+    # enforce their own declared-size limits.
+    max_body_bytes: int = 1_048_576
+    body_limit_exempt_prefixes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["/v1/uploads/", "/v1/media/"]
+    )
+
+    # --- accounts ---------------------------------------------------------------------------
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    guest_refresh_token_ttl_seconds: int = 90 * 24 * 3600
+    avatar_max_bytes: int = 8 * 1024 * 1024
+    image_max_pixels: int = 40_000_000
+
+    # --- storage ----------------------------------------------------------------------------
+    media_root: Path = PROJECT_ROOT / "media"
+
+    # --- jobs -------------------------------------------------------------------------------
+    redis_url: str | None = None
+
+    @field_validator("cors_origins", "body_limit_exempt_prefixes", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        weak = self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32
+        if self.environment is Environment.production and weak:
+            raise ValueError(
+                "CLIPSHOP_SECRET_KEY must be set to a random value of at least 32 characters in production"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.environment is not Environment.production and self.is_sqlite
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

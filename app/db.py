@@ -1,0 +1,185 @@
+"""Database engine, declarative base and the unit of work.
+
+One unit of work per request: :data:`SessionDep` commits when the endpoint returns and rolls back
+when it raises. Services only ``flush()``. Work that must happen only once the data is durable
+(enqueuing jobs, invalidating caches) is registered with :func:`on_commit`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends
+from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from app.config import get_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True), uuid.UUID: Uuid()}
+
+
+class UUIDPrimaryKey:
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# --- engine -------------------------------------------------------------------------------------
+
+_engine: Engine | None = None
+_session_factory: sessionmaker[Session] | None = None
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling defers BEGIN in surprising ways; take it over so that
+    # SQLAlchemy's transactions are real SQLite transactions (SQLAlchemy docs, "Serializable
+    # isolation / Savepoints / Transactional DDL").
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front: concurrent writers queue on busy_timeout
+        # instead of failing on a lock upgrade, which is what keeps stock arithmetic safe.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def get_engine() -> Engine:
+    global _engine, _session_factory
+    if _engine is None:
+        _engine = make_engine(get_settings().database_url)
+        _session_factory = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def reset_engine() -> None:
+    """Forget the engine (tests and the CLI call this after changing settings)."""
+    global _engine, _session_factory
+    if _engine is not None:
+        _engine.dispose()
+    _engine = None
+    _session_factory = None
+
+
+def new_session() -> Session:
+    get_engine()
+    assert _session_factory is not None
+    return _session_factory()
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# --- unit of work -------------------------------------------------------------------------------
+
+_CALLBACKS_KEY = "clipshop_on_commit"
+
+
+def on_commit(session: Session, callback: Callable[[], Any]) -> None:
+    """Run ``callback`` once the session's transaction has committed; dropped on rollback."""
+    session.info.setdefault(_CALLBACKS_KEY, []).append(callback)
+
+
+def _run_on_commit(session: Session) -> None:
+    callbacks = session.info.pop(_CALLBACKS_KEY, [])
+    for callback in callbacks:
+        callback()
+
+
+def _commit(session: Session) -> None:
+    session.commit()
+    _run_on_commit(session)
+
+
+def _rollback(session: Session) -> None:
+    session.info.pop(_CALLBACKS_KEY, None)
+    session.rollback()
+
+
+def _finish_with_error(session: Session, exc: BaseException) -> None:
+    # Some failures must still persist what the service recorded (e.g. revoking a refresh-token
+    # family when reuse is detected): such errors set ``commit_on_error``.
+    if getattr(exc, "commit_on_error", False):
+        _commit(session)
+    else:
+        _rollback(session)
+
+
+def get_session() -> Iterator[Session]:
+    session = new_session()
+    try:
+        yield session
+        _commit(session)
+    except BaseException as exc:
+        _finish_with_error(session, exc)
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A unit of work outside a request (workers, CLI). Never hold one open across slow work
+    such as an ffmpeg run: on SQLite every transaction takes the write lock."""
+    session = new_session()
+    try:
+        yield session
+        _commit(session)
+    except BaseException as exc:
+        _finish_with_error(session, exc)
+        raise
+    finally:
+        session.close()
+
+
+# "function" scope: the commit happens before the response is sent, so a failed commit is the
+# client's error response rather than a silently lost write.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -1,0 +1,37 @@
+"""Demo data for a fresh install (``clipshop seed-demo``); safe to run more than once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.accounts import service as accounts_service
+from app.accounts.schemas import SignupRequest
+from app.db import session_scope
+
+DEMO_PASSWORD = "clipshop-demo"
+DEMO_ACCOUNTS = [
+    {"email": "viewer@demo.clipshop", "role": "viewer", "display_name": "Demo Viewer"},
+    {
+        "email": "creator@demo.clipshop",
+        "role": "creator",
+        "handle": "demo.creator",
+        "display_name": "Demo Creator",
+    },
+    {"email": "merchant@demo.clipshop", "role": "merchant", "organisation_name": "Demo Goods Co"},
+]
+
+
+def seed_demo() -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    with session_scope() as session:
+        for account in DEMO_ACCOUNTS:
+            if accounts_service.get_user_by_email(session, account["email"]) is None:
+                accounts_service.signup(
+                    session, SignupRequest(password=DEMO_PASSWORD, **account), current_user=None
+                )
+        admin = accounts_service.get_user_by_email(session, "admin@demo.clipshop")
+        if admin is None:
+            accounts_service.create_admin(session, "admin@demo.clipshop", DEMO_PASSWORD)
+    summary["accounts"] = ", ".join(a["email"] for a in DEMO_ACCOUNTS) + ", admin@demo.clipshop"
+    summary["password"] = DEMO_PASSWORD
+    return summary
