@@ -361,10 +361,15 @@ class FeedEngine:
             n = self.n
             co = self.co
             if co.shape[0] < n:
-                co = sp.csr_matrix((co.data, co.indices, np.pad(co.indptr, (0, n - co.shape[0]), mode="edge")), shape=(n, n))
+                co = sp.csr_matrix(
+                    (co.data, co.indices, np.pad(co.indptr, (0, n - co.shape[0]), mode="edge")), shape=(n, n)
+                )
             if self._pairs_i:
                 add = sp.csr_matrix(
-                    (np.concatenate(self._pairs_w), (np.concatenate(self._pairs_i), np.concatenate(self._pairs_j))),
+                    (
+                        np.concatenate(self._pairs_w),
+                        (np.concatenate(self._pairs_i), np.concatenate(self._pairs_j)),
+                    ),
                     shape=(n, n),
                     dtype=np.float32,
                 )
@@ -374,7 +379,7 @@ class FeedEngine:
             self.co = co
             cfg = self.config
             cnt = self.engaged[:n].astype(np.float32) + cfg.sim_shrink
-            left = sp.diags(cnt ** -cfg.sim_alpha)
+            left = sp.diags(cnt**-cfg.sim_alpha)
             right = sp.diags(cnt ** -(1.0 - cfg.sim_alpha))
             self.sim = (left @ co @ right).tocsr().astype(np.float32)
             self._sim_dirty = False
@@ -445,11 +450,15 @@ class FeedEngine:
             for col in range(len(self.interest_keys)):
                 members = np.flatnonzero(mat[:, col] > 0)
                 if members.size:
-                    self._interest_pools[col] = act[members[_top(base[members] + 1e-3 * trend[members], cfg.pool_size)]]
+                    self._interest_pools[col] = act[
+                        members[_top(base[members] + 1e-3 * trend[members], cfg.pool_size)]
+                    ]
             self._pools = pools
 
     # ------------------------------------------------------------------ ranking
-    def rank(self, viewer: Hashable, n: int, now: float | None = None, exclude: Iterable[int] = ()) -> list[Ranked]:
+    def rank(
+        self, viewer: Hashable, n: int, now: float | None = None, exclude: Iterable[int] = ()
+    ) -> list[Ranked]:
         """The viewer's next ``n`` clips: pools -> vectorised score -> diversity re-rank."""
         with self.lock:
             if self._pools is None:
@@ -485,13 +494,29 @@ class FeedEngine:
             s_sim = sim[cand] if sim is not None else np.zeros(cand.size)
             if s_sim.size and s_sim.max() > 0:
                 s_sim = s_sim / s_sim.max()
-            s_fol = np.isin(self.clip_creator[cand], np.fromiter(v.follows, np.int32, len(v.follows))) if v.follows else np.zeros(cand.size, bool)
+            s_fol = (
+                np.isin(self.clip_creator[cand], np.fromiter(v.follows, np.int32, len(v.follows)))
+                if v.follows
+                else np.zeros(cand.size, bool)
+            )
             tr = self.trend[cand]
-            s_tr = np.log1p(tr / tr.max() * 100) / math.log(101) if tr.size and tr.max() > 0 else np.zeros(cand.size)
+            s_tr = (
+                np.log1p(tr / tr.max() * 100) / math.log(101)
+                if tr.size and tr.max() > 0
+                else np.zeros(cand.size)
+            )
             pop = self.engaged[cand]
-            s_pop = np.log1p(pop) / math.log1p(pop.max()) if pop.size and pop.max() > 0 else np.zeros(cand.size)
+            s_pop = (
+                np.log1p(pop) / math.log1p(pop.max()) if pop.size and pop.max() > 0 else np.zeros(cand.size)
+            )
             contrib = np.vstack(
-                [cfg.w_follow * s_fol, cfg.w_similar * s_sim, cfg.w_interest * s_int, cfg.w_trending * s_tr, cfg.w_popular * s_pop]
+                [
+                    cfg.w_follow * s_fol,
+                    cfg.w_similar * s_sim,
+                    cfg.w_interest * s_int,
+                    cfg.w_trending * s_tr,
+                    cfg.w_popular * s_pop,
+                ]
             )
             aff = contrib.sum(axis=0) + 1e-6
             stock = np.where(self.in_stock[cand], 1.0, cfg.out_of_stock_factor)
@@ -518,7 +543,11 @@ class FeedEngine:
         taken = np.zeros(cand.size, bool)
         # target interest mix: the viewer's weights, softened so minor interests still appear
         ncol = mat.shape[1]
-        target = w[:ncol] / w[:ncol].sum() if w[:ncol].sum() > 0 else np.full(ncol, 1.0 / max(len(self.interest_keys), 1))
+        target = (
+            w[:ncol] / w[:ncol].sum()
+            if w[:ncol].sum() > 0
+            else np.full(ncol, 1.0 / max(len(self.interest_keys), 1))
+        )
         target = 0.7 * target + 0.3 / max(len(self.interest_keys), 1)
         counts = np.zeros(ncol)
         n_int = np.maximum(mat.sum(axis=1), 1)
@@ -530,11 +559,16 @@ class FeedEngine:
         explore_every = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0
         chosen_clips: set[int] = set()
         for slot in range(n):
-            want_explore = explore_every and slot >= cfg.explore_first_slot and (slot - cfg.explore_first_slot) % explore_every == explore_every - 1
+            want_explore = (
+                explore_every
+                and slot >= cfg.explore_first_slot
+                and (slot - cfg.explore_first_slot) % explore_every == explore_every - 1
+            )
             if want_explore:
                 while explore_used < explore.size and (
                     int(explore[explore_used]) in chosen_clips
-                    or int(self.clip_creator[explore[explore_used]]) in recent_creators[-cfg.creator_spacing :]
+                    or int(self.clip_creator[explore[explore_used]])
+                    in recent_creators[-cfg.creator_spacing :]
                 ):
                     explore_used += 1
                 if explore_used < explore.size:
