@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # enforce their own declared-size limits.
     max_body_bytes: int = 1_048_576
     body_limit_exempt_prefixes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["/v1/uploads/", "/v1/media/"]
+        default_factory=lambda: ["/v1/uploads/", "/v1/media/", "/v1/merchant/catalog/"]
     )
 
     # --- accounts ---------------------------------------------------------------------------
@@ -73,6 +73,28 @@ class Settings(BaseSettings):
     feed_rebuild_events: int = 2_000_000
     # Accepted client timestamps: not further in the future / past than this.
     feed_event_max_skew_seconds: int = 7 * 24 * 3600
+
+    # --- catalog, stock and checkout ---------------------------------------------------------
+    # A SKU with this many units or fewer available to sell reads as ``low_stock``.
+    low_stock_threshold: int = 5
+    # How long an unpaid order holds its stock.
+    reservation_ttl_seconds: int = 900
+    # Payment provider webhooks: HMAC-SHA256 secret and accepted clock skew of the signature.
+    payment_webhook_secret: str = "dev-payment-webhook-secret"
+    payment_webhook_tolerance_seconds: int = 300
+    product_image_max_bytes: int = 15 * 1024 * 1024
+    product_image_widths: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [320, 640, 1080])
+    catalog_import_max_bytes: int = 20 * 1024 * 1024
+    max_checkout_lines: int = 50
+    # --- product tags on clips ----------------------------------------------------------------
+    max_tags_per_clip: int = 20
+
+    @field_validator("product_image_widths", mode="before")
+    @classmethod
+    def _split_ints(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [int(item) for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("cors_origins", "body_limit_exempt_prefixes", mode="before")
     @classmethod

@@ -1,7 +1,7 @@
 """Feed: events, clip counters, likes, follows
 
 Revision ID: 0004_feed
-Revises: 0001_foundation
+Revises: 0003_catalog
 Create Date: 2026-11-22 21:31:48.319435
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = "0004_feed"
-down_revision: str | None = "0001_foundation"
+down_revision: str | None = "0003_catalog"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,112 @@
+"""Orders, order lines, payments and received payment-provider webhooks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, Timestamps, UUIDPrimaryKey, utcnow
+
+
+class OrderStatus(StrEnum):
+    pending_payment = "pending_payment"
+    paid = "paid"
+    cancelled = "cancelled"
+    expired = "expired"
+    failed = "failed"
+    # Payment arrived after expiry and the stock was gone: money must go back.
+    refund_required = "refund_required"
+    refunded = "refunded"
+
+
+class Order(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "order"
+    __table_args__ = (
+        UniqueConstraint("buyer_id", "idempotency_key"),
+        CheckConstraint("total_minor >= 0", name="total_not_negative"),
+    )
+
+    buyer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"), index=True)
+    # Set when every line belongs to one merchant (the usual case); lines always carry theirs.
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("merchant_organisation.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[OrderStatus] = mapped_column(
+        Enum(OrderStatus, native_enum=False, length=32), default=OrderStatus.pending_payment, index=True
+    )
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal_minor: Mapped[int] = mapped_column(Integer)
+    total_minor: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the canonical request body: same key + different body is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # Attribution for the creator programme. Plain ids (no foreign keys): an order is a financial
+    # record that must outlive the clip or tag that drove it.
+    clip_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    tag_id: Mapped[uuid.UUID | None]
+    creator_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    paid_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    refunded_at: Mapped[datetime | None]
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.position", lazy="selectin"
+    )
+
+
+class OrderLine(UUIDPrimaryKey, Base):
+    __tablename__ = "order_line"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # RESTRICT: a SKU that orders reference cannot be deleted, only deactivated.
+    sku_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sku.id", ondelete="RESTRICT"), index=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("product.id", ondelete="RESTRICT"))
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("merchant_organisation.id", ondelete="RESTRICT"), index=True
+    )
+    sku_code: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(Integer)
+    line_total_minor: Mapped[int] = mapped_column(Integer)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class PaymentKind(StrEnum):
+    charge = "charge"
+    refund = "refund"
+
+
+class Payment(UUIDPrimaryKey, Base):
+    __tablename__ = "payment"
+    # At most one captured charge and one refund per order, whatever the provider resends.
+    __table_args__ = (UniqueConstraint("order_id", "kind"),)
+
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[PaymentKind] = mapped_column(Enum(PaymentKind, native_enum=False, length=16))
+    provider_reference: Mapped[str | None] = mapped_column(String(255))
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEvent(UUIDPrimaryKey, Base):
+    """Every accepted provider event, unique by the provider's event id (replay protection)."""
+
+    __tablename__ = "webhook_event"
+
+    provider_event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    outcome: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
