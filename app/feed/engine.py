@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -43,6 +44,8 @@ class FeedConfig:
     history_half_life: float = 8.0  # recency weighting of the viewer's history, in positions
     sim_alpha: float = 0.5  # co-count / (n_i^alpha * n_j^(1-alpha))
     sim_shrink: float = 2.0
+    compact_interval_s: float = 5.0  # co-engagement folding, when the matrix is large
+    pools_interval_s: float = 5.0  # viewer-independent pools are refreshed at most this often
     # candidate pools
     pool_size: int = 400
     interest_pools: int = 5  # pools of the viewer's top-N interests
@@ -133,7 +136,8 @@ class FeedEngine:
         self._pairs_w: list[np.ndarray] = []
         self._pending = 0
         self.co = sp.csr_matrix((0, 0), dtype=np.float32)
-        self.sim = sp.csr_matrix((0, 0), dtype=np.float32)
+        self._compacted_at = 0.0
+        self._pools_at = 0.0
         self._sim_dirty = False
         self.clock = 0.0
         self._pools: dict[str, np.ndarray] | None = None
@@ -356,14 +360,13 @@ class FeedEngine:
 
     # ------------------------------------------------------------------ co-engagement
     def compact(self) -> None:
-        """Fold pending co-engagement pairs into the co-count matrix and refresh similarities."""
+        """Fold pending co-engagement pairs into the co-count matrix (cost ~ its size)."""
         with self.lock:
             n = self.n
             co = self.co
             if co.shape[0] < n:
-                co = sp.csr_matrix(
-                    (co.data, co.indices, np.pad(co.indptr, (0, n - co.shape[0]), mode="edge")), shape=(n, n)
-                )
+                indptr = np.pad(co.indptr, (0, n - co.shape[0]), mode="edge")
+                co = sp.csr_matrix((co.data, co.indices, indptr), shape=(n, n))
             if self._pairs_i:
                 add = sp.csr_matrix(
                     (
@@ -377,27 +380,38 @@ class FeedEngine:
                 self._pairs_i, self._pairs_j, self._pairs_w = [], [], []
                 self._pending = 0
             self.co = co
-            cfg = self.config
-            cnt = self.engaged[:n].astype(np.float32) + cfg.sim_shrink
-            left = sp.diags(cnt**-cfg.sim_alpha)
-            right = sp.diags(cnt ** -(1.0 - cfg.sim_alpha))
-            self.sim = (left @ co @ right).tocsr().astype(np.float32)
             self._sim_dirty = False
+            self._compacted_at = time.monotonic()
+
+    def maybe_compact(self) -> None:
+        """Compact when it is cheap, or when the last compaction is old enough."""
+        if not self._sim_dirty:
+            return
+        small = self.co.nnz + self._pending < 500_000
+        if small or time.monotonic() - self._compacted_at > self.config.compact_interval_s:
+            self.compact()
 
     def similar_scores(self, v: Viewer) -> np.ndarray | None:
-        """Co-engagement affinity of every clip for this viewer (recency-weighted history)."""
+        """Co-engagement affinity of every clip for this viewer (recency-weighted history).
+
+        similarity(i, j) = co(i, j) / (n_i^alpha * n_j^(1-alpha)), applied at query time so the
+        co-count matrix is the only thing maintained.
+        """
         if not v.history:
             return None
-        if self._sim_dirty or self.sim.shape[0] < self.n:
-            self.compact()
+        self.maybe_compact()
+        m = self.co.shape[0]
         hist = np.asarray(v.history, np.int64)
-        hist = hist[hist < self.sim.shape[0]]
+        hist = hist[hist < m]
         if hist.size == 0:
             return None
+        cfg = self.config
         pos = np.arange(hist.size, 0, -1, dtype=np.float64) - 1  # 0 = most recent
-        w = 0.5 ** (pos / self.config.history_half_life)
+        w = 0.5 ** (pos / cfg.history_half_life)
         w *= np.fromiter((v.strength.get(int(h), 1.0) for h in hist), np.float64, hist.size)
-        scores = np.asarray(self.sim[hist].T @ w).ravel()
+        cnt = self.engaged[:m] + cfg.sim_shrink
+        w *= cnt[hist] ** -cfg.sim_alpha
+        scores = np.asarray(self.co[hist].T @ w).ravel() * cnt ** -(1.0 - cfg.sim_alpha)
         if scores.shape[0] < self.n:
             scores = np.pad(scores, (0, self.n - scores.shape[0]))
         return scores
@@ -428,6 +442,10 @@ class FeedEngine:
         return cfg.freshness_floor + (1 - cfg.freshness_floor) * 0.5 ** (age / cfg.freshness_half_life_s)
 
     # ------------------------------------------------------------------ pools
+    def maybe_refresh_pools(self) -> None:
+        if self._pools is None or time.monotonic() - self._pools_at > self.config.pools_interval_s:
+            self.refresh_pools()
+
     def refresh_pools(self) -> None:
         """Precompute the viewer-independent pools: per interest, trending, fresh."""
         with self.lock:
@@ -438,6 +456,7 @@ class FeedEngine:
             self._interest_pools = {}
             if act.size == 0:
                 self._pools = {"trending": act, "popular": act, "fresh": act}
+                self._pools_at = time.monotonic()
                 return
             base = self.quality(act) * np.log1p(self.engaged[act] + 1) * self.in_stock[act]
             trend = self.trend[act]
@@ -454,6 +473,7 @@ class FeedEngine:
                         members[_top(base[members] + 1e-3 * trend[members], cfg.pool_size)]
                     ]
             self._pools = pools
+            self._pools_at = time.monotonic()
 
     # ------------------------------------------------------------------ ranking
     def rank(

@@ -1,0 +1,212 @@
+"""Keeping each API process's in-memory engine in step with the database.
+
+The database is the source of truth; the engine is a per-process cache:
+
+* **rebuild** (first use, or ``reset_runtime()``): servable clips with interests, tag/stock flags,
+  follows, the most recent ``feed_rebuild_events`` events replayed in log order.
+* **catch-up** (a background thread every ``feed_refresh_seconds``, and synchronously before a new
+  feed session is ranked): events with an id above the high-water mark are applied; ids skipped
+  in between (transactions that had not committed yet on PostgreSQL) are re-checked for a minute.
+  Clips changed since the last sync are (de)activated; clips whose tagged SKUs' stock moved
+  (``sku.stock_changed_at``) get their stock flag refreshed.
+
+So every process converges on the same state within about a second, whichever process received
+an event. Redis (when configured) holds the feed sessions, so any process can serve any cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Hashable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import new_session, utcnow
+from app.feed import service, sources
+from app.feed.engine import FeedEngine
+from app.feed.events import EventType
+from app.feed.models import CreatorFollow, FeedEvent
+from app.interests.models import UserInterest
+
+logger = logging.getLogger("clipshop.feed")
+
+GAP_RECHECK_SECONDS = 60.0
+
+
+def _ts(value: datetime) -> float:
+    return service.as_timestamp(value)
+
+
+class FeedRuntime:
+    def __init__(self) -> None:
+        self.engine = FeedEngine()
+        self.loaded = False
+        self.lock = threading.RLock()
+        self.high_water = 0
+        self.gaps: dict[int, float] = {}
+        self.clips_synced_at: datetime | None = None
+        self.stock_synced_at: datetime | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # ------------------------------------------------------------------ rebuild
+    def ensure_loaded(self, session: Session) -> None:
+        if not self.loaded:
+            with self.lock:
+                if not self.loaded:
+                    self.rebuild(session)
+
+    def rebuild(self, session: Session) -> None:
+        started = time.perf_counter()
+        engine = FeedEngine()
+        now = utcnow()
+        for row in sources.load_clips(session):
+            engine.upsert_clip(row.id, creator=row.creator_id, interests=row.interests, created_at=_ts(row.created_at))
+        for clip_id, (n_tags, in_stock) in sources.tag_stock(session).items():
+            idx = engine.clip_index.get(clip_id)
+            if idx is not None:
+                engine.n_tags[idx] = n_tags
+                engine.in_stock[idx] = in_stock
+        for user_id, creator_id in session.execute(select(CreatorFollow.user_id, CreatorFollow.creator_id)):
+            engine.follow(user_id, creator_id)
+        limit = get_settings().feed_rebuild_events
+        top = session.scalar(select(FeedEvent.id).order_by(FeedEvent.id.desc()).limit(1)) or 0
+        self.engine = engine
+        self.high_water = max(0, top - limit)
+        self.gaps = {}
+        self.clips_synced_at = now
+        self.stock_synced_at = now
+        self._tail(session, batch=200_000, follows=False)
+        engine.compact()
+        engine.refresh_pools()
+        self.loaded = True
+        logger.info("feed engine rebuilt: %d clips, %d viewers in %.1fs", engine.n, len(engine.viewers), time.perf_counter() - started)
+
+    # ------------------------------------------------------------------ catch-up
+    def apply_row(self, row: Any, follows: bool = True) -> None:
+        kind = EventType(row.type)
+        if kind in (EventType.follow, EventType.unfollow) and not follows:
+            return  # the rebuild took follows from creator_follow, the source of truth
+        progress = row.progress or 0.0
+        self.engine.apply(row.user_id, kind, row.clip_id, _ts(row.client_at), progress=progress, creator=row.creator_id)
+
+    def _tail(self, session: Session, batch: int = 50_000, follows: bool = True) -> int:
+        applied = 0
+        now = time.monotonic()
+        if self.gaps:
+            late = service.events_by_ids(session, list(self.gaps))
+            for row in late:
+                self.apply_row(row, follows)
+                self.gaps.pop(row.id, None)
+                applied += 1
+            self.gaps = {i: t for i, t in self.gaps.items() if now - t < GAP_RECHECK_SECONDS}
+        while True:
+            rows = service.recent_events(session, self.high_water, batch)
+            for row in rows:
+                if row.id > self.high_water + 1 and self.loaded:
+                    for missing in range(self.high_water + 1, min(row.id, self.high_water + 1000)):
+                        self.gaps[missing] = now
+                self.apply_row(row, follows)
+                self.high_water = row.id
+            applied += len(rows)
+            if len(rows) < batch:
+                return applied
+
+    def catch_up(self, session: Session) -> int:
+        """Apply what changed in the database since the last catch-up. Cheap when nothing did."""
+        with self.lock:
+            self.ensure_loaded(session)
+            applied = self._tail(session)
+            now = utcnow()
+            engine = self.engine
+            if self.clips_synced_at is not None:
+                since = self.clips_synced_at - timedelta(seconds=2)
+                changed = sources.load_clips(session, changed_since=since)
+                for row in changed:
+                    engine.upsert_clip(
+                        row.id, creator=row.creator_id, interests=row.interests, created_at=_ts(row.created_at), active=row.active
+                    )
+            self.clips_synced_at = now
+            if self.stock_synced_at is not None:
+                moved = sources.tag_stock(session, changed_since=self.stock_synced_at - timedelta(seconds=2))
+                for clip_id, (n_tags, in_stock) in moved.items():
+                    idx = engine.clip_index.get(clip_id)
+                    if idx is not None:
+                        engine.n_tags[idx] = n_tags
+                        engine.in_stock[idx] = in_stock
+            self.stock_synced_at = now
+            if applied:
+                engine.maybe_compact()
+                engine.maybe_refresh_pools()
+            return applied
+
+    def sync_viewer(self, session: Session, user_id: uuid.UUID) -> None:
+        """Onboarding picks are read fresh when a session starts (they change rarely, cheaply)."""
+        picks = {
+            interest_id: 1.0
+            for interest_id, selected in session.execute(
+                select(UserInterest.interest_id, UserInterest.selected).where(UserInterest.user_id == user_id)
+            )
+            if selected
+        }
+        viewer = self.engine.viewer(user_id)
+        if picks != {self.engine.interest_keys[c]: w for c, w in viewer.explicit.items()}:
+            self.engine.set_explicit_interests(user_id, dict(picks))
+
+    # ------------------------------------------------------------------ background
+    def start_background(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="feed-catch-up", daemon=True)
+        self._thread.start()
+
+    def stop_background(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def _loop(self) -> None:
+        interval = get_settings().feed_refresh_seconds
+        while not self._stop.wait(interval):
+            try:
+                with new_session() as session:
+                    service.aggregate_pending(session)
+                    session.commit()
+                    self.catch_up(session)
+                    session.rollback()
+            except Exception:  # keep the loop alive; the next tick retries
+                logger.exception("feed catch-up failed")
+
+    def viewer_key(self, user_id: uuid.UUID | None, anonymous_id: str) -> Hashable:
+        return user_id if user_id is not None else f"anon:{anonymous_id}"
+
+
+_runtime: FeedRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> FeedRuntime:
+    global _runtime
+    if _runtime is None:
+        with _runtime_lock:
+            if _runtime is None:
+                _runtime = FeedRuntime()
+    return _runtime
+
+
+def reset_runtime() -> None:
+    """Forget the in-memory state (tests; a process that wants a clean rebuild)."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is not None:
+            _runtime.stop_background()
+        _runtime = None
