@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     guest_refresh_token_ttl_seconds: int = 90 * 24 * 3600
+    invitation_ttl_seconds: int = 7 * 24 * 3600
     avatar_max_bytes: int = 8 * 1024 * 1024
     image_max_pixels: int = 40_000_000
 

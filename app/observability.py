@@ -89,11 +89,13 @@ class RequestContextMiddleware:
         request_id = incoming if incoming and _REQUEST_ID_RE.match(incoming) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
         status_holder = [500]
+        started = [False]
         start = time.perf_counter()
         header_value = request_id.encode()
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
+                started[0] = True
                 status_holder[0] = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", header_value)]
@@ -101,6 +103,14 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # Reaching here means no handler turned the error into a response: log it, answer
+            # with a bare problem (never the exception text) and keep the request id.
+            logging.getLogger("clipshop.errors").exception(
+                "unhandled error", extra={"request_id": request_id, "path": scope["path"]}
+            )
+            if not started[0]:
+                await self._internal_error(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - start
             route = _route_template(scope)
@@ -119,6 +129,23 @@ class RequestContextMiddleware:
                         "duration_ms": round(elapsed * 1000, 2),
                     },
                 )
+
+
+    @staticmethod
+    async def _internal_error(scope: Scope, receive: Receive, send: Send) -> None:
+        body = problem_body(Request(scope, receive), 500, "internal_error", "An unexpected error occurred")
+        payload = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
 
 
 class BodyLimitMiddleware:
@@ -201,8 +228,9 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": payload})
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(BaseException):
+    """Raised from ``receive``; a BaseException so that body parsers which turn any Exception
+    into a 400 let it through to the middleware."""
 
 
 def metrics_response() -> Response:

@@ -176,9 +176,7 @@ def make_user(client: Any) -> Callable[..., tuple[dict[str, Any], dict[str, str]
             email = fields.get("email", f"admin-{suffix}@example.com")
             with session_scope() as session:
                 service.create_admin(session, email, "admin-password-1")
-            response = client.post(
-                "/v1/auth/token", data={"username": email, "password": "admin-password-1"}
-            )
+            response = client.post("/v1/auth/token", data={"username": email, "password": "admin-password-1"})
             assert response.status_code == 200, response.text
             body = response.json()
             return body["user"], auth_headers(body["access_token"])

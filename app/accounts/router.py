@@ -21,8 +21,9 @@ from app.accounts.schemas import (
     AdminUserUpdate,
     AvatarUrls,
     CreatorProfileRead,
+    InvitationCreate,
+    InvitationRead,
     LogoutRequest,
-    MemberAdd,
     MemberRead,
     MerchantMembershipRead,
     OrganisationRead,
@@ -258,14 +259,15 @@ def update_organisation(
 
 
 @merchant.post(
-    "/members",
-    response_model=OrganisationRead,
+    "/invitations",
+    response_model=InvitationRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 422),
+    summary="Invite someone to the organisation: they sign up as a merchant with the token",
 )
-def add_member(data: MemberAdd, organisation: OwnedOrganisation, session: SessionDep) -> OrganisationRead:
-    service.add_member(session, organisation, data.email)
-    return organisation_read(organisation)
+def invite_member(data: InvitationCreate, organisation: OwnedOrganisation) -> InvitationRead:
+    email, token, expires_at = service.invite_member(organisation, data.email)
+    return InvitationRead(email=email, invitation_token=token, expires_at=expires_at)
 
 
 @merchant.delete(

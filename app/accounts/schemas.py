@@ -41,15 +41,24 @@ class SignupRequest(BaseModel):
         default=None, pattern=HANDLE_PATTERN, description="Creators: unique public handle"
     )
     organisation_name: str | None = Field(
-        default=None, min_length=2, max_length=120, description="Merchants: organisation name"
+        default=None, min_length=2, max_length=120, description="Merchants: create this organisation"
+    )
+    invitation_token: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Merchants: join the organisation that invited this email instead",
     )
 
     @model_validator(mode="after")
     def _role_fields(self) -> SignupRequest:
         if self.role == "creator" and not self.handle:
             raise ValueError("handle is required when signing up as a creator")
-        if self.role == "merchant" and not self.organisation_name:
-            raise ValueError("organisation_name is required when signing up as a merchant")
+        if self.role == "merchant" and not (self.organisation_name or self.invitation_token):
+            raise ValueError(
+                "organisation_name or invitation_token is required when signing up as a merchant"
+            )
+        if self.role == "merchant" and self.organisation_name and self.invitation_token:
+            raise ValueError("send either organisation_name or invitation_token, not both")
         return self
 
 
@@ -171,8 +180,14 @@ class OrganisationUpdate(BaseModel):
     support_email: EmailStr | None = None
 
 
-class MemberAdd(BaseModel):
-    email: EmailStr = Field(description="An existing merchant account without an organisation")
+class InvitationCreate(BaseModel):
+    email: EmailStr = Field(description="Who may join; they sign up as a merchant with the token")
+
+
+class InvitationRead(BaseModel):
+    email: str
+    invitation_token: str
+    expires_at: datetime
 
 
 class AdminUserUpdate(BaseModel):

@@ -60,6 +60,27 @@ def decode_access_token(token: str) -> dict[str, Any] | None:
     return payload
 
 
+def create_invitation_token(organisation_id: uuid.UUID, email: str, ttl_seconds: int) -> tuple[str, datetime]:
+    """A signed invitation to join a merchant organisation, bound to one email address."""
+    expires_at = utcnow() + timedelta(seconds=ttl_seconds)
+    payload = {
+        "org": str(organisation_id),
+        "email": email,
+        "typ": "invite",
+        "aud": _AUDIENCE,
+        "exp": int(expires_at.timestamp()),
+    }
+    return jwt.encode(payload, get_settings().secret_key, algorithm=_ALGORITHM), expires_at
+
+
+def decode_invitation_token(token: str) -> dict[str, Any] | None:
+    try:
+        payload = jwt.decode(token, get_settings().secret_key, algorithms=[_ALGORITHM], audience=_AUDIENCE)
+    except jwt.PyJWTError:
+        return None
+    return payload if payload.get("typ") == "invite" else None
+
+
 def new_refresh_token() -> tuple[str, str]:
     """Returns ``(token, sha256 hex)``; only the hash is stored."""
     token = secrets.token_urlsafe(48)

@@ -9,7 +9,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -273,12 +273,27 @@ def signup(session: Session, data: SignupRequest, *, current_user: User | None) 
     if data.role == "creator":
         assert handle is not None
         session.add(CreatorProfile(user_id=user.id, handle=handle, display_name=data.display_name or handle))
+    elif data.role == "merchant" and data.invitation_token:
+        organisation_id = _accept_invitation(session, data.invitation_token, email)
+        session.add(MerchantMember(user_id=user.id, organisation_id=organisation_id, role=MemberRole.member))
     elif data.role == "merchant":
         assert data.organisation_name is not None
         create_organisation(session, data.organisation_name, user)
     session.flush()
     session.refresh(user)
     return user
+
+
+def _accept_invitation(session: Session, token: str, email: str) -> uuid.UUID:
+    payload = security.decode_invitation_token(token)
+    if payload is None:
+        raise Unprocessable("The invitation is invalid or has expired", code="invalid_invitation")
+    if payload.get("email") != email:
+        raise Forbidden("This invitation was sent to another email address", code="invitation_email_mismatch")
+    organisation_id = uuid.UUID(payload["org"])
+    if session.get(MerchantOrganisation, organisation_id) is None:
+        raise Unprocessable("The inviting organisation no longer exists", code="invalid_invitation")
+    return organisation_id
 
 
 def create_guest(session: Session) -> User:
@@ -368,19 +383,12 @@ def set_avatar(session: Session, user: User, data: bytes) -> CreatorProfile:
 # --- organisations ------------------------------------------------------------------------------
 
 
-def add_member(session: Session, organisation: MerchantOrganisation, email: str) -> MerchantMember:
-    user = get_user_by_email(session, email)
-    if user is None:
-        raise UserNotFound("No account with this email")
-    if user.role is not Role.merchant:
-        raise Conflict("Only merchant accounts can join an organisation", code="not_a_merchant")
-    if get_merchant_organisation_id(session, user.id) is not None:
-        raise Conflict("This merchant already belongs to an organisation", code="already_member")
-    member = MerchantMember(user_id=user.id, organisation_id=organisation.id, role=MemberRole.member)
-    session.add(member)
-    session.flush()
-    session.refresh(organisation)
-    return member
+def invite_member(organisation: MerchantOrganisation, email: str) -> tuple[str, str, datetime]:
+    email = normalise_email(email)
+    token, expires_at = security.create_invitation_token(
+        organisation.id, email, get_settings().invitation_ttl_seconds
+    )
+    return email, token, expires_at
 
 
 def remove_member(session: Session, organisation: MerchantOrganisation, user_id: uuid.UUID) -> None:
