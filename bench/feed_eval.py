@@ -80,8 +80,13 @@ def load(data: Path) -> Dataset:
             t_raw.append(int(row["timestamp"]))
     uniq, users = np.unique(np.asarray(u_raw), return_inverse=True)
     return Dataset(
-        np.asarray(item_ids), genres, users.astype(np.int64), np.asarray(i_raw, np.int64),
-        np.asarray(r_raw), np.asarray(t_raw, np.int64), len(uniq),
+        np.asarray(item_ids),
+        genres,
+        users.astype(np.int64),
+        np.asarray(i_raw, np.int64),
+        np.asarray(r_raw),
+        np.asarray(t_raw, np.int64),
+        len(uniq),
     )
 
 
@@ -101,7 +106,9 @@ def split(ds: Dataset, holdout: int, validate: bool) -> tuple[np.ndarray, dict[i
     return train, test
 
 
-def recommend_clipshop(ds: Dataset, train: np.ndarray, users: list[int], config: FeedConfig) -> dict[int, list[int]]:
+def recommend_clipshop(
+    ds: Dataset, train: np.ndarray, users: list[int], config: FeedConfig
+) -> dict[int, list[int]]:
     engine = FeedEngine(config, seed=7)
     for i, g in enumerate(ds.genres):
         engine.upsert_clip(i, creator=("item", i), interests=[f"movies.{x.lower()}" for x in sorted(g)])
@@ -158,10 +165,13 @@ def recommend_als(ds: Dataset, train: np.ndarray, users: list[int]) -> dict[int,
 
     n_items = len(ds.genres)
     m = sp.csr_matrix(
-        (np.ones(int(train.sum()), np.float32), (ds.users[train], ds.items[train])), shape=(ds.n_users, n_items)
+        (np.ones(int(train.sum()), np.float32), (ds.users[train], ds.items[train])),
+        shape=(ds.n_users, n_items),
     )
     m.data[:] = 1.0  # duplicates (re-ratings) stay binary
-    model = AlternatingLeastSquares(factors=32, regularization=0.01, alpha=5.0, iterations=15, random_state=0, num_threads=2)
+    model = AlternatingLeastSquares(
+        factors=32, regularization=0.01, alpha=5.0, iterations=15, random_state=0, num_threads=2
+    )
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, "blas"):  # implicit parallelises itself; nested BLAS threads thrash
@@ -205,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--holdout", type=int, default=10)
     p.add_argument("--validate", action="store_true", help="tuning split: the 10 before the test items")
     p.add_argument("--methods", default=",".join(METHODS))
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a FeedConfig field")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="override a FeedConfig field"
+    )
     args = p.parse_args(argv)
     config = FeedConfig()
     for item in args.set:
@@ -231,8 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         results[method] = evaluate(ds, recs, test)
         print(f"# {method}: {time.perf_counter() - t:.1f}s", file=sys.stderr)
     metrics = ("recall@20", "ndcg@20", "coverage", "diversity")
-    print(f"{len(users)} users, {len(ds.genres)} items, {int(train.sum())} training interactions"
-          f"{' (validation split)' if args.validate else ''}")
+    print(
+        f"{len(users)} users, {len(ds.genres)} items, {int(train.sum())} training interactions"
+        f"{' (validation split)' if args.validate else ''}"
+    )
     print("| method | " + " | ".join(metrics) + " |")
     print("| --- " * (len(metrics) + 1) + "|")
     for method, row in results.items():

@@ -98,7 +98,7 @@ def _grow(a: np.ndarray, n: int) -> np.ndarray:
     if n <= a.shape[0]:
         return a
     cap = max(n, 2 * a.shape[0], 64)
-    out = np.zeros((cap,) + a.shape[1:], dtype=a.dtype)
+    out = np.zeros((cap, *a.shape[1:]), dtype=a.dtype)
     out[: a.shape[0]] = a
     return out
 
@@ -541,7 +541,8 @@ class FeedEngine:
             aff = contrib.sum(axis=0) + 1e-6
             stock = np.where(self.in_stock[cand], 1.0, cfg.out_of_stock_factor)
             score = aff * self.quality(cand) * self.freshness(cand, now) * stock
-            reason_row = contrib[:4].argmax(axis=0)
+            # the strongest signal explains the pick; nothing personal at all reads as trending
+            reason_row = np.where(contrib[:4].max(axis=0) > 0, contrib[:4].argmax(axis=0), 3)
             return self._rerank(v, w, cand, score, reason_row, fresh, n)
 
     def _rerank(

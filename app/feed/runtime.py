@@ -55,6 +55,7 @@ class FeedRuntime:
         self.stock_synced_at: datetime | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
 
     # ------------------------------------------------------------------ rebuild
     def ensure_loaded(self, session: Session) -> None:
@@ -68,7 +69,9 @@ class FeedRuntime:
         engine = FeedEngine()
         now = utcnow()
         for row in sources.load_clips(session):
-            engine.upsert_clip(row.id, creator=row.creator_id, interests=row.interests, created_at=_ts(row.created_at))
+            engine.upsert_clip(
+                row.id, creator=row.creator_id, interests=row.interests, created_at=_ts(row.created_at)
+            )
         for clip_id, (n_tags, in_stock) in sources.tag_stock(session).items():
             idx = engine.clip_index.get(clip_id)
             if idx is not None:
@@ -87,7 +90,12 @@ class FeedRuntime:
         engine.compact()
         engine.refresh_pools()
         self.loaded = True
-        logger.info("feed engine rebuilt: %d clips, %d viewers in %.1fs", engine.n, len(engine.viewers), time.perf_counter() - started)
+        logger.info(
+            "feed engine rebuilt: %d clips, %d viewers in %.1fs",
+            engine.n,
+            len(engine.viewers),
+            time.perf_counter() - started,
+        )
 
     # ------------------------------------------------------------------ catch-up
     def apply_row(self, row: Any, follows: bool = True) -> None:
@@ -95,7 +103,9 @@ class FeedRuntime:
         if kind in (EventType.follow, EventType.unfollow) and not follows:
             return  # the rebuild took follows from creator_follow, the source of truth
         progress = row.progress or 0.0
-        self.engine.apply(row.user_id, kind, row.clip_id, _ts(row.client_at), progress=progress, creator=row.creator_id)
+        self.engine.apply(
+            row.user_id, kind, row.clip_id, _ts(row.client_at), progress=progress, creator=row.creator_id
+        )
 
     def _tail(self, session: Session, batch: int = 50_000, follows: bool = True) -> int:
         applied = 0
@@ -131,7 +141,11 @@ class FeedRuntime:
                 changed = sources.load_clips(session, changed_since=since)
                 for row in changed:
                     engine.upsert_clip(
-                        row.id, creator=row.creator_id, interests=row.interests, created_at=_ts(row.created_at), active=row.active
+                        row.id,
+                        creator=row.creator_id,
+                        interests=row.interests,
+                        created_at=_ts(row.created_at),
+                        active=row.active,
                     )
             self.clips_synced_at = now
             if self.stock_synced_at is not None:
@@ -149,7 +163,7 @@ class FeedRuntime:
 
     def sync_viewer(self, session: Session, user_id: uuid.UUID) -> None:
         """Onboarding picks are read fresh when a session starts (they change rarely, cheaply)."""
-        picks = {
+        picks: dict[Hashable, float] = {
             interest_id: 1.0
             for interest_id, selected in session.execute(
                 select(UserInterest.interest_id, UserInterest.selected).where(UserInterest.user_id == user_id)
@@ -158,7 +172,7 @@ class FeedRuntime:
         }
         viewer = self.engine.viewer(user_id)
         if picks != {self.engine.interest_keys[c]: w for c, w in viewer.explicit.items()}:
-            self.engine.set_explicit_interests(user_id, dict(picks))
+            self.engine.set_explicit_interests(user_id, picks)
 
     # ------------------------------------------------------------------ background
     def start_background(self) -> None:
@@ -170,13 +184,22 @@ class FeedRuntime:
 
     def stop_background(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._thread = None
 
+    def nudge(self) -> None:
+        """New events were committed: aggregate and catch up now rather than at the next tick."""
+        self._wake.set()
+
     def _loop(self) -> None:
         interval = get_settings().feed_refresh_seconds
-        while not self._stop.wait(interval):
+        while not self._stop.is_set():
+            self._wake.wait(interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 with new_session() as session:
                     service.aggregate_pending(session)
@@ -200,6 +223,8 @@ def get_runtime() -> FeedRuntime:
         with _runtime_lock:
             if _runtime is None:
                 _runtime = FeedRuntime()
+                if get_settings().feed_background_refresh:
+                    _runtime.start_background()
     return _runtime
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app.accounts import service as accounts_service
 from app.config import get_settings
 from app.db import is_postgres, utcnow
-from app.errors import NotFound
+from app.errors import Unprocessable
 from app.feed import sources
 from app.feed.events import CLIP_EVENTS, EventType
 from app.feed.models import ClipLike, ClipStat, CreatorFollow, FeedEvent
@@ -45,9 +45,13 @@ COUNTER_COLUMN: dict[EventType, str] = {
 
 
 def _reject(index: int, raw: Any, code: str, reason: str) -> EventResult:
-    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    event_id = raw.get("event_id") if isinstance(raw, dict) else getattr(raw, "event_id", None)
     return EventResult(
-        index=index, event_id=str(event_id) if event_id is not None else None, status="rejected", code=code, reason=reason
+        index=index,
+        event_id=str(event_id) if event_id is not None else None,
+        status="rejected",
+        code=code,
+        reason=reason,
     )
 
 
@@ -57,7 +61,9 @@ def _validation_reason(exc: ValidationError) -> str:
     return f"{where}: {first.get('msg', 'invalid')}"
 
 
-def ingest_events(session: Session, user_id: uuid.UUID, raw_events: list[Any]) -> tuple[EventBatchResult, list[dict[str, Any]]]:
+def ingest_events(
+    session: Session, user_id: uuid.UUID, raw_events: list[Any]
+) -> tuple[EventBatchResult, list[dict[str, Any]]]:
     """Validate and store a batch. Returns the result and the rows actually inserted."""
     settings = get_settings()
     now = utcnow()
@@ -66,27 +72,42 @@ def ingest_events(session: Session, user_id: uuid.UUID, raw_events: list[Any]) -
     parsed: list[tuple[int, EventIn]] = []
     seen_ids: set[uuid.UUID] = set()
     for index, raw in enumerate(raw_events):
-        if not isinstance(raw, dict):
+        if isinstance(raw, EventIn):
+            event = raw
+        elif not isinstance(raw, dict):
             results.append(_reject(index, raw, "invalid_event", "an event must be a JSON object"))
             continue
-        try:
-            event = EventIn.model_validate(raw)
-        except ValidationError as exc:
-            results.append(_reject(index, raw, "invalid_event", _validation_reason(exc)))
-            continue
+        else:
+            try:
+                event = EventIn.model_validate(raw)
+            except ValidationError as exc:
+                results.append(_reject(index, raw, "invalid_event", _validation_reason(exc)))
+                continue
         at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
         if not now - skew <= at <= now + timedelta(minutes=5):
-            results.append(_reject(index, raw, "timestamp_out_of_range", "at: client timestamp is too far from now"))
+            results.append(
+                _reject(index, event, "timestamp_out_of_range", "at: client timestamp is too far from now")
+            )
             continue
         event.at = at
         if event.type in CLIP_EVENTS and event.clip_id is None:
-            results.append(_reject(index, raw, "clip_required", f"clip_id: required for {event.type.value}"))
+            results.append(
+                _reject(index, event, "clip_required", f"clip_id: required for {event.type.value}")
+            )
             continue
-        if event.type in (EventType.follow, EventType.unfollow) and event.creator_id is None and event.clip_id is None:
-            results.append(_reject(index, raw, "creator_required", "creator_id: required for follow/unfollow"))
+        if (
+            event.type in (EventType.follow, EventType.unfollow)
+            and event.creator_id is None
+            and event.clip_id is None
+        ):
+            results.append(
+                _reject(index, event, "creator_required", "creator_id: required for follow/unfollow")
+            )
             continue
         if event.type is EventType.view_progress and event.progress is None and event.watch_ms is None:
-            results.append(_reject(index, raw, "progress_required", "progress or watch_ms: required for view_progress"))
+            results.append(
+                _reject(index, event, "progress_required", "progress or watch_ms: required for view_progress")
+            )
             continue
         if event.event_id in seen_ids:
             results.append(EventResult(index=index, event_id=str(event.event_id), status="duplicate"))
@@ -97,19 +118,21 @@ def ingest_events(session: Session, user_id: uuid.UUID, raw_events: list[Any]) -
     clip_ids = {e.clip_id for _, e in parsed if e.clip_id is not None}
     creators_of = sources.clip_creators(session, clip_ids) if clip_ids else {}
     creator_ids = {e.creator_id for _, e in parsed if e.creator_id is not None}
-    known_creators = set(accounts_service.get_creator_profiles(session, list(creator_ids))) if creator_ids else set()
+    known_creators = (
+        set(accounts_service.get_creator_profiles(session, list(creator_ids))) if creator_ids else set()
+    )
     rows: list[dict[str, Any]] = []
     row_index: dict[uuid.UUID, int] = {}
     for index, e in parsed:
         if e.clip_id is not None and e.clip_id not in creators_of:
-            results.append(_reject(index, {"event_id": e.event_id}, "unknown_clip", "clip_id: no such clip"))
+            results.append(_reject(index, e, "unknown_clip", "clip_id: no such clip"))
             continue
         creator = e.creator_id
         if e.type in (EventType.follow, EventType.unfollow):
             if creator is None:
                 creator = creators_of.get(e.clip_id) if e.clip_id else None
             elif creator not in known_creators:
-                results.append(_reject(index, {"event_id": e.event_id}, "unknown_creator", "creator_id: no such creator"))
+                results.append(_reject(index, e, "unknown_creator", "creator_id: no such creator"))
                 continue
         progress = e.progress
         if e.type is EventType.view_progress and progress is None and e.watch_ms is not None:
@@ -136,18 +159,26 @@ def ingest_events(session: Session, user_id: uuid.UUID, raw_events: list[Any]) -
             new_ids: set[uuid.UUID] = set()
             for start in range(0, len(rows), 100):
                 chunk = rows[start : start + 100]
-                new_ids |= set(session.scalars(_insert_ignore(session).values(chunk).returning(FeedEvent.event_id)))
+                new_ids |= set(
+                    session.scalars(_insert_ignore(session).values(chunk).returning(FeedEvent.event_id))
+                )
         else:
             new_ids = set(session.scalars(stmt.returning(FeedEvent.event_id)))
         for row in rows:
             if row["event_id"] in new_ids:
                 inserted.append(row)
             else:
-                results.append(EventResult(index=row_index[row["event_id"]], event_id=str(row["event_id"]), status="duplicate"))
+                results.append(
+                    EventResult(
+                        index=row_index[row["event_id"]], event_id=str(row["event_id"]), status="duplicate"
+                    )
+                )
     results.sort(key=lambda r: r.index)
     duplicates = sum(1 for r in results if r.status == "duplicate")
     rejected = sum(1 for r in results if r.status == "rejected")
-    return EventBatchResult(accepted=len(inserted), duplicates=duplicates, rejected=rejected, results=results), inserted
+    return EventBatchResult(
+        accepted=len(inserted), duplicates=duplicates, rejected=rejected, results=results
+    ), inserted
 
 
 def _insert_ignore(session: Session) -> Any:
@@ -158,7 +189,14 @@ def _insert_ignore(session: Session) -> Any:
 def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     """Fold unaggregated events into counters, likes and follows; exactly once. Returns how many."""
     query = (
-        select(FeedEvent.id, FeedEvent.user_id, FeedEvent.type, FeedEvent.clip_id, FeedEvent.creator_id, FeedEvent.watch_ms)
+        select(
+            FeedEvent.id,
+            FeedEvent.user_id,
+            FeedEvent.type,
+            FeedEvent.clip_id,
+            FeedEvent.creator_id,
+            FeedEvent.watch_ms,
+        )
         .where(FeedEvent.aggregated.is_(False))
         .order_by(FeedEvent.id)
         .limit(limit)
@@ -174,7 +212,8 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     for _id, user_id, kind, clip_id, creator_id, watch_ms in rows:
         t = EventType(kind)
         if t in (EventType.like, EventType.unlike):
-            likes[(user_id, clip_id)] = t is EventType.like  # last one wins, in log order
+            if clip_id is not None:
+                likes[(user_id, clip_id)] = t is EventType.like  # last one wins, in log order
         elif t in (EventType.follow, EventType.unfollow):
             if creator_id is not None and creator_id != user_id:
                 follows[(user_id, creator_id)] = t is EventType.follow
@@ -197,16 +236,22 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     if touched_likes:
         counts = dict(
             session.execute(
-                select(ClipLike.clip_id, func.count()).where(ClipLike.clip_id.in_(touched_likes)).group_by(ClipLike.clip_id)
+                select(ClipLike.clip_id, func.count())
+                .where(ClipLike.clip_id.in_(touched_likes))
+                .group_by(ClipLike.clip_id)
             ).all()
         )
         for clip_id in touched_likes:
             session.execute(
-                update(ClipStat).where(ClipStat.clip_id == clip_id).values(likes=counts.get(clip_id, 0), updated_at=now)
+                update(ClipStat)
+                .where(ClipStat.clip_id == clip_id)
+                .values(likes=counts.get(clip_id, 0), updated_at=now)
             )
     ids = [r[0] for r in rows]
     for start in range(0, len(ids), 1000):
-        session.execute(update(FeedEvent).where(FeedEvent.id.in_(ids[start : start + 1000])).values(aggregated=True))
+        session.execute(
+            update(FeedEvent).where(FeedEvent.id.in_(ids[start : start + 1000])).values(aggregated=True)
+        )
     session.flush()
     return len(rows)
 
@@ -227,7 +272,9 @@ def _apply_likes(session: Session, likes: dict[tuple[uuid.UUID, uuid.UUID], bool
     dialect = postgresql if is_postgres(session) else sqlite
     on = [{"user_id": u, "clip_id": c, "created_at": utcnow()} for (u, c), v in likes.items() if v]
     if on:
-        session.execute(dialect.insert(ClipLike).on_conflict_do_nothing(index_elements=["user_id", "clip_id"]), on)
+        session.execute(
+            dialect.insert(ClipLike).on_conflict_do_nothing(index_elements=["user_id", "clip_id"]), on
+        )
     for (u, c), v in likes.items():
         if not v:
             session.execute(delete(ClipLike).where(ClipLike.user_id == u, ClipLike.clip_id == c))
@@ -239,10 +286,14 @@ def _apply_follows(session: Session, follows: dict[tuple[uuid.UUID, uuid.UUID], 
     dialect = postgresql if is_postgres(session) else sqlite
     on = [{"user_id": u, "creator_id": c, "created_at": utcnow()} for (u, c), v in follows.items() if v]
     if on:
-        session.execute(dialect.insert(CreatorFollow).on_conflict_do_nothing(index_elements=["user_id", "creator_id"]), on)
+        session.execute(
+            dialect.insert(CreatorFollow).on_conflict_do_nothing(index_elements=["user_id", "creator_id"]), on
+        )
     for (u, c), v in follows.items():
         if not v:
-            session.execute(delete(CreatorFollow).where(CreatorFollow.user_id == u, CreatorFollow.creator_id == c))
+            session.execute(
+                delete(CreatorFollow).where(CreatorFollow.user_id == u, CreatorFollow.creator_id == c)
+            )
 
 
 def get_clip_stats(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, ClipStat]:
@@ -257,7 +308,7 @@ def record_follow(session: Session, user_id: uuid.UUID, handle: str, following: 
     ``creator_follow`` by the aggregator; applied here at once too so the answer is immediate."""
     profile = accounts_service.get_creator_by_handle(session, handle)
     if profile.user_id == user_id:
-        raise NotFound("You cannot follow yourself", code="cannot_follow_self")
+        raise Unprocessable("You cannot follow yourself", code="cannot_follow_self")
     kind = EventType.follow if following else EventType.unfollow
     session.execute(
         insert(FeedEvent).values(
@@ -283,8 +334,13 @@ def recent_events(session: Session, after_id: int, limit: int) -> list[Any]:
     return list(
         session.execute(
             select(
-                FeedEvent.id, FeedEvent.user_id, FeedEvent.type, FeedEvent.clip_id, FeedEvent.creator_id,
-                FeedEvent.progress, FeedEvent.client_at,
+                FeedEvent.id,
+                FeedEvent.user_id,
+                FeedEvent.type,
+                FeedEvent.clip_id,
+                FeedEvent.creator_id,
+                FeedEvent.progress,
+                FeedEvent.client_at,
             )
             .where(FeedEvent.id > after_id)
             .order_by(FeedEvent.id)
@@ -297,8 +353,13 @@ def events_by_ids(session: Session, ids: list[int]) -> list[Any]:
     return list(
         session.execute(
             select(
-                FeedEvent.id, FeedEvent.user_id, FeedEvent.type, FeedEvent.clip_id, FeedEvent.creator_id,
-                FeedEvent.progress, FeedEvent.client_at,
+                FeedEvent.id,
+                FeedEvent.user_id,
+                FeedEvent.type,
+                FeedEvent.clip_id,
+                FeedEvent.creator_id,
+                FeedEvent.progress,
+                FeedEvent.client_at,
             ).where(FeedEvent.id.in_(ids))
         ).all()
     )

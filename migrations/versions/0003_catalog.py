@@ -1,7 +1,7 @@
 """Catalog, stock, reservations, ledger, imports, orders, payments, webhooks (product tags follow the clips).
 
 Revision ID: 0003_catalog
-Revises: 0001_foundation
+Revises: 0002_clips
 Create Date: 2026-11-22 21:30:43.766108
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_catalog"
-down_revision: str | None = "0001_foundation"
+down_revision: str | None = "0002_clips"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -19,7 +19,9 @@ def build(config: FeedConfig | None = None, per_interest: int = 40, creators: in
     n = 0
     for interest in INTERESTS:
         for k in range(per_interest):
-            engine.upsert_clip(f"{interest}-{k}", creator=f"creator-{n % creators}", interests=[interest], created_at=0.0)
+            engine.upsert_clip(
+                f"{interest}-{k}", creator=f"creator-{n % creators}", interests=[interest], created_at=0.0
+            )
             n += 1
     # background viewers watch everything a little so no clip is "fresh"
     for b in range(40):
@@ -127,7 +129,11 @@ def test_product_heavy_clips_are_not_stacked() -> None:
         for b in range(5):
             engine.apply(f"bg{b}", EventType.like, f"shop-{k}", 1.0)
     heavy = [str(engine.clip_keys[r.clip]).startswith("shop-") for r in engine.rank("v", 30)]
-    runs = max(len(run) for run in "".join("H" if h else "." for h in heavy).split(".") if run) if any(heavy) else 0
+    runs = (
+        max(len(run) for run in "".join("H" if h else "." for h in heavy).split(".") if run)
+        if any(heavy)
+        else 0
+    )
     assert runs <= 2
 
 
