@@ -556,21 +556,23 @@ class FeedEngine:
         n: int,
     ) -> list[Ranked]:
         cfg = self.config
-        order = np.argsort(-score)[: max(20 * n, 200)]
+        order = np.argsort(-score)[: max(10 * n, 400)]
         cand, score, reason_row = cand[order], score[order], reason_row[order]
-        mat = self.interests[cand] > 0
+        full = self.interests[cand] > 0
         creators = self.clip_creator[cand]
         heavy = self.n_tags[cand] >= cfg.product_heavy_tags
         taken = np.zeros(cand.size, bool)
         # target interest mix: the viewer's weights, softened so minor interests still appear
-        ncol = mat.shape[1]
-        target = (
-            w[:ncol] / w[:ncol].sum()
-            if w[:ncol].sum() > 0
-            else np.full(ncol, 1.0 / max(len(self.interest_keys), 1))
-        )
-        target = 0.7 * target + 0.3 / max(len(self.interest_keys), 1)
-        counts = np.zeros(ncol)
+        n_interests = max(len(self.interest_keys), 1)
+        ncol = full.shape[1]
+        wv = w[:ncol]
+        target = wv / wv.sum() if wv.sum() > 0 else np.full(ncol, 1.0 / n_interests)
+        target = 0.7 * target + 0.3 / n_interests
+        # only the interests present among the candidates matter: keep the matrix narrow
+        cols = np.flatnonzero(full.any(axis=0))
+        mat = full[:, cols].astype(np.float32)
+        target = target[cols]
+        counts = np.zeros(cols.size)
         n_int = np.maximum(mat.sum(axis=1), 1)
         explore = self._explore_order(v, w, fresh)
         explore_used = 0
@@ -600,7 +602,7 @@ class FeedEngine:
                     hit = np.flatnonzero(cand == c)
                     if hit.size:
                         taken[hit] = True
-                    counts += self.interests[c, :ncol] > 0
+                    counts += self.interests[c, cols] > 0
                     recent_creators.append(int(self.clip_creator[c]))
                     heavy_run = heavy_run + 1 if self.n_tags[c] >= cfg.product_heavy_tags else 0
                     continue
@@ -627,9 +629,9 @@ class FeedEngine:
             if reason is Reason.FOLLOW:
                 arg = int(creators[best])
             elif reason is Reason.INTEREST or reason is Reason.TRENDING:
-                cols = np.flatnonzero(mat[best])
-                if cols.size:
-                    arg = int(cols[np.argmax(w[cols])]) if w.any() else int(cols[0])
+                mine = np.flatnonzero(full[best])
+                if mine.size:
+                    arg = int(mine[np.argmax(w[mine])]) if w.any() else int(mine[0])
                     reason = Reason.INTEREST if w.any() else Reason.TRENDING
             out.append(Ranked(c, float(score[best]), reason, arg))
         return out
@@ -641,6 +643,8 @@ class FeedEngine:
         """
         if fresh.size == 0 or self.config.explore_share <= 0:
             return fresh
+        if fresh.size > 1024:  # a random slice of a large fresh pool keeps this O(1) per request
+            fresh = self.rng.choice(fresh, 1024, replace=False)
         m, k = self.config.prior_complete
         c = self.counters
         imp = np.maximum(c["impressions"][fresh], c["views"][fresh])

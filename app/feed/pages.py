@@ -105,6 +105,7 @@ def build_page(session: Session, user_id: uuid.UUID | None, cursor: str | None, 
         viewer: Hashable = user_id if user_id is not None else f"anon:{sid}"
         if user_id is not None:
             rt.sync_viewer(session, user_id)
+        session.rollback()  # end the read transaction before CPU work (SQLite: it holds the lock)
         fs = FeedSession(sid, signer)
         with rt.lock:
             _rank_more(session, rt, viewer, fs, max(settings.feed_session_length, limit))
@@ -139,6 +140,7 @@ def _fill(
         window = fs.items[offset : offset + limit]
         ids = [uuid.UUID(c) for c in window]
         tags = sources.live_tags(session, ids)
+        session.rollback()
         drop: list[int] = []
         for pos, clip_id in enumerate(ids, start=offset):
             if pos < fs.served:

@@ -53,6 +53,7 @@ class FeedRuntime:
         self.gaps: dict[int, float] = {}
         self.clips_synced_at: datetime | None = None
         self.stock_synced_at: datetime | None = None
+        self.stock_seen: datetime | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -136,10 +137,10 @@ class FeedRuntime:
             applied = self._tail(session)
             now = utcnow()
             engine = self.engine
-            if self.clips_synced_at is not None:
+            # clips: at most once a second (a scan of recently updated clips)
+            if self.clips_synced_at is not None and (now - self.clips_synced_at).total_seconds() >= 1.0:
                 since = self.clips_synced_at - timedelta(seconds=2)
-                changed = sources.load_clips(session, changed_since=since)
-                for row in changed:
+                for row in sources.load_clips(session, changed_since=since):
                     engine.upsert_clip(
                         row.id,
                         creator=row.creator_id,
@@ -147,15 +148,18 @@ class FeedRuntime:
                         created_at=_ts(row.created_at),
                         active=row.active,
                     )
-            self.clips_synced_at = now
-            if self.stock_synced_at is not None:
-                moved = sources.tag_stock(session, changed_since=self.stock_synced_at - timedelta(seconds=2))
-                for clip_id, (n_tags, in_stock) in moved.items():
+                self.clips_synced_at = now
+            # stock: one indexed max() tells whether any SKU's stock moved since the last look
+            moved_at = sources.last_stock_change(session)
+            if moved_at is not None and moved_at != self.stock_seen and self.stock_synced_at is not None:
+                since = min(self.stock_synced_at, moved_at) - timedelta(seconds=2)
+                for clip_id, (n_tags, in_stock) in sources.tag_stock(session, changed_since=since).items():
                     idx = engine.clip_index.get(clip_id)
                     if idx is not None:
                         engine.n_tags[idx] = n_tags
                         engine.in_stock[idx] = in_stock
-            self.stock_synced_at = now
+                self.stock_synced_at = now
+            self.stock_seen = moved_at
             if applied:
                 engine.maybe_compact()
                 engine.maybe_refresh_pools()

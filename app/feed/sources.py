@@ -92,6 +92,11 @@ def _available(sku_quantity: Any, sku_reserved: Any) -> Any:
     return sku_quantity - sku_reserved
 
 
+def last_stock_change(session: Session) -> datetime | None:
+    """When any SKU's stock last moved (indexed: cheap enough for every new feed session)."""
+    return session.scalar(select(func.max(Sku.stock_changed_at)))
+
+
 def tag_stock(session: Session, changed_since: datetime | None = None) -> dict[uuid.UUID, tuple[int, bool]]:
     """clip id -> (active tags, any tagged SKU available), for clips with active tags.
 
