@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     feed_page_size: int = 10
     feed_page_max: int = 50
     # Clips ranked up front for a new feed session (extended on demand, never reordered).
-    feed_session_length: int = 40
+    feed_session_length: int = 100
     feed_session_ttl_seconds: int = 6 * 3600
     # Background catch-up of each process's in-memory engine (new events, clips, stock).
     feed_refresh_seconds: float = 1.0

@@ -5,7 +5,8 @@
 
 Seeds (bulk inserts, not HTTP) 100,000 ready clips, 10,000 viewers and 1,000,000 events, starts
 ``uvicorn app.main:app`` with one worker, waits for the feed engine to rebuild from the database,
-then drives with ``--concurrency`` clients (an asyncio/httpx driver in another process):
+then drives it with ``wrk`` (``--concurrency`` threads of one connection each, so every thread is
+one client with its own viewer and cursor; the Lua script is embedded below):
 
 * ``GET /healthz`` (trivial async endpoint of the same server) for ``--seconds``;
 * ``GET /v1/feed``: each client opens a session and swipes ``--pages`` pages of 10 with the cursor,
@@ -19,7 +20,6 @@ ms) and events ingested per second (goal >= 20,000/s).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import random
 import shutil
@@ -80,10 +80,24 @@ def seed(url: str, n_clips: int, n_viewers: int, n_events: int, n_tokens: int) -
     with engine.begin() as conn:
         leaf = [i for i, p in conn.execute(select(Interest.id, Interest.parent_id)) if p is not None]
         users = [
-            {"id": u, "role": Role.creator, "is_guest": False, "is_active": True, "created_at": now, "updated_at": now}
+            {
+                "id": u,
+                "role": Role.creator,
+                "is_guest": False,
+                "is_active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
             for u in creator_ids
         ] + [
-            {"id": u, "role": Role.viewer, "is_guest": False, "is_active": True, "created_at": now, "updated_at": now}
+            {
+                "id": u,
+                "role": Role.viewer,
+                "is_guest": False,
+                "is_active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
             for u in viewer_ids
         ]
         for part in chunks(users):
@@ -91,7 +105,13 @@ def seed(url: str, n_clips: int, n_viewers: int, n_events: int, n_tokens: int) -
         conn.execute(
             insert(CreatorProfile),
             [
-                {"user_id": u, "handle": f"creator{i}", "display_name": f"Creator {i}", "created_at": now, "updated_at": now}
+                {
+                    "user_id": u,
+                    "handle": f"creator{i}",
+                    "display_name": f"Creator {i}",
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for i, u in enumerate(creator_ids)
             ],
         )
@@ -119,13 +139,25 @@ def seed(url: str, n_clips: int, n_viewers: int, n_events: int, n_tokens: int) -
         ]
         for part in chunks(clips):
             conn.execute(insert(Clip), part)
-        for part in chunks([{"clip_id": c, "interest_id": int(clip_interest[i])} for i, c in enumerate(clip_ids)]):
+        for part in chunks(
+            [{"clip_id": c, "interest_id": int(clip_interest[i])} for i, c in enumerate(clip_ids)]
+        ):
             conn.execute(insert(ClipInterest), part)
-        print(f"seeded {n_creators} creators, {n_viewers} viewers, {n_clips} clips in {time.perf_counter() - t0:.0f}s", flush=True)
+        print(
+            f"seeded {n_creators} creators, {n_viewers} viewers, {n_clips} clips in {time.perf_counter() - t0:.0f}s",
+            flush=True,
+        )
 
         # events: each viewer watches clips of two or three interests, mostly
         by_interest: dict[int, np.ndarray] = {i: np.flatnonzero(clip_interest == i) for i in leaf}
-        kinds = [EventType.impression, EventType.view_progress, EventType.complete, EventType.like, EventType.skip, EventType.share]
+        kinds = [
+            EventType.impression,
+            EventType.view_progress,
+            EventType.complete,
+            EventType.like,
+            EventType.skip,
+            EventType.share,
+        ]
         probs = np.array([0.45, 0.15, 0.15, 0.06, 0.18, 0.01])
         per_viewer = n_events // n_viewers
         t1 = time.perf_counter()
@@ -136,7 +168,9 @@ def seed(url: str, n_clips: int, n_viewers: int, n_events: int, n_tokens: int) -
             pool = np.concatenate([by_interest[int(f)] for f in favourites])
             picks = np.where(
                 rng.random(per_viewer) < 0.8,
-                pool[rng.integers(0, max(1, pool.size), per_viewer)] if pool.size else rng.integers(0, n_clips, per_viewer),
+                pool[rng.integers(0, max(1, pool.size), per_viewer)]
+                if pool.size
+                else rng.integers(0, n_clips, per_viewer),
                 rng.integers(0, n_clips, per_viewer),
             )
             types = rng.choice(len(kinds), per_viewer, p=probs)
@@ -167,8 +201,18 @@ def seed(url: str, n_clips: int, n_viewers: int, n_events: int, n_tokens: int) -
                 "SELECT clip_id, "
                 + ", ".join(
                     f"SUM(CASE WHEN type = '{t}' THEN 1 ELSE 0 END)"
-                    for t in ("impression", "view_progress", "complete", "replay", "skip", "like", "share",
-                              "product_tap", "add_to_cart", "purchase")
+                    for t in (
+                        "impression",
+                        "view_progress",
+                        "complete",
+                        "replay",
+                        "skip",
+                        "like",
+                        "share",
+                        "product_tap",
+                        "add_to_cart",
+                        "purchase",
+                    )
                 )
                 + ", 0, :now FROM feed_event GROUP BY clip_id"
             ),
@@ -190,66 +234,132 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _drive(base: str, mode: str, seconds: float, concurrency: int, tokens: list[str], pages: int,
-                 clip_ids: list[str]) -> dict[str, Any]:
-    import httpx
+WRK_SCRIPT = r"""
+-- One connection per wrk thread, so each thread is one client with its own viewer and cursor.
+local threads = {}
+local counter = 1
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
 
-    latencies: list[float] = []
-    errors = 0
-    events = 0
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+local tokens, clips = {}, {}
+local token, cursor, pages, accepted = nil, nil, 0, 0
+local mode, maxpages
 
-        async def worker(w: int) -> None:
-            nonlocal errors, events
-            rnd = random.Random(w)
-            while time.perf_counter() < deadline:
-                headers = {"Authorization": f"Bearer {rnd.choice(tokens)}"}
-                if mode == "trivial":
-                    t = time.perf_counter()
-                    r = await client.get("/healthz")
-                    latencies.append(time.perf_counter() - t)
-                    errors += r.status_code != 200
-                elif mode == "feed":
-                    cursor = None
-                    for _ in range(pages):
-                        t = time.perf_counter()
-                        r = await client.get("/v1/feed", params={"limit": 10, **({"cursor": cursor} if cursor else {})},
-                                             headers=headers)
-                        latencies.append(time.perf_counter() - t)
-                        if r.status_code != 200:
-                            errors += 1
-                            break
-                        cursor = r.json()["next_cursor"]
-                        if time.perf_counter() >= deadline or not cursor:
-                            break
-                else:
-                    now = datetime.now(UTC).isoformat()
-                    batch = [
-                        {"event_id": str(uuid.uuid4()), "type": rnd.choice(("impression", "complete", "like", "skip")),
-                         "clip_id": rnd.choice(clip_ids), "at": now}
-                        for _ in range(100)
-                    ]
-                    t = time.perf_counter()
-                    r = await client.post("/v1/events", json={"events": batch}, headers=headers)
-                    latencies.append(time.perf_counter() - t)
-                    if r.status_code == 200:
-                        events += r.json()["accepted"]
-                    else:
-                        errors += 1
+local function lines(path, into)
+  local f = assert(io.open(path))
+  for line in f:lines() do table.insert(into, line) end
+  f:close()
+end
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(w) for w in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    lat = np.asarray(latencies) * 1000
+function init(args)
+  mode, maxpages = args[1], tonumber(args[2])
+  lines(args[3], tokens)
+  lines(args[4], clips)
+  math.randomseed(id * 7919)
+  token = tokens[math.random(#tokens)]
+end
+
+local function uuid4()
+  return string.format("%08x-%04x-4%03x-%04x-%04x%08x", math.random(0, 0x7fffffff), math.random(0, 0xffff),
+    math.random(0, 0xfff), math.random(0x8000, 0xbfff), math.random(0, 0xffff), math.random(0, 0x7fffffff))
+end
+
+local kinds = {"impression", "complete", "like", "skip"}
+
+function request()
+  local headers = {["Authorization"] = "Bearer " .. token}
+  if mode == "trivial" then
+    return wrk.format("GET", "/healthz", headers)
+  elseif mode == "events" then
+    local at = os.date("!%Y-%m-%dT%H:%M:%SZ")
+    local parts = {}
+    for i = 1, 100 do
+      parts[i] = string.format('{"event_id":"%s","type":"%s","clip_id":"%s","at":"%s"}',
+        uuid4(), kinds[math.random(#kinds)], clips[math.random(#clips)], at)
+    end
+    headers["Content-Type"] = "application/json"
+    return wrk.format("POST", "/v1/events", headers, '{"events":[' .. table.concat(parts, ",") .. ']}')
+  end
+  if cursor == nil or pages >= maxpages then
+    cursor, pages = nil, 0
+    token = tokens[math.random(#tokens)]
+    headers["Authorization"] = "Bearer " .. token
+    return wrk.format("GET", "/v1/feed?limit=10", headers)
+  end
+  return wrk.format("GET", "/v1/feed?limit=10&cursor=" .. cursor, headers)
+end
+
+function response(status, headers, body)
+  if mode == "events" then
+    local n = body:match('"accepted":(%d+)')
+    if n then accepted = accepted + tonumber(n) end
+  elseif mode == "feed" then
+    if status == 200 then
+      cursor = body:match('"next_cursor":"([^"]+)"')
+      pages = pages + 1
+    else
+      cursor = nil
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + (t:get("accepted") or 0) end
+  io.write(string.format("RESULT requests=%d seconds=%.3f p50=%.3f p99=%.3f errors=%d accepted=%d\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.timeout, total))
+end
+"""
+
+
+def drive(
+    base: str,
+    mode: str,
+    seconds: float,
+    concurrency: int,
+    pages: int,
+    tokens_file: Path,
+    clips_file: Path,
+    script: Path,
+) -> dict[str, float]:
+    """wrk with one connection per thread; ``mode`` is trivial, feed or events."""
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(concurrency),
+            "-c",
+            str(concurrency),
+            "-d",
+            f"{max(1, int(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base,
+            "--",
+            mode,
+            str(pages),
+            str(tokens_file),
+            str(clips_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    fields = {k: float(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
     return {
-        "requests": len(latencies),
-        "rps": len(latencies) / elapsed,
-        "p50": float(np.percentile(lat, 50)) if lat.size else float("nan"),
-        "p99": float(np.percentile(lat, 99)) if lat.size else float("nan"),
-        "errors": errors,
-        "events_per_s": events / elapsed,
+        "rps": fields["requests"] / fields["seconds"],
+        "p50": fields["p50"],
+        "p99": fields["p99"],
+        "errors": fields["errors"],
+        "events_per_s": fields["accepted"] / fields["seconds"],
     }
 
 
@@ -279,9 +389,23 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         env = {**os.environ, **_env(url), "CLIPSHOP_MEDIA_ROOT": str(tmp / "media")}
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1", "--no-access-log", "--log-level", "warning"],
-            cwd=PROJECT_ROOT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
         )
         base = f"http://127.0.0.1:{port}"
         import httpx
@@ -295,19 +419,41 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.3)
         r = httpx.get(f"{base}/v1/feed", headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=600)
         assert r.status_code == 200, r.text
-        print(f"server up; feed engine rebuilt from the database in {time.perf_counter() - t:.1f}s", flush=True)
-        # warm-up (JIT-free Python, but caches, connections, numpy paths)
-        asyncio.run(_drive(base, "feed", 3, args.concurrency, tokens, args.pages, clip_ids))
-        trivial = asyncio.run(_drive(base, "trivial", args.seconds, args.concurrency, tokens, args.pages, clip_ids))
-        feed = asyncio.run(_drive(base, "feed", args.seconds, args.concurrency, tokens, args.pages, clip_ids))
-        ev = asyncio.run(_drive(base, "events", args.seconds, args.concurrency, tokens, args.pages, clip_ids))
-        print(f"\n{args.clips} clips, {args.viewers} viewers, {args.events} events; {args.concurrency} concurrent "
-              f"clients, {args.seconds:.0f}s per run, database {url.split(':')[0]}")
+        print(
+            f"server up; feed engine rebuilt from the database in {time.perf_counter() - t:.1f}s", flush=True
+        )
+        tokens_file, clips_file, script = tmp / "tokens.txt", tmp / "clips.txt", tmp / "feed.lua"
+        tokens_file.write_text("\n".join(tokens) + "\n")
+        clips_file.write_text("\n".join(clip_ids) + "\n")
+        script.write_text(WRK_SCRIPT)
+        run = {
+            "concurrency": args.concurrency,
+            "pages": args.pages,
+            "tokens_file": tokens_file,
+            "clips_file": clips_file,
+            "script": script,
+        }
+        drive(base, "feed", 3, **run)  # warm-up: caches, connections, numpy paths
+        trivial = drive(base, "trivial", args.seconds, **run)
+        feed = drive(base, "feed", args.seconds, **run)
+        ev = drive(base, "events", args.seconds, **run)
+        print(
+            f"\n{args.clips} clips, {args.viewers} viewers, {args.events} events; {args.concurrency} concurrent "
+            f"clients, {args.seconds:.0f}s per run, database {url.split(':')[0]}"
+        )
         print("| endpoint | requests/s | p50 ms | p99 ms | errors |")
         print("| --- | --- | --- | --- | --- |")
-        for name, res in (("GET /healthz (trivial)", trivial), ("GET /v1/feed", feed), ("POST /v1/events (100/batch)", ev)):
-            print(f"| {name} | {res['rps']:.0f} | {res['p50']:.1f} | {res['p99']:.1f} | {res['errors']} |")
-        print(f"\nfeed rps / trivial rps = {feed['rps'] / trivial['rps']:.2f} (goal >= 0.5); feed p99 {feed['p99']:.1f} ms (goal <= 50)")
+        for name, res in (
+            ("GET /healthz (trivial)", trivial),
+            ("GET /v1/feed", feed),
+            ("POST /v1/events (100/batch)", ev),
+        ):
+            print(
+                f"| {name} | {res['rps']:.0f} | {res['p50']:.1f} | {res['p99']:.1f} | {res['errors']:.0f} |"
+            )
+        print(
+            f"\nfeed rps / trivial rps = {feed['rps'] / trivial['rps']:.2f} (goal >= 0.5); feed p99 {feed['p99']:.1f} ms (goal <= 50)"
+        )
         print(f"events ingested: {ev['events_per_s']:.0f}/s with batches of 100 (goal >= 20,000/s)")
         return 0
     finally:

@@ -33,7 +33,10 @@ class FeedConfig:
     explore_first_slot: int = 3  # never explore before this slot (the first swipes must land)
     product_heavy_run_cap: int = 2  # max consecutive product-heavy clips
     product_heavy_tags: int = 2  # a clip with at least this many active tags is product-heavy
-    mix_strength: float = 0.3  # how hard the interest mix pulls towards the viewer's weights
+    mix_strength: float = 0.7  # 0 = pure relevance order, 1 = slots shared by the viewer's interest weights
+    mix_floor: float = 0.5  # share of the mix spread evenly over all interests
+    rerank_window_factor: int = 10  # candidates considered by the re-rank: factor x n ...
+    rerank_window_min: int = 400  # ... and at least this many
     # learning
     interest_half_life_s: float = 30 * 86400.0
     trending_half_life_s: float = 2 * 86400.0
@@ -138,6 +141,7 @@ class FeedEngine:
         self.co = sp.csr_matrix((0, 0), dtype=np.float32)
         self._compacted_at = 0.0
         self._pools_at = 0.0
+        self._quality: np.ndarray | None = None
         self._sim_dirty = False
         self.clock = 0.0
         self._pools: dict[str, np.ndarray] | None = None
@@ -436,6 +440,13 @@ class FeedEngine:
         )
         return np.clip(q, 0.2, 5.0) ** cfg.quality_power
 
+    def _quality_cache(self, idx: np.ndarray) -> np.ndarray:
+        """Quality of every clip, recomputed with the pools (counters move slowly at that scale)."""
+        q = self._quality
+        if q is None or q.shape[0] < self.n:
+            q = self._quality = self.quality(np.arange(self.n))
+        return q[idx]
+
     def freshness(self, idx: np.ndarray, now: float) -> np.ndarray:
         cfg = self.config
         age = np.maximum(now - self.created_at[idx], 0.0)
@@ -474,6 +485,7 @@ class FeedEngine:
                     ]
             self._pools = pools
             self._pools_at = time.monotonic()
+            self._quality = self.quality(np.arange(n))
 
     # ------------------------------------------------------------------ ranking
     def rank(
@@ -498,14 +510,18 @@ class FeedEngine:
                 parts.append(_top(np.where(self.active[: self.n], sim, 0.0), 2 * cfg.pool_size))
             for c in v.follows:
                 parts.append(np.asarray(self.creator_clips.get(c, []), np.int64))
-            cand = np.unique(np.concatenate(parts).astype(np.int64)) if parts else np.zeros(0, np.int64)
-            blocked = v.seen.union(exclude)
-            if blocked and cand.size:
-                cand = cand[~np.isin(cand, np.fromiter(blocked, np.int64, len(blocked)))]
-            cand = cand[self.active[cand]]
+            # union of the pools minus what the viewer has seen, with one boolean mask
+            mask = np.zeros(self.n, bool)
+            mask[np.concatenate(parts).astype(np.int64)] = True
+            mask &= self.active[: self.n]
+            blocked = np.fromiter(v.seen.union(exclude), np.int64)
+            mask[blocked] = False
+            cand = np.flatnonzero(mask)
             fresh = self._pools["fresh"]
-            if blocked and fresh.size:
-                fresh = fresh[~np.isin(fresh, np.fromiter(blocked, np.int64, len(blocked)))]
+            if blocked.size and fresh.size:
+                allowed = np.ones(self.n, bool)
+                allowed[blocked] = False
+                fresh = fresh[allowed[fresh]]
             if cand.size == 0 and fresh.size == 0:
                 return []
             # signals, each normalised to 0..1 over the candidates
@@ -540,7 +556,7 @@ class FeedEngine:
             )
             aff = contrib.sum(axis=0) + 1e-6
             stock = np.where(self.in_stock[cand], 1.0, cfg.out_of_stock_factor)
-            score = aff * self.quality(cand) * self.freshness(cand, now) * stock
+            score = aff * self._quality_cache(cand) * self.freshness(cand, now) * stock
             # the strongest signal explains the pick; nothing personal at all reads as trending
             reason_row = np.where(contrib[:4].max(axis=0) > 0, contrib[:4].argmax(axis=0), 3)
             return self._rerank(v, w, cand, score, reason_row, fresh, n)
@@ -555,85 +571,97 @@ class FeedEngine:
         fresh: np.ndarray,
         n: int,
     ) -> list[Ranked]:
+        """Diversity re-rank, vectorised: interest mix, then one cheap pass for the hard rules.
+
+        1. Interest mix: the order blends relevance with a fair-share schedule in which each
+           interest gets slots in proportion to the viewer's weights (softened so minor interests
+           still appear): the k-th best clip of an interest with share s is due at slot k / s.
+        2. One pass fills the slots in that order, skipping ahead (a few places) when a clip would
+           break creator spacing or the product-heavy run cap, and gives every
+           ``1/explore_share``-th slot to a Thompson-sampled fresh clip.
+        """
         cfg = self.config
-        order = np.argsort(-score)[: max(10 * n, 400)]
+        order = np.argsort(-score)[: max(cfg.rerank_window_factor * n, cfg.rerank_window_min)]
         cand, score, reason_row = cand[order], score[order], reason_row[order]
         full = self.interests[cand] > 0
-        creators = self.clip_creator[cand]
-        heavy = self.n_tags[cand] >= cfg.product_heavy_tags
-        taken = np.zeros(cand.size, bool)
-        # target interest mix: the viewer's weights, softened so minor interests still appear
         n_interests = max(len(self.interest_keys), 1)
-        ncol = full.shape[1]
-        wv = w[:ncol]
-        target = wv / wv.sum() if wv.sum() > 0 else np.full(ncol, 1.0 / n_interests)
-        target = 0.7 * target + 0.3 / n_interests
-        # only the interests present among the candidates matter: keep the matrix narrow
-        cols = np.flatnonzero(full.any(axis=0))
-        mat = full[:, cols].astype(np.float32)
-        target = target[cols]
-        counts = np.zeros(cols.size)
-        n_int = np.maximum(mat.sum(axis=1), 1)
-        explore = self._explore_order(v, w, fresh)
-        explore_used = 0
-        out: list[Ranked] = []
-        recent_creators: list[int] = []
-        heavy_run = 0
+        wv = w[: full.shape[1]]
+        target = wv / wv.sum() if wv.sum() > 0 else np.full(wv.shape[0], 1.0 / n_interests)
+        target = (1 - cfg.mix_floor) * target + cfg.mix_floor / n_interests
+        # each clip counts for its interest the viewer weighs most (its "primary" interest)
+        has = full.any(axis=1)
+        primary = np.where(has, np.argmax(full * (wv + 1e-9)[None, :], axis=1), -1)
+        share = np.where(has, target[np.maximum(primary, 0)], cfg.mix_floor / n_interests)
+        # fair-share order: the k-th best clip of an interest is due at slot ~ k / share
+        by_group = np.lexsort((np.arange(cand.size), primary))
+        g_sorted = primary[by_group]
+        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+        k_sorted = np.arange(cand.size) - np.repeat(starts, np.diff(np.r_[starts, cand.size]))
+        k = np.empty(cand.size, np.int64)
+        k[by_group] = k_sorted
+        due = (k + 0.5) / share
+        fair_rank = np.empty(cand.size)
+        fair_rank[np.argsort(due, kind="stable")] = np.arange(cand.size)
+        # blend relevance order (candidates are sorted by score) with the fair-share order
+        ranked = np.argsort(
+            (1 - cfg.mix_strength) * np.arange(cand.size) + cfg.mix_strength * fair_rank, kind="stable"
+        )
+        creators = self.clip_creator[cand].tolist()
+        heavy = (self.n_tags[cand] >= cfg.product_heavy_tags).tolist()
+        queue = ranked.tolist()
+        explore = self._explore_order(v, w, fresh).tolist()
         explore_every = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0
-        chosen_clips: set[int] = set()
-        for slot in range(n):
-            want_explore = (
+        cand_list = cand.tolist()
+        chosen: set[int] = set()
+        out: list[Ranked] = []
+        recent: list[int] = []
+        heavy_run = 0
+        lookahead = 25  # how far down the explore list to look for a clip that keeps the rules
+
+        def allowed(creator: int, is_heavy: bool) -> bool:
+            if cfg.creator_spacing > 0 and creator in recent[-cfg.creator_spacing :]:
+                return False
+            return not (is_heavy and heavy_run >= cfg.product_heavy_run_cap)
+
+        while len(out) < n and (queue or explore):
+            slot = len(out)
+            if (
                 explore_every
                 and slot >= cfg.explore_first_slot
                 and (slot - cfg.explore_first_slot) % explore_every == explore_every - 1
-            )
-            if want_explore:
-                while explore_used < explore.size and (
-                    int(explore[explore_used]) in chosen_clips
-                    or int(self.clip_creator[explore[explore_used]])
-                    in recent_creators[-cfg.creator_spacing :]
-                ):
-                    explore_used += 1
-                if explore_used < explore.size:
-                    c = int(explore[explore_used])
-                    explore_used += 1
-                    out.append(Ranked(c, 0.0, Reason.EXPLORE, -1))
-                    chosen_clips.add(c)
-                    hit = np.flatnonzero(cand == c)
-                    if hit.size:
-                        taken[hit] = True
-                    counts += self.interests[c, cols] > 0
-                    recent_creators.append(int(self.clip_creator[c]))
-                    heavy_run = heavy_run + 1 if self.n_tags[c] >= cfg.product_heavy_tags else 0
+            ):
+                for j, c in enumerate(explore[:lookahead]):
+                    creator = int(self.clip_creator[c])
+                    if c not in chosen and allowed(creator, bool(self.n_tags[c] >= cfg.product_heavy_tags)):
+                        del explore[j]
+                        out.append(Ranked(c, 0.0, Reason.EXPLORE, -1))
+                        chosen.add(c)
+                        recent.append(creator)
+                        heavy_run = heavy_run + 1 if self.n_tags[c] >= cfg.product_heavy_tags else 0
+                        break
+                else:
+                    explore = []
+                if len(out) > slot:
                     continue
-            if taken.all():
+            if not queue:
                 break
-            over = np.maximum(counts - target * (slot + 1), 0.0)
-            adj = score * np.exp(-cfg.mix_strength * (mat @ over) / n_int)
-            ok = ~taken
-            if recent_creators and cfg.creator_spacing > 0:
-                ok_sp = ok & ~np.isin(creators, recent_creators[-cfg.creator_spacing :])
-                ok = ok_sp if ok_sp.any() else ok
-            if heavy_run >= cfg.product_heavy_run_cap:
-                ok_h = ok & ~heavy
-                ok = ok_h if ok_h.any() else ok
-            best = int(np.argmax(np.where(ok, adj, -np.inf)))
-            taken[best] = True
-            c = int(cand[best])
-            chosen_clips.add(c)
-            counts += mat[best]
-            recent_creators.append(int(creators[best]))
-            heavy_run = heavy_run + 1 if heavy[best] else 0
-            reason = Reason(int(reason_row[best]) + 1)
+            # the best clip that keeps the rules; when none does, the rules give way (never an empty feed)
+            pick = next((j for j, i in enumerate(queue) if allowed(creators[i], heavy[i])), 0)
+            i = queue.pop(pick)
+            c = cand_list[i]
+            if c in chosen:
+                continue
+            chosen.add(c)
+            recent.append(creators[i])
+            heavy_run = heavy_run + 1 if heavy[i] else 0
+            reason = Reason(int(reason_row[i]) + 1)
             arg = -1
             if reason is Reason.FOLLOW:
-                arg = int(creators[best])
-            elif reason is Reason.INTEREST or reason is Reason.TRENDING:
-                mine = np.flatnonzero(full[best])
-                if mine.size:
-                    arg = int(mine[np.argmax(w[mine])]) if w.any() else int(mine[0])
-                    reason = Reason.INTEREST if w.any() else Reason.TRENDING
-            out.append(Ranked(c, float(score[best]), reason, arg))
+                arg = creators[i]
+            elif reason in (Reason.INTEREST, Reason.TRENDING) and primary[i] >= 0:
+                arg = int(primary[i])
+                reason = Reason.INTEREST if w.any() else Reason.TRENDING
+            out.append(Ranked(c, float(score[i]), reason, arg))
         return out
 
     def _explore_order(self, v: Viewer, w: np.ndarray, fresh: np.ndarray) -> np.ndarray:
@@ -643,8 +671,8 @@ class FeedEngine:
         """
         if fresh.size == 0 or self.config.explore_share <= 0:
             return fresh
-        if fresh.size > 1024:  # a random slice of a large fresh pool keeps this O(1) per request
-            fresh = self.rng.choice(fresh, 1024, replace=False)
+        if fresh.size > 256:  # a random slice of a large fresh pool keeps this O(1) per request
+            fresh = fresh[self.rng.integers(0, fresh.size, 256)]  # repeats are skipped when placing
         m, k = self.config.prior_complete
         c = self.counters
         imp = np.maximum(c["impressions"][fresh], c["views"][fresh])
@@ -655,7 +683,7 @@ class FeedEngine:
         if w.any():
             draw = draw * (0.5 + (self.interests[fresh] @ w.astype(np.float32)) / float(w.max()))
         draw = draw * np.where(self.in_stock[fresh], 1.0, self.config.out_of_stock_factor)
-        return fresh[np.argsort(-draw)[:64]]
+        return fresh[np.argsort(-draw)[:64]]  # may repeat a clip: the re-rank places each once
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:

@@ -7,7 +7,6 @@ with orjson and stitched in. ``tests/feed`` validates real responses against the
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Hashable
 from typing import Any
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.feed import sources
 from app.feed.engine import Ranked, Reason
-from app.feed.runtime import FeedRuntime, get_runtime
+from app.feed.runtime import FeedRuntime, card_bytes, get_runtime
 from app.feed.sessions import (
     CursorExpired,
     FeedSession,
@@ -37,18 +36,7 @@ REASON_CODE = {
     Reason.EXPLORE: "explore",
 }
 
-_cards: dict[uuid.UUID, bytes] = {}
-_cards_lock = threading.Lock()
 _interest_names: dict[int, str] = {}
-
-
-def forget_cards(clip_ids: list[uuid.UUID] | None = None) -> None:
-    with _cards_lock:
-        if clip_ids is None:
-            _cards.clear()
-        else:
-            for c in clip_ids:
-                _cards.pop(c, None)
 
 
 def _reason_text(session: Session, rt: FeedRuntime, r: Ranked) -> tuple[str, str]:
@@ -88,7 +76,8 @@ def _handles(session: Session, creator_ids: list[Any]) -> dict[Any, str]:
 
 def _rank_more(session: Session, rt: FeedRuntime, viewer: Hashable, fs: FeedSession, n: int) -> None:
     engine = rt.engine
-    exclude = [engine.clip_index[uuid.UUID(c)] for c in fs.items if uuid.UUID(c) in engine.clip_index]
+    index = engine.clip_index
+    exclude = [i for i in (index.get(uuid.UUID(c)) for c in fs.items) if i is not None]
     for r in engine.rank(viewer, n, exclude=exclude):
         fs.items.append(str(engine.clip_keys[r.clip]))
         fs.reasons.append(_reason_text(session, rt, r))
@@ -134,7 +123,7 @@ def _fill(
     for _attempt in range(5):
         if len(fs.items) < offset + limit:
             with rt.lock:
-                _rank_more(session, rt, viewer, fs, max(limit, get_settings().feed_session_length // 2))
+                _rank_more(session, rt, viewer, fs, max(limit, get_settings().feed_session_length))
                 if isinstance(viewer, str):
                     engine.viewers.pop(viewer, None)
         window = fs.items[offset : offset + limit]
@@ -171,18 +160,17 @@ def _render(
     next_cursor: str | None,
 ) -> bytes:
     ids = [uuid.UUID(c) for c in page]
-    missing = [c for c in ids if c not in _cards]
-    if missing:
+    cards = rt.cards
+    missing = [c for c in ids if c not in cards]
+    if missing:  # a clip that became ready since the last catch-up
         fresh = sources.clip_cards(session, missing)
-        with _cards_lock:
-            for clip_id, fields in fresh.items():
-                fields.pop("_version", None)
-                _cards[clip_id] = orjson.dumps(fields)[:-1]  # without "}": counts are stitched in
+        session.rollback()
+        cards.update({clip_id: card_bytes(fields) for clip_id, fields in fresh.items()})
     engine = rt.engine
     counters = engine.counters
     parts = []
     for i, clip_id in enumerate(ids):
-        card = _cards.get(clip_id)
+        card = cards.get(clip_id)
         if card is None:
             continue
         idx = engine.clip_index.get(clip_id)

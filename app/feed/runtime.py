@@ -24,6 +24,7 @@ from collections.abc import Hashable
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,11 @@ from app.interests.models import UserInterest
 logger = logging.getLogger("clipshop.feed")
 
 GAP_RECHECK_SECONDS = 60.0
+
+
+def card_bytes(card: dict[str, Any]) -> bytes:
+    card.pop("_version", None)
+    return orjson.dumps(card)[:-1]
 
 
 def _ts(value: datetime) -> float:
@@ -55,6 +61,8 @@ class FeedRuntime:
         self.stock_synced_at: datetime | None = None
         self.stock_seen: datetime | None = None
         self._thread: threading.Thread | None = None
+        # clip id -> the clip's feed JSON without its closing brace (counts are stitched in)
+        self.cards: dict[uuid.UUID, bytes] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
 
@@ -69,7 +77,11 @@ class FeedRuntime:
         started = time.perf_counter()
         engine = FeedEngine()
         now = utcnow()
-        for row in sources.load_clips(session):
+        clips = sources.load_clips(session)
+        cards = sources.clip_cards(session, None)
+        session.rollback()  # never hold a transaction (on SQLite: the write lock) during CPU work
+        self.cards = {clip_id: card_bytes(card) for clip_id, card in cards.items()}
+        for row in clips:
             engine.upsert_clip(
                 row.id, creator=row.creator_id, interests=row.interests, created_at=_ts(row.created_at)
             )
@@ -78,7 +90,9 @@ class FeedRuntime:
             if idx is not None:
                 engine.n_tags[idx] = n_tags
                 engine.in_stock[idx] = in_stock
-        for user_id, creator_id in session.execute(select(CreatorFollow.user_id, CreatorFollow.creator_id)):
+        follows = session.execute(select(CreatorFollow.user_id, CreatorFollow.creator_id)).all()
+        session.rollback()
+        for user_id, creator_id in follows:
             engine.follow(user_id, creator_id)
         limit = get_settings().feed_rebuild_events
         top = session.scalar(select(FeedEvent.id).order_by(FeedEvent.id.desc()).limit(1)) or 0
@@ -120,6 +134,7 @@ class FeedRuntime:
             self.gaps = {i: t for i, t in self.gaps.items() if now - t < GAP_RECHECK_SECONDS}
         while True:
             rows = service.recent_events(session, self.high_water, batch)
+            session.rollback()
             for row in rows:
                 if row.id > self.high_water + 1 and self.loaded:
                     for missing in range(self.high_water + 1, min(row.id, self.high_water + 1000)):
@@ -140,7 +155,11 @@ class FeedRuntime:
             # clips: at most once a second (a scan of recently updated clips)
             if self.clips_synced_at is not None and (now - self.clips_synced_at).total_seconds() >= 1.0:
                 since = self.clips_synced_at - timedelta(seconds=2)
-                for row in sources.load_clips(session, changed_since=since):
+                changed = sources.load_clips(session, changed_since=since)
+                if changed:
+                    fresh = sources.clip_cards(session, [row.id for row in changed])
+                    self.cards.update({clip_id: card_bytes(card) for clip_id, card in fresh.items()})
+                for row in changed:
                     engine.upsert_clip(
                         row.id,
                         creator=row.creator_id,

