@@ -245,7 +245,8 @@ function setup(thread)
 end
 
 local tokens, clips = {}, {}
-local token, cursor, pages, accepted = nil, nil, 0, 0
+local token, cursor, pages = nil, nil, 0
+accepted = 0  -- global: done() reads it from every thread
 local mode, maxpages
 
 local function lines(path, into)

@@ -17,7 +17,7 @@ from fastapi import Request
 from app.accounts.exceptions import InvalidToken
 from app.accounts.models import AuthSession, User
 from app.accounts.security import decode_access_token
-from app.db import new_session
+from app.feed.runtime import read_session
 
 AUTH_CACHE_SECONDS = 5.0
 _cache: dict[uuid.UUID, tuple[float, uuid.UUID | None]] = {}
@@ -25,7 +25,7 @@ _lock = threading.Lock()
 
 
 def _live_user(session_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID | None:
-    with new_session() as session:
+    with read_session() as session:
         user = session.get(User, user_id)
         auth = session.get(AuthSession, session_id)
         ok = user is not None and user.is_active and auth is not None and auth.revoked_at is None

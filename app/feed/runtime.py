@@ -16,6 +16,7 @@ an event. Redis (when configured) holds the feed sessions, so any process can se
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -25,11 +26,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import new_session, utcnow
+from app.db import get_engine, new_session, utcnow
 from app.feed import service, sources
 from app.feed.engine import FeedEngine
 from app.feed.events import EventType
@@ -105,6 +107,10 @@ class FeedRuntime:
         engine.compact()
         engine.refresh_pools()
         self.loaded = True
+        # The engine holds millions of long-lived objects: keep them out of the cyclic GC's
+        # full collections (which would otherwise pause requests for hundreds of ms).
+        gc.collect()
+        gc.freeze()
         logger.info(
             "feed engine rebuilt: %d clips, %d viewers in %.1fs",
             engine.n,
@@ -125,6 +131,8 @@ class FeedRuntime:
     def _tail(self, session: Session, batch: int = 50_000, follows: bool = True) -> int:
         applied = 0
         now = time.monotonic()
+        if not self.gaps and self.loaded and (service.last_event_id(session) or 0) <= self.high_water:
+            return 0  # nothing new: one primary-key lookup
         if self.gaps:
             late = service.events_by_ids(session, list(self.gaps))
             for row in late:
@@ -227,13 +235,51 @@ class FeedRuntime:
                 with new_session() as session:
                     service.aggregate_pending(session)
                     session.commit()
+                with read_session() as session:
                     self.catch_up(session)
-                    session.rollback()
             except Exception:  # keep the loop alive; the next tick retries
                 logger.exception("feed catch-up failed")
 
     def viewer_key(self, user_id: uuid.UUID | None, anonymous_id: str) -> Hashable:
         return user_id if user_id is not None else f"anon:{anonymous_id}"
+
+
+_read_engine: Engine | None = None
+
+
+def read_session() -> Session:
+    """A session for the feed's reads that never takes a write lock.
+
+    On SQLite every transaction of the main engine starts with ``BEGIN IMMEDIATE`` (the write
+    lock, which keeps stock arithmetic safe); feed reads must not queue behind event writes, so
+    they use a plain connection (WAL readers never block). On PostgreSQL it is the main engine.
+    """
+    global _read_engine
+    if _read_engine is None:
+        settings = get_settings()
+        if settings.is_sqlite:
+            _read_engine = create_engine(
+                settings.database_url, connect_args={"check_same_thread": False, "timeout": 30}
+            )
+        else:
+            _read_engine = get_engine()
+    return Session(_read_engine, expire_on_commit=False)
+
+
+def known_clip_creators(clip_ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Clips the loaded engine serves -> their creator (empty before the engine is loaded)."""
+    rt = _runtime
+    if rt is None or not rt.loaded:
+        return {}
+    engine = rt.engine
+    out = {}
+    for clip_id in clip_ids:
+        idx = engine.clip_index.get(clip_id)
+        if idx is not None and engine.active[idx]:
+            creator = engine.creator_keys[int(engine.clip_creator[idx])]
+            if isinstance(creator, uuid.UUID):
+                out[clip_id] = creator
+    return out
 
 
 _runtime: FeedRuntime | None = None
@@ -253,7 +299,10 @@ def get_runtime() -> FeedRuntime:
 
 def reset_runtime() -> None:
     """Forget the in-memory state (tests; a process that wants a clean rebuild)."""
-    global _runtime
+    global _runtime, _read_engine
+    if _read_engine is not None and _read_engine is not get_engine():
+        _read_engine.dispose()
+    _read_engine = None
     with _runtime_lock:
         if _runtime is not None:
             _runtime.stop_background()

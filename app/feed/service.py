@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -116,7 +116,7 @@ def ingest_events(
         parsed.append((index, event))
     # referenced clips and creators must exist (one query each)
     clip_ids = {e.clip_id for _, e in parsed if e.clip_id is not None}
-    creators_of = sources.clip_creators(session, clip_ids) if clip_ids else {}
+    creators_of = _clip_creators(session, clip_ids)
     creator_ids = {e.creator_id for _, e in parsed if e.creator_id is not None}
     known_creators = (
         set(accounts_service.get_creator_profiles(session, list(creator_ids))) if creator_ids else set()
@@ -154,16 +154,8 @@ def ingest_events(
         row_index[e.event_id] = index
     inserted: list[dict[str, Any]] = []
     if rows:
-        stmt = _insert_ignore(session).values(rows) if len(rows) <= 100 else None
-        if stmt is None:
-            new_ids: set[uuid.UUID] = set()
-            for start in range(0, len(rows), 100):
-                chunk = rows[start : start + 100]
-                new_ids |= set(
-                    session.scalars(_insert_ignore(session).values(chunk).returning(FeedEvent.event_id))
-                )
-        else:
-            new_ids = set(session.scalars(stmt.returning(FeedEvent.event_id)))
+        stmt = _insert_ignore(session).returning(FeedEvent.event_id)
+        new_ids = set(session.connection().execute(stmt, rows).scalars())
         for row in rows:
             if row["event_id"] in new_ids:
                 inserted.append(row)
@@ -179,6 +171,17 @@ def ingest_events(
     return EventBatchResult(
         accepted=len(inserted), duplicates=duplicates, rejected=rejected, results=results
     ), inserted
+
+
+def _clip_creators(session: Session, clip_ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Servable clips -> creator, from the in-memory engine when it knows them (no query)."""
+    from app.feed.runtime import known_clip_creators
+
+    found = known_clip_creators(clip_ids)
+    missing = clip_ids - found.keys()
+    if missing:
+        found.update(sources.clip_creators(session, missing))
+    return found
 
 
 def _insert_ignore(session: Session) -> Any:
@@ -227,12 +230,20 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     clips = set(increments) | touched_likes
     _ensure_stats(session, clips)
     now = utcnow()
-    for clip_id, inc in increments.items():
-        session.execute(
+    if increments:
+        columns = [*COUNTER_COLUMN.values(), "watch_ms"]
+        stmt = (
             update(ClipStat)
-            .where(ClipStat.clip_id == clip_id)
-            .values({col: getattr(ClipStat, col) + n for col, n in inc.items()} | {"updated_at": now})
+            .where(ClipStat.clip_id == bindparam("cid"))
+            .values(
+                {col: getattr(ClipStat, col) + bindparam(f"d_{col}") for col in columns} | {"updated_at": now}
+            )
         )
+        params = [
+            {"cid": clip_id} | {f"d_{col}": inc.get(col, 0) for col in columns}
+            for clip_id, inc in increments.items()
+        ]
+        session.connection().execute(stmt, params)
     if touched_likes:
         counts = dict(
             session.execute(
@@ -241,12 +252,12 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
                 .group_by(ClipLike.clip_id)
             ).all()
         )
-        for clip_id in touched_likes:
-            session.execute(
-                update(ClipStat)
-                .where(ClipStat.clip_id == clip_id)
-                .values(likes=counts.get(clip_id, 0), updated_at=now)
-            )
+        session.connection().execute(
+            update(ClipStat)
+            .where(ClipStat.clip_id == bindparam("cid"))
+            .values(likes=bindparam("n"), updated_at=now),
+            [{"cid": clip_id, "n": counts.get(clip_id, 0)} for clip_id in touched_likes],
+        )
     ids = [r[0] for r in rows]
     for start in range(0, len(ids), 1000):
         session.execute(
@@ -328,6 +339,10 @@ def record_follow(session: Session, user_id: uuid.UUID, handle: str, following: 
 
 def followed_creators(session: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
     return list(session.scalars(select(CreatorFollow.creator_id).where(CreatorFollow.user_id == user_id)))
+
+
+def last_event_id(session: Session) -> int | None:
+    return session.scalar(select(func.max(FeedEvent.id)))
 
 
 def recent_events(session: Session, after_id: int, limit: int) -> list[Any]:

@@ -48,10 +48,9 @@ def _servable() -> Any:
 def clip_creators(session: Session, clip_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
     """Ready clips among ``clip_ids`` -> their creator."""
     ids = list(clip_ids)
-    rows = session.execute(
-        select(Clip.id, Clip.creator_id).where(Clip.id.in_(ids), Clip.status == ClipStatus.ready)
-    )
-    return {r[0]: r[1] for r in rows}
+    # by primary key only (a status condition can lead SQLite to scan the status index instead)
+    rows = session.execute(select(Clip.id, Clip.creator_id, Clip.status).where(Clip.id.in_(ids)))
+    return {r[0]: r[1] for r in rows if r[2] == ClipStatus.ready}
 
 
 def progress_of(session: Session, clip_id: uuid.UUID, watch_ms: int) -> float | None:
