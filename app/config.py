@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-in-production"
+DEV_WEBHOOK_SECRET = "dev-payment-webhook-secret"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -75,13 +76,51 @@ class Settings(BaseSettings):
     # Accepted client timestamps: not further in the future / past than this.
     feed_event_max_skew_seconds: int = 7 * 24 * 3600
 
+    # --- ingest: uploads, storage backends, media limits, transcoding (issue 3) -----------------
+    # Upload limits: declared sizes above max_upload_bytes are refused before any URL is issued.
+    max_upload_bytes: int = 1024**3
+    upload_content_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/mp2t",
+            "video/3gpp", "video/x-msvideo", "video/mpeg", "application/octet-stream",
+        ]
+    )  # fmt: skip
+    upload_expiry_seconds: int = 3600
+    # Files up to this size get one presigned PUT; larger ones a presigned multipart upload.
+    multipart_threshold_bytes: int = 16 * 1024 * 1024
+    multipart_part_size: int = 8 * 1024 * 1024  # also the chunk buffered by PUT .../content
+    # Media limits checked by ffprobe before transcoding.
+    min_duration_seconds: float = 0.5
+    max_duration_seconds: float = 180.0
+    max_dimension: int = 4096
+    transcode_time_limit_seconds: int = 1800
+    # Clips stuck in `processing` longer than this are re-enqueued by the recovery sweep.
+    stuck_processing_seconds: int = 3600
+    sweep_interval_seconds: int = 300
+    # Storage backend: `local` (the media/ folder served by the API) or `s3` (AWS, MinIO, R2...).
+    storage_backend: str = "local"
+    # Public base for media URLs (a CDN in front of the bucket). Unset: presigned GETs on S3,
+    # the API's /v1/media route on the local backend.
+    media_base_url: str | None = None
+    presign_expiry_seconds: int = 3600
+    s3_bucket: str = "clipshop"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_addressing_style: str = "auto"  # path | virtual | auto
+    s3_connect_timeout_seconds: float = 5.0
+    s3_read_timeout_seconds: float = 60.0
+    s3_max_attempts: int = 5
+
     # --- catalog, stock and checkout ---------------------------------------------------------
     # A SKU with this many units or fewer available to sell reads as ``low_stock``.
     low_stock_threshold: int = 5
     # How long an unpaid order holds its stock.
     reservation_ttl_seconds: int = 900
     # Payment provider webhooks: HMAC-SHA256 secret and accepted clock skew of the signature.
-    payment_webhook_secret: str = "dev-payment-webhook-secret"
+    # In production, webhooks are refused (503) until a real secret is set.
+    payment_webhook_secret: str = DEV_WEBHOOK_SECRET
     payment_webhook_tolerance_seconds: int = 300
     product_image_max_bytes: int = 15 * 1024 * 1024
     product_image_widths: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [320, 640, 1080])
@@ -97,7 +136,7 @@ class Settings(BaseSettings):
             return [int(item) for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("cors_origins", "body_limit_exempt_prefixes", mode="before")
+    @field_validator("cors_origins", "body_limit_exempt_prefixes", "upload_content_types", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         if isinstance(value, str):

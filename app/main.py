@@ -68,8 +68,6 @@ async def lifespan(application: FastAPI) -> AsyncIterator[None]:
     for hook in _startup_hooks:
         await run_in_threadpool(hook)
     yield
-    if jobs.is_inprocess():
-        jobs.stop_inprocess_worker()
 
 
 _startup_hooks: list[Any] = []

@@ -11,6 +11,7 @@ import re
 import secrets
 import sys
 import time
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,8 @@ LATENCY = Histogram(
 )
 
 access_logger = logging.getLogger("clipshop.access")
+# The current request's id, so every log line written while serving it carries the id.
+current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -43,6 +46,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        request_id = current_request_id.get()
+        if request_id is not None:
+            payload["request_id"] = request_id
         for key, value in record.__dict__.items():
             if key not in self._RESERVED and not key.startswith("_"):
                 payload[key] = value
@@ -88,6 +94,7 @@ class RequestContextMiddleware:
                 break
         request_id = incoming if incoming and _REQUEST_ID_RE.match(incoming) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
+        token = current_request_id.set(request_id)
         status_holder = [500]
         started = [False]
         start = time.perf_counter()
@@ -117,6 +124,7 @@ class RequestContextMiddleware:
             method = scope["method"]
             REQUESTS.labels(method, route, str(status_holder[0])).inc()
             LATENCY.labels(method, route).observe(elapsed)
+            current_request_id.reset(token)
             if access_logger.isEnabledFor(logging.INFO):
                 access_logger.info(
                     "request",
@@ -129,7 +137,6 @@ class RequestContextMiddleware:
                         "duration_ms": round(elapsed * 1000, 2),
                     },
                 )
-
 
     @staticmethod
     async def _internal_error(scope: Scope, receive: Receive, send: Send) -> None:

@@ -82,3 +82,17 @@ def test_openapi_documents_problem_errors(client):
     assert "application/problem+json" in signup["responses"]["422"]["content"]
     assert "application/problem+json" in signup["responses"]["409"]["content"]
     assert client.get("/docs").status_code == 200
+
+
+def test_json_logs_carry_the_request_id(client, caplog):
+    import json
+    import logging
+
+    from app.observability import JsonFormatter
+
+    with caplog.at_level(logging.INFO, logger="clipshop.access"):
+        client.get("/healthz", headers={"X-Request-ID": "trace-me-42"})
+    record = next(r for r in caplog.records if r.name == "clipshop.access")
+    line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "trace-me-42"
+    assert line["route"] == "/healthz" and line["status"] == 200 and line["level"] == "INFO"

@@ -188,6 +188,9 @@ class CatalogImport(UUIDPrimaryKey, Timestamps, Base):
     )
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     format: Mapped[str] = mapped_column(String(32))
+    # Currency of the prices in formats that do not carry one (Shopify, WooCommerce); Saleor
+    # fixtures: the channel currency to import.
+    currency: Mapped[str] = mapped_column(String(3))
     file_key: Mapped[str] = mapped_column(String(255))
     status: Mapped[ImportStatus] = mapped_column(
         Enum(ImportStatus, native_enum=False, length=32), default=ImportStatus.queued

@@ -188,7 +188,7 @@ def _render(
             b'{"clip":'
             + card
             + b',"counts":{"views":%d,"completes":%d,"likes":%d,"shares":%d}},"tags":' % counts
-            + orjson.dumps(tags.get(clip_id, []))
+            + orjson.dumps(tags.get(clip_id, []), default=str)
             + b',"reason":'
             + orjson.dumps({"code": code, "text": text})
             + b"}"

@@ -61,7 +61,7 @@ class FeedRuntime:
         self.gaps: dict[int, float] = {}
         self.clips_synced_at: datetime | None = None
         self.stock_synced_at: datetime | None = None
-        self.stock_seen: datetime | None = None
+        self.stock_seen: str | None = None
         self._thread: threading.Thread | None = None
         # clip id -> the clip's feed JSON without its closing brace (counts are stitched in)
         self.cards: dict[uuid.UUID, bytes] = {}
@@ -177,16 +177,16 @@ class FeedRuntime:
                     )
                 self.clips_synced_at = now
             # stock: one indexed max() tells whether any SKU's stock moved since the last look
-            moved_at = sources.last_stock_change(session)
-            if moved_at is not None and moved_at != self.stock_seen and self.stock_synced_at is not None:
-                since = min(self.stock_synced_at, moved_at) - timedelta(seconds=2)
+            version = sources.stock_version(session)
+            if version != self.stock_seen and self.stock_synced_at is not None:
+                since = self.stock_synced_at - timedelta(seconds=2)
                 for clip_id, (n_tags, in_stock) in sources.tag_stock(session, changed_since=since).items():
                     idx = engine.clip_index.get(clip_id)
                     if idx is not None:
                         engine.n_tags[idx] = n_tags
                         engine.in_stock[idx] = in_stock
                 self.stock_synced_at = now
-            self.stock_seen = moved_at
+            self.stock_seen = version
             if applied:
                 engine.maybe_compact()
                 engine.maybe_refresh_pools()

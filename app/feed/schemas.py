@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.feed.events import EventType
+from app.tags.schemas import TagRead
 
 # ---------------------------------------------------------------------------- events
 
@@ -81,31 +82,6 @@ class FeedClip(BaseModel):
     counts: FeedCounts
 
 
-class BuyAction(BaseModel):
-    method: Literal["POST"] = "POST"
-    href: str = "/v1/checkout"
-    sku_id: uuid.UUID
-    enabled: bool
-
-
-class FeedTag(BaseModel):
-    id: uuid.UUID
-    sku_id: uuid.UUID
-    product_id: uuid.UUID | None
-    title: str
-    label: str | None
-    start_ms: int
-    end_ms: int
-    x: float | None
-    y: float | None
-    price_minor: int
-    currency: str
-    available: int
-    availability: Literal["in_stock", "low_stock", "out_of_stock"]
-    image_url: str | None
-    buy: BuyAction
-
-
 class FeedReason(BaseModel):
     code: Literal["follow", "similar", "interest", "trending", "explore"]
     text: str = Field(examples=["Because you follow @maya", "Popular in Skincare"])
@@ -113,7 +89,7 @@ class FeedReason(BaseModel):
 
 class FeedItem(BaseModel):
     clip: FeedClip
-    tags: list[FeedTag]
+    tags: list[TagRead] = Field(description="Active product tags with live price, stock and buy action")
     reason: FeedReason
 
 

@@ -18,17 +18,13 @@ from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.models import CreatorProfile
+from app.catalog import service as catalog_service
 from app.catalog.models import Product, Sku
+from app.catalog.stock import available_expr
 from app.clips.models import Clip, ClipInterest, ClipStatus, Visibility
-from app.config import get_settings
 from app.storage import get_storage
-
-try:  # product tags on clips come with the catalog work; until then no clip has tags
-    from app.tags.models import ClipTag, TagStatus
-
-    HAS_TAGS = True
-except ImportError:  # pragma: no cover - depends on which domains are installed
-    HAS_TAGS = False
+from app.tags import service as tags_service
+from app.tags.models import ProductTag, TagStatus
 
 
 @dataclass
@@ -91,32 +87,31 @@ def _available(sku_quantity: Any, sku_reserved: Any) -> Any:
     return sku_quantity - sku_reserved
 
 
-def last_stock_change(session: Session) -> datetime | None:
-    """When any SKU's stock last moved (indexed: cheap enough for every new feed session)."""
-    return session.scalar(select(func.max(Sku.stock_changed_at)))
+def stock_version(session: Session) -> str:
+    """Changes whenever any SKU's availability may have changed (cheap: see the catalog)."""
+    return catalog_service.stock_version(session)
 
 
 def tag_stock(session: Session, changed_since: datetime | None = None) -> dict[uuid.UUID, tuple[int, bool]]:
-    """clip id -> (active tags, any tagged SKU available), for clips with active tags.
+    """clip id -> (active tags, any tagged SKU available to sell), for clips with active tags.
 
-    With ``changed_since``, only clips whose tagged SKUs' stock moved since then (the index on
-    ``sku.stock_changed_at`` keeps this cheap enough to run every second)."""
-    if not HAS_TAGS:
-        return {}
+    With ``changed_since``: only clips with a tagged SKU whose stock moved since then, plus every
+    clip with a tagged SKU under an active reservation (expiry frees stock without a write)."""
+    available = available_expr()
     query = (
-        select(ClipTag.clip_id, func.count(), func.max(_available(Sku.quantity, Sku.reserved)))
-        .join(Sku, Sku.id == ClipTag.sku_id)
+        select(ProductTag.clip_id, func.count(), func.max(available))
+        .join(Sku, Sku.id == ProductTag.sku_id)
         .join(Product, Product.id == Sku.product_id)
-        .where(ClipTag.status == TagStatus.active, Sku.active.is_(True), Product.active.is_(True))
-        .group_by(ClipTag.clip_id)
+        .where(ProductTag.status == TagStatus.active, Sku.active.is_(True), Product.active.is_(True))
+        .group_by(ProductTag.clip_id)
     )
     if changed_since is not None:
         moved = (
-            select(ClipTag.clip_id)
-            .join(Sku, Sku.id == ClipTag.sku_id)
-            .where(Sku.stock_changed_at > changed_since)
+            select(ProductTag.clip_id)
+            .join(Sku, Sku.id == ProductTag.sku_id)
+            .where((Sku.stock_changed_at > changed_since) | (Sku.reserved > 0))
         )
-        query = query.where(ClipTag.clip_id.in_(moved))
+        query = query.where(ProductTag.clip_id.in_(moved))
     return {r[0]: (int(r[1]), int(r[2] or 0) > 0) for r in session.execute(query)}
 
 
@@ -170,63 +165,8 @@ def clip_cards(session: Session, clip_ids: list[uuid.UUID] | None) -> dict[uuid.
 
 
 def live_tags(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """Active product tags of the clips with the SKU's *current* price and stock (one query)."""
-    if not HAS_TAGS or not clip_ids:
+    """Active product tags of the clips with the SKU's *current* price, stock and buy action
+    (the tags domain's own presentation, ``TagRead``; one query when no clip has tags)."""
+    if not clip_ids:
         return {}
-    low = get_settings().low_stock_threshold
-    rows = session.execute(
-        select(
-            ClipTag.id,
-            ClipTag.clip_id,
-            ClipTag.sku_id,
-            ClipTag.label,
-            ClipTag.start_ms,
-            ClipTag.end_ms,
-            ClipTag.x,
-            ClipTag.y,
-            Sku.price_minor,
-            Sku.currency,
-            Sku.quantity,
-            Sku.reserved,
-            Product.id.label("product_id"),
-            Product.title,
-        )
-        .join(Sku, Sku.id == ClipTag.sku_id)
-        .join(Product, Product.id == Sku.product_id)
-        .where(
-            ClipTag.clip_id.in_(clip_ids),
-            ClipTag.status == TagStatus.active,
-            Sku.active.is_(True),
-            Product.active.is_(True),
-        )
-        .order_by(ClipTag.clip_id, ClipTag.start_ms)
-    ).all()
-    out: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        available = max(0, int(r.quantity) - int(r.reserved))
-        availability = "out_of_stock" if available <= 0 else "low_stock" if available <= low else "in_stock"
-        out[r.clip_id].append(
-            {
-                "id": str(r.id),
-                "sku_id": str(r.sku_id),
-                "product_id": str(r.product_id),
-                "title": r.title,
-                "label": r.label,
-                "start_ms": r.start_ms,
-                "end_ms": r.end_ms,
-                "x": r.x,
-                "y": r.y,
-                "price_minor": r.price_minor,
-                "currency": r.currency,
-                "available": available,
-                "availability": availability,
-                "image_url": None,
-                "buy": {
-                    "method": "POST",
-                    "href": "/v1/checkout",
-                    "sku_id": str(r.sku_id),
-                    "enabled": available > 0,
-                },
-            }
-        )
-    return out
+    return tags_service.active_tags_for_clips(session, clip_ids)

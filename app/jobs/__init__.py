@@ -7,6 +7,7 @@ Jobs are only ever sent after the enqueuing transaction commits (:func:`enqueue`
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Callable
 from typing import Any
 
@@ -60,10 +61,12 @@ def is_inprocess() -> bool:
 
 
 def start_inprocess_worker(threads: int = 2) -> None:
+    """Start the embedded worker once per process; it lives until the process exits."""
     global _worker
     if _worker is None and is_inprocess():
         _worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
         _worker.start()
+        atexit.register(stop_inprocess_worker)
 
 
 def stop_inprocess_worker() -> None:

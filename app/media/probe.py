@@ -230,7 +230,13 @@ def _video_stream(s: dict[str, Any]) -> VideoStream:
     pix_fmt = s.get("pix_fmt")
     depth = int(s.get("bits_per_raw_sample") or 0) if str(s.get("bits_per_raw_sample", "")).isdigit() else 0
     if not depth:
-        depth = 10 if pix_fmt and ("10" in pix_fmt or "p010" in pix_fmt) else 12 if pix_fmt and "12" in pix_fmt else 8
+        depth = (
+            10
+            if pix_fmt and ("10" in pix_fmt or "p010" in pix_fmt)
+            else 12
+            if pix_fmt and "12" in pix_fmt
+            else 8
+        )
     sar = _fraction(s.get("sample_aspect_ratio")) or Fraction(1)
     return VideoStream(
         index=int(s.get("index", 0)),

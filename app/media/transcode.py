@@ -123,7 +123,9 @@ _filters_cache: dict[str, bool] = {}
 
 def has_filter(name: str) -> bool:
     if name not in _filters_cache:
-        out = subprocess.run(["ffmpeg", "-hide_banner", "-filters"], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            ["ffmpeg", "-hide_banner", "-filters"], capture_output=True, text=True, check=False
+        )
         _filters_cache[name] = bool(re.search(rf"^\s*\S+\s+{re.escape(name)}\s", out.stdout, re.MULTILINE))
     return _filters_cache[name]
 
@@ -163,7 +165,7 @@ def build_command(src: Path, out_dir: Path, probe: ProbeResult, rungs: list[Rung
         "-movflags", "+faststart", "-shortest", str(out_dir / "video.mp4"),
     ]  # fmt: skip
     hls: list[str] = []
-    for i, rung in enumerate(rungs):
+    for i in range(len(rungs)):
         hls += ["-map", f"[v{i + 1}]", "-map", f"[a{i + 1}]"]
     hls += x264
     for i, rung in enumerate(rungs):
@@ -211,7 +213,9 @@ def _run_with_progress(
             proc.wait()
             raise
         if time.monotonic() > deadline:
-            raise MediaRejected(RejectCode.TRANSCODE_FAILED, f"Transcoding took longer than {timeout_s:.0f} s.")
+            raise MediaRejected(
+                RejectCode.TRANSCODE_FAILED, f"Transcoding took longer than {timeout_s:.0f} s."
+            )
         err.seek(0)
         return proc.returncode, err.read().decode("utf-8", "replace")
 
@@ -265,7 +269,9 @@ def _verify_mp4(path: Path, expected_duration: float, width: int, height: int) -
     if abs(duration - expected_duration) > tolerance:
         problems.append(f"duration {duration:.2f} s differs from the source's {expected_duration:.2f} s")
     if problems:
-        raise MediaRejected(RejectCode.CORRUPT, "The video could not be decoded completely: " + "; ".join(problems))
+        raise MediaRejected(
+            RejectCode.CORRUPT, "The video could not be decoded completely: " + "; ".join(problems)
+        )
 
 
 def transcode(

@@ -2,22 +2,54 @@
 
 from __future__ import annotations
 
-from app.storage.base import Storage, StoredObject
+from app.storage.base import Storage, StoredObject, StreamWriter
 from app.storage.local import LocalStorage
 
-__all__ = ["LocalStorage", "Storage", "StoredObject", "get_storage", "reset_storage"]
+__all__ = ["LocalStorage", "Storage", "StoredObject", "StreamWriter", "get_storage", "reset_storage"]
 
 _storage: Storage | None = None
+
+
+def build_storage() -> Storage:
+    """The backend chosen by ``CLIPSHOP_STORAGE_BACKEND`` (``local`` or ``s3``)."""
+    from app.config import get_settings
+
+    settings = get_settings()
+    if settings.storage_backend == "s3":
+        from app.storage.s3 import S3Settings, S3Storage
+
+        return S3Storage(
+            S3Settings(
+                bucket=settings.s3_bucket,
+                endpoint_url=settings.s3_endpoint_url,
+                region=settings.s3_region,
+                access_key_id=settings.s3_access_key_id,
+                secret_access_key=settings.s3_secret_access_key,
+                addressing_style=settings.s3_addressing_style,
+                connect_timeout=settings.s3_connect_timeout_seconds,
+                read_timeout=settings.s3_read_timeout_seconds,
+                max_attempts=settings.s3_max_attempts,
+                media_base_url=settings.media_base_url,
+                presign_expiry=settings.presign_expiry_seconds,
+            )
+        )
+    if settings.storage_backend != "local":
+        raise ValueError(f"unknown CLIPSHOP_STORAGE_BACKEND {settings.storage_backend!r}")
+    base_url = settings.media_base_url or f"{settings.public_base_url}/v1/media"
+    return LocalStorage(settings.media_root, base_url=base_url)
 
 
 def get_storage() -> Storage:
     global _storage
     if _storage is None:
-        from app.config import get_settings
-
-        settings = get_settings()
-        _storage = LocalStorage(settings.media_root, base_url=f"{settings.public_base_url}/v1/media")
+        _storage = build_storage()
     return _storage
+
+
+def set_storage(storage: Storage | None) -> None:
+    """Swap the backend (tests run the same flows against local and S3)."""
+    global _storage
+    _storage = storage
 
 
 def reset_storage() -> None:

@@ -12,6 +12,25 @@ class StoredObject:
     key: str
     size: int
     etag: str | None = None
+    checksum_sha256: str | None = None  # base64, when the backend recorded one
+    content_type: str | None = None
+
+
+class StreamWriter(ABC):
+    """An object being written in pieces (a multipart upload on S3, a temp file locally).
+
+    Memory stays bounded by one part: callers hand over parts and never the whole object.
+    Nothing is visible under the key until :meth:`complete`.
+    """
+
+    @abstractmethod
+    def write_part(self, data: bytes) -> None: ...
+
+    @abstractmethod
+    def complete(self) -> StoredObject: ...
+
+    @abstractmethod
+    def abort(self) -> None: ...
 
 
 class Storage(ABC):
@@ -41,6 +60,21 @@ class Storage(ABC):
 
     @abstractmethod
     def url_for(self, key: str) -> str: ...
+
+    @abstractmethod
+    def open_writer(self, key: str, content_type: str) -> StreamWriter: ...
+
+    def copy(self, src_key: str, dst_key: str) -> StoredObject:
+        """Copy an object (server-side where the backend can)."""
+        with self.open(src_key) as source:
+            writer = self.open_writer(dst_key, "application/octet-stream")
+            try:
+                while chunk := source.read(8 * 1024 * 1024):
+                    writer.write_part(chunk)
+                return writer.complete()
+            except BaseException:
+                writer.abort()
+                raise
 
     def check(self) -> None:
         """Raise if the backend is not reachable (readiness probe)."""

@@ -8,7 +8,34 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from app.storage.base import Storage, StoredObject
+from app.storage.base import Storage, StoredObject, StreamWriter
+
+
+class LocalStreamWriter(StreamWriter):
+    """Appends parts to a hidden temp file beside the target; renamed into place on complete."""
+
+    def __init__(self, target: Path, key: str) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.key = key
+        self.target = target
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        self.tmp = Path(tmp)
+        self.handle = os.fdopen(fd, "wb")
+        self.size = 0
+
+    def write_part(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.size += len(data)
+
+    def complete(self) -> StoredObject:
+        self.handle.close()
+        os.replace(self.tmp, self.target)
+        return StoredObject(key=self.key, size=self.size)
+
+    def abort(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+        self.tmp.unlink(missing_ok=True)
 
 
 class LocalStorage(Storage):
@@ -83,6 +110,13 @@ class LocalStorage(Storage):
                 key = path.relative_to(root).as_posix()
                 if key.startswith(prefix):
                     yield key
+
+    def open_writer(self, key: str, content_type: str) -> StreamWriter:
+        return LocalStreamWriter(self.path_for(key), key)
+
+    def copy(self, src_key: str, dst_key: str) -> StoredObject:
+        target = self._atomic_write(dst_key, lambda handle: shutil.copyfileobj(self.open(src_key), handle))
+        return StoredObject(key=dst_key, size=target.stat().st_size)
 
     def url_for(self, key: str) -> str:
         return f"{self.base_url}/{key}"

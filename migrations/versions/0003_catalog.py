@@ -1,4 +1,4 @@
-"""Catalog, stock, reservations, ledger, imports, orders, payments, webhooks (product tags follow the clips).
+"""Catalog, stock, reservations, ledger, imports, orders, payments, webhooks, product tags on clips.
 
 Revision ID: 0003_catalog
 Revises: 0002_clips
@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("organisation_id", sa.Uuid(), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("format", sa.String(length=32), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("file_key", sa.String(length=255), nullable=False),
         sa.Column(
             "status",
@@ -380,8 +381,67 @@ def upgrade() -> None:
             "ix_stock_reservation_sku_id_state_expires_at", ["sku_id", "state", "expires_at"], unique=False
         )
 
+    op.create_table(
+        "product_tag",
+        sa.Column("clip_id", sa.Uuid(), nullable=False),
+        sa.Column("sku_id", sa.Uuid(), nullable=False),
+        sa.Column("organisation_id", sa.Uuid(), nullable=False),
+        sa.Column("start_ms", sa.Integer(), nullable=False),
+        sa.Column("end_ms", sa.Integer(), nullable=False),
+        sa.Column("x", sa.Float(), nullable=True),
+        sa.Column("y", sa.Float(), nullable=True),
+        sa.Column("label", sa.String(length=80), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "active", "pending", "rejected", "removed", name="tagstatus", native_enum=False, length=16
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "source",
+            sa.Enum("creator", "merchant", name="tagsource", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("end_ms > start_ms", name=op.f("ck_product_tag_end_after_start")),
+        sa.CheckConstraint("start_ms >= 0", name=op.f("ck_product_tag_start_not_negative")),
+        sa.CheckConstraint("x IS NULL OR (x >= 0 AND x <= 1)", name=op.f("ck_product_tag_x_in_unit_range")),
+        sa.CheckConstraint("y IS NULL OR (y >= 0 AND y <= 1)", name=op.f("ck_product_tag_y_in_unit_range")),
+        sa.ForeignKeyConstraint(
+            ["clip_id"], ["clip.id"], name=op.f("fk_product_tag_clip_id_clip"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["user.id"], name=op.f("fk_product_tag_created_by_user"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["merchant_organisation.id"],
+            name=op.f("fk_product_tag_organisation_id_merchant_organisation"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["sku_id"], ["sku.id"], name=op.f("fk_product_tag_sku_id_sku"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_product_tag")),
+    )
+    with op.batch_alter_table("product_tag", schema=None) as batch_op:
+        batch_op.create_index("ix_product_tag_clip_id_status", ["clip_id", "status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_product_tag_organisation_id"), ["organisation_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_product_tag_sku_id"), ["sku_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("product_tag", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_product_tag_sku_id"))
+        batch_op.drop_index(batch_op.f("ix_product_tag_organisation_id"))
+        batch_op.drop_index("ix_product_tag_clip_id_status")
+
+    op.drop_table("product_tag")
     with op.batch_alter_table("stock_reservation", schema=None) as batch_op:
         batch_op.drop_index("ix_stock_reservation_sku_id_state_expires_at")
         batch_op.drop_index(batch_op.f("ix_stock_reservation_order_line_id"))

@@ -233,3 +233,70 @@ def test_following_a_creator_brings_their_clips_with_a_reason(
     assert client.delete(f"/v1/creators/{handle}/follow", headers=viewer).json()["following"] is False
     body = page(client, viewer, limit=10)
     assert not [i for i in body["items"] if i["reason"]["code"] == "follow"]
+
+
+def _handle(user: dict[str, Any]) -> str:
+    from app.accounts import service as accounts_service
+    from app.db import session_scope
+
+    with session_scope() as session:
+        profile = accounts_service.get_creator_profile(session, uuid.UUID(user["id"]))
+        assert profile is not None
+        return profile.handle
+
+
+def test_out_of_stock_clips_are_demoted_within_seconds(
+    client: Any, make_user: Any, make_clip: Any, catalogue: Any
+) -> None:
+    import time
+
+    from tests.catalog.factories import one_sku
+    from tests.commerce.helpers import checkout
+
+    creator, creator_h = make_user("creator")
+    _, merchant = make_user("merchant")
+    _, buyer = make_user("viewer")
+    sku = one_sku(client, merchant, quantity=1, price=1999)
+    hero, hero2 = make_clip(creator["id"], ["tech"]), make_clip(creator["id"], ["tech"])
+    for clip in (hero, hero2):
+        r = client.post(
+            f"/v1/clips/{clip}/tags",
+            json={"sku_id": sku["id"], "start_ms": 0, "end_ms": 5000},
+            headers=creator_h,
+        )
+        assert r.status_code == 201, r.text
+    handle = _handle(creator)
+    fans = [make_user("viewer")[1] for _ in range(3)]
+    for fan in fans:
+        assert client.post(f"/v1/creators/{handle}/follow", headers=fan).status_code == 200
+
+    first = page(client, fans[0], limit=5)["items"]
+    assert first[0]["clip"]["id"] in (str(hero), str(hero2))
+    assert first[0]["tags"][0]["available"] == 1 and first[0]["tags"][0]["availability"] == "low_stock"
+    assert first[0]["tags"][0]["buy"]["href"] == "/v1/checkout"
+    # a session already under way: the first followed clip is served, the second still ahead
+    ongoing = page(client, fans[1], limit=1)
+    assert ongoing["items"][0]["clip"]["id"] in (str(hero), str(hero2))
+
+    assert checkout(client, buyer, [(sku["id"], 1)]).status_code == 201  # the last unit is sold
+    sold_out_at = time.monotonic()
+
+    fresh = page(client, fans[2], limit=10)["items"]
+    rest = page(client, fans[1], cursor=ongoing["next_cursor"], limit=10)["items"]
+    assert time.monotonic() - sold_out_at < 5
+    for items in (fresh, rest):
+        ids = [i["clip"]["id"] for i in items]
+        assert str(hero) not in ids and str(hero2) not in ids
+    # back in stock: the clips come back for the next session
+    r = client.post(
+        f"/v1/merchant/skus/{sku['id']}/stock/adjustments",
+        json={"delta": 50, "reason": "restock"},
+        headers=merchant,
+    )
+    assert r.status_code == 200, r.text
+    _, late_fan = make_user("viewer")
+    client.post(f"/v1/creators/{handle}/follow", headers=late_fan)
+    back = page(client, late_fan, limit=5)["items"]
+    assert (
+        back[0]["clip"]["id"] in (str(hero), str(hero2)) and back[0]["tags"][0]["availability"] == "in_stock"
+    )

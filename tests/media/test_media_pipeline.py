@@ -19,7 +19,9 @@ from tests.media.media_checks import (
     stream,
 )
 
-pytestmark = pytest.mark.skipif(not DATA_DIR.is_dir(), reason="../shared/data/video (real test media) is absent")
+pytestmark = pytest.mark.skipif(
+    not DATA_DIR.is_dir(), reason="../shared/data/video (real test media) is absent"
+)
 
 # file -> (expected failure code) or (mp4 width, mp4 height, HLS rungs)
 EXPECTED: dict[str, str | tuple[int, int, list[str]]] = {
@@ -58,7 +60,9 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 def test_every_shared_file_is_covered() -> None:
-    on_disk = {str(p.relative_to(DATA_DIR)) for p in DATA_DIR.rglob("*") if p.is_file() and "README" not in p.name}
+    on_disk = {
+        str(p.relative_to(DATA_DIR)) for p in DATA_DIR.rglob("*") if p.is_file() and "README" not in p.name
+    }
     assert on_disk == set(EXPECTED)
 
 
@@ -118,7 +122,9 @@ def test_rotate_and_reflect_comes_out_upright_and_unmirrored(outputs: dict[str, 
 
 
 def _small(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return np.asarray(Image.fromarray(pixels.astype(np.uint8)).resize(size, Image.Resampling.BOX), dtype=np.float64)
+    return np.asarray(
+        Image.fromarray(pixels.astype(np.uint8)).resize(size, Image.Resampling.BOX), dtype=np.float64
+    )
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:

@@ -28,7 +28,9 @@ ONE = 65536
         ([0, ONE, 0, ONE, 0, 0, 0, 0, 1 << 30], Orientation(90, True), ["transpose=clock", "hflip"]),
     ],
 )
-def test_display_matrix_to_upright_filters(matrix: list[int], expected: Orientation, filters: list[str]) -> None:
+def test_display_matrix_to_upright_filters(
+    matrix: list[int], expected: Orientation, filters: list[str]
+) -> None:
     got = orientation_from_matrix(matrix)
     assert got == expected
     assert got.filters() == filters
@@ -51,7 +53,16 @@ def test_ladder_keeps_only_rungs_up_to_the_source() -> None:
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("synthetic")
     files = {
-        "clip.mp4": ["-f", "lavfi", "-i", "testsrc2=s=180x320:r=15:d=2", "-c:v", "libx264", "-preset", "ultrafast"],
+        "clip.mp4": [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=180x320:r=15:d=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ],
         "huffyuv.avi": ["-f", "lavfi", "-i", "testsrc2=s=64x64:r=5:d=1", "-c:v", "huffyuv"],
         "text.txt": None,
     }

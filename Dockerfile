@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# One image for the API and the workers:
+#   docker run IMAGE                      -> API (clipshop serve)
+#   docker run IMAGE clipshop worker      -> job worker
+
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY migrations ./migrations
+RUN pip install .
+
+FROM python:3.11-slim AS runtime
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 clipshop
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY --chown=clipshop:clipshop alembic.ini ./
+COPY --chown=clipshop:clipshop app ./app
+COPY --chown=clipshop:clipshop migrations ./migrations
+RUN mkdir -p /app/media && chown clipshop:clipshop /app/media
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    CLIPSHOP_MEDIA_ROOT=/app/media
+USER clipshop
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
+CMD ["clipshop", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,568 @@
+"""Checkout, orders and payment webhooks.
+
+Stock flow: checkout *reserves* (``sku.reserved += n``) every line atomically; a verified
+``payment.succeeded`` webhook turns reservations into sales (``quantity -= n``, ``reserved -= n``);
+``payment.failed``, cancel and expiry release them. Every step writes stock ledger entries.
+
+Late payment rule: a ``payment.succeeded`` for an order whose reservations have expired (or were
+released by a failure) re-reserves and sells the lines if *all* of them are still available;
+otherwise the order becomes ``refund_required`` (the money is recorded and must go back; a
+merchant refund moves it to ``refunded``). A payment for an order the buyer cancelled always goes
+to ``refund_required``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.accounts.models import User
+from app.catalog import service as catalog_service
+from app.catalog.models import LedgerReason, ReservationState, StockReservation
+from app.commerce.exceptions import (
+    IdempotencyKeyReused,
+    InsufficientStock,
+    InvalidAttribution,
+    InvalidSignature,
+    InvalidWebhook,
+    MixedCurrency,
+    OrderNotCancellable,
+    OrderNotFound,
+    OrderNotRefundable,
+    SkuUnavailable,
+)
+from app.commerce.models import Order, OrderLine, OrderStatus, Payment, PaymentKind, WebhookEvent
+from app.commerce.schemas import CheckoutRequest
+from app.config import DEV_WEBHOOK_SECRET, Environment, get_settings
+from app.db import as_utc, is_postgres, utcnow
+from app.errors import ServiceUnavailable
+
+SIGNATURE_HEADER = "ClipShop-Signature"
+
+
+# --- checkout -----------------------------------------------------------------------------------
+
+
+def request_hash(data: CheckoutRequest) -> str:
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _existing_order(session: Session, buyer_id: uuid.UUID, key: str, digest: str) -> Order | None:
+    order = session.scalar(select(Order).where(Order.buyer_id == buyer_id, Order.idempotency_key == key))
+    if order is not None and order.request_hash != digest:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different checkout request; use a new key"
+        )
+    return order
+
+
+def _attribution(session: Session, data: CheckoutRequest, sku_ids: set[uuid.UUID]) -> uuid.UUID | None:
+    """Creator credited for the order (the clip's creator), after checking clip and tag agree."""
+    if data.clip_id is None:
+        if data.tag_id is not None:
+            raise InvalidAttribution("tag_id needs the clip_id it belongs to")
+        return None
+    from app.tags import service as tags_service
+
+    return tags_service.attribution_creator(session, data.clip_id, data.tag_id, sku_ids)
+
+
+def checkout(
+    session: Session, buyer: User, data: CheckoutRequest, idempotency_key: str
+) -> tuple[Order, bool]:
+    """Create a ``pending_payment`` order holding stock for every line, or raise
+    :class:`InsufficientStock` listing every short line. Returns ``(order, created)``; a retry
+    with the same key and body returns the first order with ``created=False``."""
+    digest = request_hash(data)
+    existing = _existing_order(session, buyer.id, idempotency_key, digest)
+    if existing is not None:
+        return existing, False
+
+    wanted: dict[uuid.UUID, int] = {}
+    for line in data.lines:
+        wanted[line.sku_id] = wanted.get(line.sku_id, 0) + line.quantity
+    skus = catalog_service.skus_for_checkout(session, wanted)
+    unavailable = [str(i) for i in wanted if i not in skus or not skus[i].purchasable]
+    if unavailable:
+        raise SkuUnavailable("Some SKUs do not exist or are no longer sold", sku_ids=unavailable)
+    currencies = {skus[i].currency for i in wanted}
+    if len(currencies) > 1:
+        raise MixedCurrency(f"One order takes one currency; the cart mixes {', '.join(sorted(currencies))}")
+    creator_id = _attribution(session, data, set(wanted))
+    organisations = {skus[i].organisation_id for i in wanted}
+    now = utcnow()
+    expires_at = now + timedelta(seconds=get_settings().reservation_ttl_seconds)
+    subtotal = sum(skus[i].price_minor * q for i, q in wanted.items())
+    order = Order(
+        buyer_id=buyer.id,
+        organisation_id=next(iter(organisations)) if len(organisations) == 1 else None,
+        status=OrderStatus.pending_payment,
+        currency=currencies.pop(),
+        subtotal_minor=subtotal,
+        total_minor=subtotal,
+        expires_at=expires_at,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        clip_id=data.clip_id,
+        tag_id=data.tag_id,
+        creator_id=creator_id,
+    )
+    # Claim the idempotency key first. A concurrent request with the same key waits on the unique
+    # index (PostgreSQL) until this transaction ends, then finds the committed order.
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        again = _existing_order(session, buyer.id, idempotency_key, digest)
+        if again is None:
+            raise
+        return again, False
+
+    order_lines: list[OrderLine] = []
+    for position, (sku_id, quantity) in enumerate(wanted.items()):
+        sku = skus[sku_id]
+        order_line = OrderLine(
+            id=uuid.uuid4(),
+            order_id=order.id,
+            position=position,
+            sku_id=sku_id,
+            product_id=sku.product_id,
+            organisation_id=sku.organisation_id,
+            sku_code=sku.code,
+            title=sku.title[:200],
+            quantity=quantity,
+            unit_price_minor=sku.price_minor,
+            line_total_minor=sku.price_minor * quantity,
+        )
+        session.add(order_line)
+        order_lines.append(order_line)
+    reserve_lines(session, order, order_lines)
+    session.flush()
+    return order, True
+
+
+def reserve_lines(session: Session, order: Order, lines: list[OrderLine]) -> None:
+    """Reserve every line or none.
+
+    Lines go in SKU primary-key order and each reservation is one guarded
+    ``UPDATE sku SET reserved = reserved + :q WHERE id = :id AND quantity - reserved >= :q``: the
+    UPDATE takes the row lock itself, so the rows are locked in the same stable order an explicit
+    ``SELECT ... ORDER BY id FOR UPDATE`` would use (no deadlocks between carts listing SKUs in
+    different orders) and the arithmetic happens in SQL (availability never goes negative; the
+    CHECK constraints back this up). A line that does not fit releases that SKU's expired
+    reservations (under its row lock) and tries once more. Every short line is collected into one
+    :class:`InsufficientStock`; raising rolls the whole transaction back, reservations included.
+    """
+    # The line and reservation rows go in first, before the first row lock is taken; on a
+    # shortage the rollback removes them with everything else.
+    session.flush()
+    for line in lines:
+        session.add(
+            StockReservation(
+                order_id=order.id,
+                order_line_id=line.id,
+                sku_id=line.sku_id,
+                quantity=line.quantity,
+                expires_at=order.expires_at,
+                state=ReservationState.active,
+            )
+        )
+    session.flush()
+    short: list[dict[str, Any]] = []
+    for line in sorted(lines, key=lambda item: item.sku_id):
+        if _reserve(session, order, line) is not None:
+            continue
+        state = catalog_service.lock_and_release_expired(session, [line.sku_id])
+        if _reserve(session, order, line) is None:
+            quantity, reserved, _active = state[line.sku_id]
+            short.append(
+                {
+                    "sku_id": str(line.sku_id),
+                    "requested": line.quantity,
+                    "available": max(0, quantity - reserved),
+                }
+            )
+    if short:
+        order_of = {line.sku_id: line.position for line in lines}
+        _raise_short(sorted(short, key=lambda item: order_of[uuid.UUID(item["sku_id"])]))
+
+
+def _reserve(session: Session, order: Order, line: OrderLine) -> tuple[int, int] | None:
+    return catalog_service.change_stock(
+        session,
+        line.sku_id,
+        reason=LedgerReason.reserve,
+        reserved_delta=line.quantity,
+        require_available=line.quantity,
+        order_id=order.id,
+    )
+
+
+def _raise_short(short: list[dict[str, Any]]) -> None:
+    detail = "; ".join(
+        f"{s['sku_id']}: {s['requested']} requested, {s['available']} available" for s in short
+    )
+    raise InsufficientStock(f"Not enough stock: {detail}", lines=short)
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+def effective_status(order: Order) -> OrderStatus:
+    if order.status is OrderStatus.pending_payment and as_utc(order.expires_at) <= utcnow():
+        return OrderStatus.expired
+    return order.status
+
+
+def get_order_for(session: Session, order_id: uuid.UUID, user: User) -> Order:
+    from app.accounts import service as accounts_service
+    from app.accounts.models import Role
+
+    order = session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound("No such order")
+    if order.buyer_id == user.id or user.role is Role.admin:
+        return order
+    organisation_id = accounts_service.get_merchant_organisation_id(session, user.id)
+    if organisation_id is not None and any(line.organisation_id == organisation_id for line in order.lines):
+        return order
+    raise OrderNotFound("No such order")
+
+
+def list_buyer_orders(
+    session: Session, buyer_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[list[Order], int]:
+    base = select(Order).where(Order.buyer_id == buyer_id)
+    return _page(session, base, limit, offset)
+
+
+def list_merchant_orders(
+    session: Session, organisation_id: uuid.UUID, *, status: OrderStatus | None, limit: int, offset: int
+) -> tuple[list[Order], int]:
+    has_line = (
+        select(OrderLine.id)
+        .where(OrderLine.order_id == Order.id, OrderLine.organisation_id == organisation_id)
+        .exists()
+    )
+    base = select(Order).where(or_(Order.organisation_id == organisation_id, has_line))
+    if status is not None:
+        base = base.where(Order.status == status)
+    return _page(session, base, limit, offset)
+
+
+def _page(session: Session, base: Any, limit: int, offset: int) -> tuple[list[Order], int]:
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    orders = list(
+        session.scalars(base.order_by(Order.created_at.desc(), Order.id).limit(limit).offset(offset))
+    )
+    return orders, total
+
+
+def skus_referenced_by_orders(session: Session, sku_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    ids = list(sku_ids)
+    if not ids:
+        return []
+    return list(session.scalars(select(OrderLine.sku_id).where(OrderLine.sku_id.in_(ids)).distinct()))
+
+
+# --- state changes ------------------------------------------------------------------------------
+
+
+def _lock_order(session: Session, order_id: uuid.UUID) -> Order | None:
+    query = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    if is_postgres(session):
+        query = query.with_for_update(key_share=True)
+    return session.scalar(query)
+
+
+def _active_reservations(session: Session, order_id: uuid.UUID) -> list[StockReservation]:
+    return list(
+        session.scalars(
+            select(StockReservation)
+            .where(StockReservation.order_id == order_id, StockReservation.state == ReservationState.active)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _release_order(
+    session: Session,
+    order: Order,
+    state: ReservationState,
+    reason: LedgerReason,
+    actor_id: uuid.UUID | None,
+    note: str,
+) -> None:
+    catalog_service.lock_skus(session, [line.sku_id for line in order.lines])
+    catalog_service.release_reservations(
+        session,
+        _active_reservations(session, order.id),
+        state=state,
+        reason=reason,
+        actor_id=actor_id,
+        note=note,
+    )
+
+
+def cancel_order(session: Session, order_id: uuid.UUID, user: User) -> Order:
+    order = _lock_order(session, order_id)
+    if order is None or order.buyer_id != user.id:
+        raise OrderNotFound("No such order")
+    if order.status is not OrderStatus.pending_payment:
+        raise OrderNotCancellable(
+            f"Only unpaid orders can be cancelled; this one is {effective_status(order).value}"
+        )
+    _release_order(
+        session, order, ReservationState.released, LedgerReason.release, user.id, "order cancelled"
+    )
+    order.status = OrderStatus.cancelled
+    order.cancelled_at = utcnow()
+    session.flush()
+    return order
+
+
+def refund_order(
+    session: Session, order_id: uuid.UUID, organisation_id: uuid.UUID, *, restock: bool, actor_id: uuid.UUID
+) -> Order:
+    order = _lock_order(session, order_id)
+    if order is None or not any(line.organisation_id == organisation_id for line in order.lines):
+        raise OrderNotFound("No such order")
+    if any(line.organisation_id != organisation_id for line in order.lines):
+        raise OrderNotRefundable("This order has lines of other merchants; each refunds through support")
+    if order.status not in (OrderStatus.paid, OrderStatus.refund_required):
+        raise OrderNotRefundable(
+            f"Only paid orders can be refunded; this one is {effective_status(order).value}"
+        )
+    if order.status is OrderStatus.paid and restock:
+        catalog_service.lock_skus(session, [line.sku_id for line in order.lines])
+        for line in sorted(order.lines, key=lambda item: item.sku_id):
+            catalog_service.change_stock(
+                session,
+                line.sku_id,
+                reason=LedgerReason.restock,
+                quantity_delta=line.quantity,
+                order_id=order.id,
+                actor_id=actor_id,
+                note="refund with restock",
+            )
+    _record_payment(session, order, PaymentKind.refund, None)
+    order.status = OrderStatus.refunded
+    order.refunded_at = utcnow()
+    session.flush()
+    return order
+
+
+def _record_payment(session: Session, order: Order, kind: PaymentKind, reference: str | None) -> bool:
+    """Insert the order's charge/refund row once; a second attempt is a no-op (unique order+kind)."""
+    if session.scalar(select(Payment.id).where(Payment.order_id == order.id, Payment.kind == kind)):
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                Payment(
+                    order_id=order.id,
+                    kind=kind,
+                    provider_reference=reference,
+                    amount_minor=order.total_minor,
+                    currency=order.currency,
+                )
+            )
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def capture_payment(session: Session, order_id: uuid.UUID, reference: str | None) -> str:
+    order = _lock_order(session, order_id)
+    if order is None:
+        return "unknown_order"
+    if order.status in (OrderStatus.paid, OrderStatus.refund_required, OrderStatus.refunded):
+        return "already_paid"
+    _record_payment(session, order, PaymentKind.charge, reference)
+    now = utcnow()
+    if order.status is OrderStatus.cancelled:
+        order.status = OrderStatus.refund_required
+        return "refund_required"
+    lines = sorted(order.lines, key=lambda item: item.sku_id)
+    # Lock the SKUs (primary-key order) and release whatever has expired on them, this order's
+    # own reservations included when it is past its expiry.
+    catalog_service.lock_and_release_expired(session, [line.sku_id for line in lines])
+    active = {r.order_line_id: r for r in _active_reservations(session, order.id)}
+    if order.status is OrderStatus.pending_payment and all(line.id in active for line in lines):
+        for line in lines:
+            catalog_service.change_stock(
+                session,
+                line.sku_id,
+                reason=LedgerReason.sale,
+                quantity_delta=-line.quantity,
+                reserved_delta=-line.quantity,
+                order_id=order.id,
+            )
+            active[line.id].state = ReservationState.sold
+            active[line.id].updated_at = now
+        order.status = OrderStatus.paid
+        order.paid_at = now
+        session.flush()
+        return "paid"
+    # Late payment: reservations expired or were released. Re-reserve all lines or refund.
+    catalog_service.release_reservations(
+        session,
+        active.values(),
+        state=ReservationState.expired,
+        reason=LedgerReason.expire,
+        note="late payment",
+    )
+    states = catalog_service.stock_states(session, [line.sku_id for line in lines])
+    if all(states[line.sku_id].quantity - states[line.sku_id].reserved >= line.quantity for line in lines):
+        for line in lines:
+            result = catalog_service.change_stock(
+                session,
+                line.sku_id,
+                reason=LedgerReason.sale,
+                quantity_delta=-line.quantity,
+                require_available=line.quantity,
+                order_id=order.id,
+                note="paid after expiry",
+            )
+            assert result is not None  # rows are locked and availability was checked
+        order.status = OrderStatus.paid
+        order.paid_at = now
+        session.flush()
+        return "paid_after_expiry"
+    order.status = OrderStatus.refund_required
+    session.flush()
+    return "refund_required"
+
+
+def fail_payment(session: Session, order_id: uuid.UUID) -> str:
+    order = _lock_order(session, order_id)
+    if order is None:
+        return "unknown_order"
+    if order.status is not OrderStatus.pending_payment:
+        return "ignored"
+    _release_order(session, order, ReservationState.released, LedgerReason.release, None, "payment failed")
+    order.status = OrderStatus.failed
+    session.flush()
+    return "failed"
+
+
+def expire_orders(session: Session, limit: int = 500) -> int:
+    """Mark unpaid orders past their expiry as ``expired`` and release their stock. Availability
+    never depends on this sweep (reads ignore expired reservations); it tidies state."""
+    ids = list(
+        session.scalars(
+            select(Order.id)
+            .where(Order.status == OrderStatus.pending_payment, Order.expires_at <= utcnow())
+            .order_by(Order.expires_at)
+            .limit(limit)
+        )
+    )
+    count = 0
+    for order_id in ids:
+        order = _lock_order(session, order_id)
+        if order is None or order.status is not OrderStatus.pending_payment:
+            continue
+        _release_order(session, order, ReservationState.expired, LedgerReason.expire, None, "order expired")
+        order.status = OrderStatus.expired
+        count += 1
+    session.flush()
+    return count
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    """The ``ClipShop-Signature`` header value for ``body``: ``t=<unix>,v1=<hex hmac>``."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify_signature(
+    body: bytes, header: str | None, *, secret: str, tolerance: int, now: float | None = None
+) -> None:
+    if not header:
+        raise InvalidSignature(f"Missing {SIGNATURE_HEADER} header")
+    parts: dict[str, list[str]] = {}
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        parts.setdefault(key, []).append(value)
+    try:
+        timestamp = int(parts["t"][0])
+    except (KeyError, ValueError):
+        raise InvalidSignature("The signature header has no valid timestamp")
+    now = time.time() if now is None else now
+    if abs(now - timestamp) > tolerance:
+        raise InvalidSignature(
+            "The signature timestamp is outside the tolerance window", code="signature_expired"
+        )
+    expected = sign(body, secret, timestamp).split("v1=", 1)[1]
+    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+        raise InvalidSignature("The signature does not match the body")
+
+
+def handle_webhook(session: Session, body: bytes, signature: str | None) -> tuple[str, bool]:
+    """Verify, de-duplicate by provider event id, apply. Returns ``(outcome, duplicate)``."""
+    settings = get_settings()
+    if (
+        settings.environment is Environment.production
+        and settings.payment_webhook_secret == DEV_WEBHOOK_SECRET
+    ):
+        raise ServiceUnavailable(
+            "Set CLIPSHOP_PAYMENT_WEBHOOK_SECRET to receive payment webhooks", code="webhook_not_configured"
+        )
+    verify_signature(
+        body,
+        signature,
+        secret=settings.payment_webhook_secret,
+        tolerance=settings.payment_webhook_tolerance_seconds,
+    )
+    try:
+        event = json.loads(body)
+        event_id = str(event["id"])
+        event_type = str(event["type"])
+        data = event.get("data") or {}
+        order_id = uuid.UUID(str(data["order_id"]))
+    except (ValueError, KeyError, TypeError):
+        raise InvalidWebhook("The event needs id, type and data.order_id")
+    record = WebhookEvent(
+        provider_event_id=event_id, type=event_type, order_id=order_id, outcome="received", payload=event
+    )
+    # Replay protection: the provider event id is unique. A concurrent duplicate waits on the
+    # index until the first delivery commits, then lands here.
+    if session.scalar(select(WebhookEvent.id).where(WebhookEvent.provider_event_id == event_id)):
+        return "duplicate", True
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        return "duplicate", True
+    if event_type == "payment.succeeded":
+        order = session.get(Order, order_id)
+        amount = data.get("amount_minor")
+        if order is not None and amount is not None and int(amount) != order.total_minor:
+            outcome = "amount_mismatch"
+        else:
+            outcome = capture_payment(session, order_id, data.get("payment_id"))
+    elif event_type == "payment.failed":
+        outcome = fail_payment(session, order_id)
+    else:
+        outcome = "ignored"
+    record.outcome = outcome
+    session.flush()
+    return outcome, False
