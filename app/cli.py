@@ -90,6 +90,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(args)
 
 
+def cmd_reprocess_clip(args: argparse.Namespace) -> int:
+    import uuid
+
+    from app.clips.service import reprocess_clip
+    from app.db import session_scope
+
+    with session_scope() as session:
+        clip = reprocess_clip(session, uuid.UUID(args.clip_id))
+        print(f"clip {clip.id} queued for processing")
+    if args.wait:
+        from app import jobs
+
+        if jobs.is_inprocess():
+            jobs.drain()
+            with session_scope() as session:
+                from app.clips.service import get_clip
+
+                done = get_clip(session, uuid.UUID(args.clip_id))
+                print(f"clip {done.id}: {done.status.value} {done.failure_code or ''}".rstrip())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipshop", description="ClipShop operator commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--threads", type=int, default=2)
     worker.add_argument("--processes", type=int, default=1)
     worker.set_defaults(func=cmd_worker)
+
+    reprocess = sub.add_parser(
+        "reprocess-clip", help="transcode a clip again from its stored source (failed or ready clips)"
+    )
+    reprocess.add_argument("clip_id")
+    reprocess.add_argument("--wait", action="store_true", help="embedded mode: run the job now and report")
+    reprocess.set_defaults(func=cmd_reprocess_clip)
     return parser
 
 

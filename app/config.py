@@ -60,6 +60,8 @@ class Settings(BaseSettings):
 
     # --- jobs -------------------------------------------------------------------------------
     redis_url: str | None = None
+    # Prefix of the queue keys in Redis (several deployments or test runs can share one server).
+    redis_namespace: str = "clipshop"
 
     # --- feed -------------------------------------------------------------------------------
     feed_page_size: int = 10

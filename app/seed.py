@@ -34,4 +34,7 @@ def seed_demo() -> dict[str, Any]:
             accounts_service.create_admin(session, "admin@demo.clipshop", DEMO_PASSWORD)
     summary["accounts"] = ", ".join(a["email"] for a in DEMO_ACCOUNTS) + ", admin@demo.clipshop"
     summary["password"] = DEMO_PASSWORD
+    from app.clips.seed import seed_demo_clips
+
+    summary.update(seed_demo_clips())
     return summary

@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.clips.exceptions import ClipNotFound
-from app.clips.models import Clip, ClipInterest, ClipStatus, Visibility
+from app.accounts.models import Role, User
+from app.clips.exceptions import (
+    ClipNotEditable,
+    ClipNotFound,
+    NotClipOwner,
+    NotUploadOwner,
+    UnsupportedUploadType,
+    UploadChecksumMismatch,
+    UploadExpired,
+    UploadIncomplete,
+    UploadNotFound,
+    UploadNotPending,
+    UploadSizeMismatch,
+    UploadTooLarge,
+)
+from app.clips.models import (
+    Clip,
+    ClipInterest,
+    ClipStatus,
+    UploadMode,
+    UploadSession,
+    UploadStatus,
+    Visibility,
+)
+from app.clips.schemas import ClipRead, ClipUpdate, PlaybackRead, RenditionRead, UploadCreate
+from app.config import get_settings
+from app.db import as_utc, on_commit, utcnow
+from app.interests import service as interests_service
+from app.interests.models import Interest
+from app.jobs import enqueue
 from app.storage import get_storage
+from app.storage.s3 import S3Storage
 
 
 def clip_prefix(clip_id: uuid.UUID) -> str:
@@ -52,3 +84,372 @@ def playback(clip: Clip) -> dict[str, Any]:
         "poster": storage.url_for(clip.poster_key) if clip.poster_key else None,
         "thumbnails": thumbs,
     }
+
+
+# --- uploads ------------------------------------------------------------------------------------
+
+
+def source_key(clip_id: uuid.UUID) -> str:
+    return f"{clip_prefix(clip_id)}source"
+
+
+def _s3() -> S3Storage | None:
+    storage = get_storage()
+    return storage if isinstance(storage, S3Storage) else None
+
+
+def create_upload(
+    session: Session, user: User, data: UploadCreate
+) -> tuple[UploadSession, list[dict[str, Any]]]:
+    """Validate the declaration, create the clip (`uploading`) and its upload session.
+
+    Returns the session and, for multipart uploads, the presigned part URLs. Every check happens
+    before any URL is issued.
+    """
+    settings = get_settings()
+    if data.size > settings.max_upload_bytes:
+        raise UploadTooLarge(
+            f"The file is {data.size} bytes; uploads are limited to {settings.max_upload_bytes} bytes.",
+            max_bytes=settings.max_upload_bytes,
+        )
+    content_type = data.content_type.split(";")[0].strip().lower()
+    if content_type not in settings.upload_content_types:
+        raise UnsupportedUploadType(
+            f"Content type {content_type!r} is not accepted for clips.",
+            accepted=settings.upload_content_types,
+        )
+    interests = interests_service.resolve_slugs(session, data.interests)
+    clip = Clip(
+        id=uuid.uuid4(),
+        creator_id=user.id,
+        status=ClipStatus.uploading,
+        caption=data.caption,
+        visibility=data.visibility,
+        processing_progress=0,
+        processing_attempts=0,
+    )
+    clip.storage_prefix = clip_prefix(clip.id)
+    clip.source_key = source_key(clip.id)
+    session.add(clip)
+    session.flush()
+    for interest in interests:
+        session.add(ClipInterest(clip_id=clip.id, interest_id=interest.id))
+    s3 = _s3()
+    if s3 is None:
+        mode = UploadMode.proxy
+    elif data.size <= settings.multipart_threshold_bytes:
+        mode = UploadMode.single
+    else:
+        mode = UploadMode.multipart
+    upload = UploadSession(
+        id=uuid.uuid4(),
+        clip_id=clip.id,
+        user_id=user.id,
+        declared_size=data.size,
+        content_type=content_type,
+        file_name=data.file_name,
+        checksum_sha256=data.checksum_sha256.lower() if data.checksum_sha256 else None,
+        mode=mode,
+        storage_key=clip.source_key,
+        part_size=settings.multipart_part_size if mode is UploadMode.multipart else None,
+        expires_at=utcnow() + timedelta(seconds=settings.upload_expiry_seconds),
+        status=UploadStatus.pending,
+    )
+    parts: list[dict[str, Any]] = []
+    if mode is UploadMode.multipart:
+        assert s3 is not None and upload.part_size
+        upload.multipart_upload_id = s3.create_multipart(upload.storage_key, content_type)
+        count = math.ceil(data.size / upload.part_size)
+        for number in range(1, count + 1):
+            size = min(upload.part_size, data.size - (number - 1) * upload.part_size)
+            url = s3.presign_part(
+                upload.storage_key, upload.multipart_upload_id, number, settings.upload_expiry_seconds
+            )
+            parts.append({"part_number": number, "url": url, "size": size})
+    session.add(upload)
+    session.flush()
+    return upload, parts
+
+
+def upload_urls(upload: UploadSession) -> dict[str, Any]:
+    """Where the client sends the bytes (S3 presigned URLs, or the API itself for the local backend)."""
+    settings = get_settings()
+    base = f"{settings.public_base_url}/v1/uploads/{upload.id}"
+    urls: dict[str, Any] = {"content_url": f"{base}/content", "complete_url": f"{base}/complete"}
+    s3 = _s3()
+    if upload.mode is UploadMode.single and s3 is not None:
+        url, headers = s3.presign_put(upload.storage_key, upload.content_type, settings.upload_expiry_seconds)
+        urls.update(upload_url=url, upload_headers=headers)
+    elif upload.mode is UploadMode.proxy:
+        urls.update(upload_url=urls["content_url"], upload_headers={"Content-Type": upload.content_type})
+    else:
+        urls.update(upload_url=None, upload_headers={})
+    return urls
+
+
+def get_upload(session: Session, upload_id: uuid.UUID) -> UploadSession:
+    upload = session.get(UploadSession, upload_id)
+    if upload is None:
+        raise UploadNotFound("No such upload.")
+    return upload
+
+
+def owned_pending_upload(session: Session, user: User, upload_id: uuid.UUID) -> UploadSession:
+    upload = get_upload(session, upload_id)
+    if upload.user_id != user.id:
+        raise NotUploadOwner("This upload belongs to another account.")
+    if upload.status is not UploadStatus.pending:
+        raise UploadNotPending(f"The upload is {upload.status.value}.")
+    if as_utc(upload.expires_at) < utcnow():
+        raise UploadExpired("The upload has expired; start a new one.")
+    return upload
+
+
+def _sha256_of(key: str) -> str:
+    digest = hashlib.sha256()
+    with get_storage().open(key) as body:
+        while chunk := body.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def complete_upload(
+    session: Session, user: User, upload_id: uuid.UUID, parts: list[tuple[int, str]] | None = None
+) -> Clip:
+    """Check the uploaded object, then move the clip to `processing` and enqueue the transcode
+    after the transaction commits."""
+    from app.clips.tasks import transcode_clip
+
+    upload = owned_pending_upload(session, user, upload_id)
+    storage = get_storage()
+    if (
+        upload.mode is UploadMode.multipart
+        and upload.multipart_upload_id
+        and not storage.exists(upload.storage_key)
+    ):
+        s3 = _s3()
+        assert s3 is not None
+        received = s3.list_parts(upload.storage_key, upload.multipart_upload_id)
+        if parts is not None:
+            by_number = {p.part_number: p for p in received}
+            chosen = [by_number.get(n) for n, _ in parts]
+            if any(
+                p is None or p.etag.strip('"') != etag.strip('"')
+                for p, (_, etag) in zip(chosen, parts, strict=True)
+            ):
+                raise UploadIncomplete("Some of the listed parts were not received by storage.")
+            received = [p for p in chosen if p is not None]
+        if sum(p.size for p in received) != upload.declared_size:
+            raise UploadSizeMismatch(
+                f"Storage received {sum(p.size for p in received)} bytes in {len(received)} parts; "
+                f"{upload.declared_size} were declared.",
+                received_bytes=sum(p.size for p in received),
+                declared_bytes=upload.declared_size,
+            )
+        s3.complete_multipart(upload.storage_key, upload.multipart_upload_id, received)
+    head = storage.head(upload.storage_key)
+    if head is None:
+        raise UploadIncomplete("No file has been uploaded yet.")
+    if head.size != upload.declared_size:
+        raise UploadSizeMismatch(
+            f"The uploaded file is {head.size} bytes; {upload.declared_size} were declared.",
+            received_bytes=head.size,
+            declared_bytes=upload.declared_size,
+        )
+    if upload.checksum_sha256 and _sha256_of(upload.storage_key) != upload.checksum_sha256:
+        raise UploadChecksumMismatch("The uploaded file does not match the declared SHA-256 checksum.")
+    upload.status = UploadStatus.completed
+    upload.completed_at = utcnow()
+    clip = get_clip(session, upload.clip_id)
+    clip.status = ClipStatus.processing
+    clip.processing_progress = 0
+    clip.processing_started_at = utcnow()
+    session.flush()
+    enqueue(session, transcode_clip, str(clip.id))
+    return clip
+
+
+def abort_upload(session: Session, user: User, upload_id: uuid.UUID) -> None:
+    upload = owned_pending_upload(session, user, upload_id)
+    upload.status = UploadStatus.aborted
+    clip = get_clip(session, upload.clip_id, include_deleted=True)
+    clip.status = ClipStatus.deleted
+    clip.deleted_at = utcnow()
+    session.flush()
+    prefix = clip.storage_prefix
+    on_commit(session, lambda: get_storage().delete_prefix(prefix))
+
+
+def expire_abandoned_uploads(session: Session, now: datetime | None = None) -> int:
+    """Pending uploads past their expiry: mark expired, drop their clip and every stored byte
+    (including open multipart parts)."""
+    now = now or utcnow()
+    stale = list(
+        session.scalars(
+            select(UploadSession).where(
+                UploadSession.status == UploadStatus.pending, UploadSession.expires_at < now
+            )
+        )
+    )
+    prefixes = []
+    for upload in stale:
+        upload.status = UploadStatus.expired
+        clip = session.get(Clip, upload.clip_id)
+        if clip is not None and clip.status is ClipStatus.uploading:
+            clip.status = ClipStatus.deleted
+            clip.deleted_at = now
+            prefixes.append(clip.storage_prefix)
+    session.flush()
+
+    def purge() -> None:
+        storage = get_storage()
+        for prefix in prefixes:
+            storage.delete_prefix(prefix)
+
+    on_commit(session, purge)
+    return len(stale)
+
+
+def abort_orphan_multipart_uploads(session: Session, older_than: timedelta) -> int:
+    """Multipart uploads S3 still holds under clips/ with no pending upload session (crashes,
+    lost rows): abort them so their parts stop costing storage."""
+    s3 = _s3()
+    if s3 is None:
+        return 0
+    pending_ids = set(
+        session.scalars(
+            select(UploadSession.multipart_upload_id).where(
+                UploadSession.status == UploadStatus.pending, UploadSession.multipart_upload_id.is_not(None)
+            )
+        )
+    )
+    cutoff = utcnow() - older_than
+    aborted = 0
+    for item in s3.list_multipart_uploads("clips/"):
+        if item.upload_id not in pending_ids and as_utc(item.initiated) < cutoff:
+            s3.abort_multipart(item.key, item.upload_id)
+            aborted += 1
+    return aborted
+
+
+# --- clips --------------------------------------------------------------------------------------
+
+
+def can_view(clip: Clip, user: User | None) -> bool:
+    if user is not None and (user.id == clip.creator_id or user.role is Role.admin):
+        return True
+    return clip.status is ClipStatus.ready and clip.visibility is not Visibility.private
+
+
+def owned_clip(session: Session, user: User, clip_id: uuid.UUID) -> Clip:
+    clip = get_clip(session, clip_id)
+    if clip.creator_id != user.id and user.role is not Role.admin:
+        raise NotClipOwner("Only the clip's creator can change it.")
+    return clip
+
+
+def update_clip(session: Session, user: User, clip_id: uuid.UUID, data: ClipUpdate) -> Clip:
+    clip = owned_clip(session, user, clip_id)
+    if data.caption is not None:
+        clip.caption = data.caption
+    if data.visibility is not None:
+        clip.visibility = data.visibility
+    if data.interests is not None:
+        interests = interests_service.resolve_slugs(session, data.interests)
+        session.execute(delete(ClipInterest).where(ClipInterest.clip_id == clip.id))
+        for interest in interests:
+            session.add(ClipInterest(clip_id=clip.id, interest_id=interest.id))
+    clip.updated_at = utcnow()
+    session.flush()
+    return clip
+
+
+def delete_clip(session: Session, user: User, clip_id: uuid.UUID) -> None:
+    """Soft-delete the row (other domains may reference it) and remove every stored object."""
+    clip = owned_clip(session, user, clip_id)
+    clip.status = ClipStatus.deleted
+    clip.deleted_at = utcnow()
+    for upload in session.scalars(
+        select(UploadSession).where(
+            UploadSession.clip_id == clip.id, UploadSession.status == UploadStatus.pending
+        )
+    ):
+        upload.status = UploadStatus.aborted
+    session.flush()
+    prefix = clip.storage_prefix
+    on_commit(session, lambda: get_storage().delete_prefix(prefix))
+
+
+def list_creator_clips(
+    session: Session, user: User, offset: int, limit: int
+) -> tuple[list[Clip], int | None]:
+    query = (
+        select(Clip)
+        .where(Clip.creator_id == user.id, Clip.status != ClipStatus.deleted)
+        .order_by(Clip.created_at.desc(), Clip.id)
+    )
+    rows = list(session.scalars(query.offset(offset).limit(limit + 1)))
+    next_offset = offset + limit if len(rows) > limit else None
+    return rows[:limit], next_offset
+
+
+def interest_slugs(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    result: dict[uuid.UUID, list[str]] = {clip_id: [] for clip_id in clip_ids}
+    if not clip_ids:
+        return result
+    rows = session.execute(
+        select(ClipInterest.clip_id, Interest.slug)
+        .join(Interest, Interest.id == ClipInterest.interest_id)
+        .where(ClipInterest.clip_id.in_(clip_ids))
+        .order_by(Interest.slug)
+    )
+    for clip_id, slug in rows:
+        result[clip_id].append(slug)
+    return result
+
+
+def clip_read(clip: Clip, interests: list[str]) -> ClipRead:
+    return ClipRead(
+        id=clip.id,
+        creator_id=clip.creator_id,
+        status=clip.status,
+        caption=clip.caption,
+        visibility=clip.visibility,
+        interests=interests,
+        processing_progress=clip.processing_progress,
+        failure_code=clip.failure_code,
+        failure_message=clip.failure_message,
+        duration_ms=clip.duration_ms,
+        width=clip.width,
+        height=clip.height,
+        aspect_ratio=clip.aspect_ratio,
+        has_audio=clip.has_audio,
+        renditions=[
+            RenditionRead(**{k: r[k] for k in RenditionRead.model_fields}) for r in clip.renditions or []
+        ],
+        playback=PlaybackRead(**playback(clip)),
+        created_at=as_utc(clip.created_at),
+        updated_at=as_utc(clip.updated_at),
+        ready_at=as_utc(clip.ready_at) if clip.ready_at else None,
+    )
+
+
+def reprocess_clip(session: Session, clip_id: uuid.UUID) -> Clip:
+    """Operator action: transcode again from the stored source (after a fix or a settings change).
+    Output keys are deterministic, so the new run overwrites the old renditions in place."""
+    from app.clips.tasks import transcode_clip
+
+    clip = get_clip(session, clip_id)
+    if clip.source_key is None or not get_storage().exists(clip.source_key):
+        raise ClipNotEditable("The clip has no stored source to process.")
+    if clip.status is ClipStatus.uploading:
+        raise ClipNotEditable("The clip's upload has not been completed.")
+    clip.status = ClipStatus.processing
+    clip.processing_progress = 0
+    clip.processing_attempts = 0
+    clip.processing_started_at = utcnow()
+    clip.failure_code = None
+    clip.failure_message = None
+    session.flush()
+    enqueue(session, transcode_clip, str(clip.id))
+    return clip

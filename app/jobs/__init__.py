@@ -26,7 +26,7 @@ def _make_broker() -> dramatiq.Broker:
     settings = get_settings()
     broker: dramatiq.Broker
     if settings.redis_url:
-        broker = RedisBroker(url=settings.redis_url)
+        broker = RedisBroker(url=settings.redis_url, namespace=settings.redis_namespace)
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")
@@ -67,11 +67,17 @@ def start_inprocess_worker(threads: int = 2) -> None:
         _worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
         _worker.start()
         atexit.register(stop_inprocess_worker)
+        from app.jobs.periodic import start_periodic_maintenance
+
+        start_periodic_maintenance()
 
 
 def stop_inprocess_worker() -> None:
     global _worker
     if _worker is not None:
+        from app.jobs.periodic import stop_periodic_maintenance
+
+        stop_periodic_maintenance()
         _worker.stop()
         _worker = None
 

@@ -1,0 +1,240 @@
+"""Ingest benchmark: a 30 s 1080x1920 clip end to end, against the bare ffmpeg command.
+
+Prints
+- pipeline wall time (complete -> ready: queue pickup, ffprobe, the one ffmpeg run, output
+  verification, posters/thumbnails, publishing to storage) and the wall time of the bare
+  equivalent ffmpeg command (the very same arguments, run directly) in the same run, and their
+  ratio (goal <= 1.10);
+- time until the clip is first playable (upload completed -> status ready with HLS available);
+- peak RSS growth of a real uvicorn API process while a 1 GB body streams through
+  PUT /v1/uploads/{id}/content (sampled from /proc; goal < 64 MB).
+
+Usage: python -m bench.ingest_bench [--seconds 30] [--upload-mb 1000] [--skip-upload] [--skip-transcode]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+
+def synthesise(path: Path, seconds: int) -> None:
+    if path.exists():
+        return
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=1080x1920:r=30:d={seconds}",
+         "-f", "lavfi", "-i", f"sine=f=440:d={seconds}", "-c:v", "libx264", "-preset", "veryfast",
+         "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
+        check=True,
+    )  # fmt: skip
+
+
+def bench_transcode(source: Path, work: Path) -> dict[str, float]:
+    os.environ.update(
+        {
+            "CLIPSHOP_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
+            "CLIPSHOP_MEDIA_ROOT": str(work / "media"),
+            "CLIPSHOP_LOG_LEVEL": "WARNING",
+            "CLIPSHOP_ENVIRONMENT": "test",
+        }
+    )
+    os.environ.pop("CLIPSHOP_REDIS_URL", None)
+    sys.path.insert(0, str(ROOT))
+    from app import jobs
+    from app.accounts.models import Role, User
+    from app.cli import run_migrations
+    from app.clips import service
+    from app.clips.models import Clip, ClipStatus
+    from app.clips.schemas import UploadCreate
+    from app.db import session_scope
+    from app.media.probe import probe
+    from app.media.transcode import build_command, plan_ladder
+    from app.registry import import_all_tasks
+    from app.storage import get_storage
+
+    run_migrations("head")
+    import_all_tasks()
+    jobs.start_inprocess_worker()
+
+    # Bare baseline: the same ffmpeg arguments the pipeline uses, without the progress pipe.
+    info = probe(source)
+    assert info.video is not None
+    bare_dir = work / "bare"
+    bare_dir.mkdir()
+    cmd = build_command(source, bare_dir, info, plan_ladder(info.video.display_width, info.video.display_height))
+    cmd = [a for a in cmd if a not in ("-progress", "pipe:1")]
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    bare = time.perf_counter() - started
+
+    with session_scope() as session:
+        user = User(email=f"bench-{uuid.uuid4().hex[:6]}@example.com", role=Role.creator, is_guest=False)
+        session.add(user)
+        session.flush()
+        upload, _ = service.create_upload(
+            session, user, UploadCreate(size=source.stat().st_size, content_type="video/mp4")
+        )
+        get_storage().put_file(upload.storage_key, source, "video/mp4")
+        upload_id, user_id, clip_id = upload.id, user.id, upload.clip_id
+    with session_scope() as session:
+        owner = session.get(User, user_id)
+        assert owner is not None
+        started = time.perf_counter()
+        service.complete_upload(session, owner, upload_id)
+    # complete -> the in-process worker picks the job up -> ready
+    first_playable = None
+    while True:
+        with session_scope() as session:
+            clip = session.get(Clip, clip_id)
+            assert clip is not None
+            if clip.status is ClipStatus.ready and first_playable is None:
+                first_playable = time.perf_counter() - started
+            if clip.status in (ClipStatus.ready, ClipStatus.failed):
+                assert clip.status is ClipStatus.ready, clip.failure_message
+                break
+        time.sleep(0.05)
+    pipeline = time.perf_counter() - started
+    jobs.stop_inprocess_worker()
+    return {"bare_s": bare, "pipeline_s": pipeline, "first_playable_s": first_playable or pipeline}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def bench_upload(work: Path, size_mb: int) -> dict[str, float]:
+    import httpx
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CLIPSHOP_DATABASE_URL": f"sqlite:///{work / 'upload.db'}",
+        "CLIPSHOP_MEDIA_ROOT": str(work / "upload-media"),
+        "CLIPSHOP_LOG_LEVEL": "WARNING",
+        "CLIPSHOP_ENVIRONMENT": "development",
+        "CLIPSHOP_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "CLIPSHOP_MAX_UPLOAD_BYTES": str(size_mb * 1_000_000 + 1),
+    }
+    env.pop("CLIPSHOP_REDIS_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        signup = httpx.post(
+            f"{base}/v1/auth/signup",
+            json={"email": f"b{uuid.uuid4().hex[:6]}@example.com", "password": "password-123", "role": "creator",
+                  "handle": f"bench_{uuid.uuid4().hex[:6]}"},
+        )  # fmt: skip
+        signup.raise_for_status()
+        headers = {"Authorization": f"Bearer {signup.json()['access_token']}"}
+        size = size_mb * 1_000_000
+        upload = httpx.post(f"{base}/v1/uploads", json={"size": size, "content_type": "video/mp4"}, headers=headers)
+        upload.raise_for_status()
+        url = upload.json()["content_url"]
+        time.sleep(0.5)
+        baseline = _rss_kb(server.pid)
+        peak = {"kb": baseline}
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak["kb"] = max(peak["kb"], _rss_kb(server.pid))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        chunk = os.urandom(1024 * 1024)
+
+        def body():  # type: ignore[no-untyped-def]
+            sent = 0
+            while sent < size:
+                piece = chunk[: min(len(chunk), size - sent)]
+                sent += len(piece)
+                yield piece
+
+        started = time.perf_counter()
+        response = httpx.put(
+            url, content=body(), headers={**headers, "Content-Type": "video/mp4", "Content-Length": str(size)},
+            timeout=600,
+        )  # fmt: skip
+        elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        assert response.status_code == 204, response.text
+        return {
+            "upload_mb": size / 1e6,
+            "upload_s": elapsed,
+            "rss_baseline_mb": baseline / 1024,
+            "rss_peak_mb": peak["kb"] / 1024,
+            "rss_growth_mb": (peak["kb"] - baseline) / 1024,
+        }
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--upload-mb", type=int, default=1000)
+    parser.add_argument("--skip-upload", action="store_true")
+    parser.add_argument("--skip-transcode", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="ingest-bench-", dir=OUT))
+    try:
+        if not args.skip_transcode:
+            source = OUT / f"source_1080x1920_{args.seconds}s.mp4"
+            synthesise(source, args.seconds)
+            r = bench_transcode(source, work)
+            print(f"source: {source.name} ({source.stat().st_size / 1e6:.1f} MB, {args.seconds} s 1080x1920)")
+            print(f"bare ffmpeg (same command):   {r['bare_s']:.2f} s")
+            print(f"pipeline (complete -> ready): {r['pipeline_s']:.2f} s")
+            print(f"ratio pipeline / bare:        {r['pipeline_s'] / r['bare_s']:.3f}  (goal <= 1.10)")
+            print(f"time to first playable:       {r['first_playable_s']:.2f} s")
+        if not args.skip_upload:
+            u = bench_upload(work, args.upload_mb)
+            print(
+                f"PUT .../content {u['upload_mb']:.0f} MB in {u['upload_s']:.1f} s "
+                f"({u['upload_mb'] / u['upload_s']:.0f} MB/s)"
+            )
+            print(
+                f"API RSS: baseline {u['rss_baseline_mb']:.1f} MB, peak {u['rss_peak_mb']:.1f} MB, "
+                f"growth {u['rss_growth_mb']:.1f} MB  (goal < 64 MB)"
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The same phone-like client against S3 (a real loopback S3 server): presigned single PUT and
+presigned multipart, streaming through the API into S3 multipart parts, and deletion."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app import jobs
+from app.config import get_settings
+from app.storage import set_storage
+from app.storage.s3 import MIN_PART_SIZE, S3Storage
+from tests.clips.flow import declare, upload_file
+from tests.media.media_checks import assert_playable_mp4, assert_valid_hls
+
+
+@pytest.fixture
+def on_s3(s3_storage: S3Storage, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Storage]:
+    monkeypatch.setattr(get_settings(), "multipart_part_size", MIN_PART_SIZE)
+    set_storage(s3_storage)
+    try:
+        yield s3_storage
+    finally:
+        set_storage(None)
+
+
+def _synth(path: Path, seconds: int, noise: int) -> Path:
+    """Vertical clip with audio; `noise` makes it big (multipart) without making it long."""
+    vf = f"testsrc2=s=360x640:r=24:d={seconds}" + (f",noise=alls={noise}:allf=t" if noise else "")
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", vf, "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
+         "-c:v", "libx264", "-preset", "ultrafast", *(["-qp", "0"] if noise else []), "-c:a", "aac",
+         "-shortest", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def _check_outputs(s3: S3Storage, clip: dict[str, Any], tmp_path: Path) -> None:
+    assert clip["status"] == "ready", clip
+    prefix = f"clips/{clip['id']}/"
+    # Playback URLs are presigned GETs that really work.
+    playback = clip["playback"]
+    assert "X-Amz-Signature=" in playback["hls"]
+    assert httpx.get(playback["hls"]).text.startswith("#EXTM3U")
+    assert_valid_hls(lambda key: s3.open(key).read(), f"{prefix}hls/master.m3u8", ["360p"], portrait=True)
+    mp4 = tmp_path / f"{clip['id']}.mp4"
+    mp4.write_bytes(httpx.get(playback["mp4"]).content)
+    assert_playable_mp4(mp4, 360, 640, clip["duration_ms"] / 1000)
+    assert httpx.get(playback["poster"]).content[:2] == b"\xff\xd8"
+
+
+def test_single_presigned_put_to_s3(client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path) -> None:
+    _, headers = make_user("creator")
+    path = _synth(tmp_path / "small.mp4", 2, 0)
+    upload = declare(client, headers, path)
+    assert upload["mode"] == "single" and "X-Amz-Signature=" in upload["upload_url"]
+    clip = upload_file(client, headers, path)
+    _check_outputs(on_s3, clip, tmp_path)
+    keys = set(on_s3.list_keys(f"clips/{clip['id']}/"))
+    assert f"clips/{clip['id']}/source" in keys and f"clips/{clip['id']}/video.mp4" in keys
+
+    # DELETE removes every object of the clip.
+    assert client.delete(f"/v1/clips/{clip['id']}", headers=headers).status_code == 204
+    assert list(on_s3.list_keys(f"clips/{clip['id']}/")) == []
+
+
+def test_multipart_presigned_upload_to_s3(
+    client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "multipart_threshold_bytes", MIN_PART_SIZE)
+    _, headers = make_user("creator")
+    path = _synth(tmp_path / "big.mp4", 1, 60)
+    size = path.stat().st_size
+    assert size > 2 * MIN_PART_SIZE
+    clip = upload_file(client, headers, path)
+    _check_outputs(on_s3, clip, tmp_path)
+    assert on_s3.list_multipart_uploads("clips/") == []
+
+
+def test_multipart_complete_with_missing_part_is_refused(
+    client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "multipart_threshold_bytes", MIN_PART_SIZE)
+    _, headers = make_user("creator")
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"\0" * (MIN_PART_SIZE + 100))
+    upload = declare(client, headers, path)
+    assert upload["mode"] == "multipart" and len(upload["parts"]) == 2
+    first = upload["parts"][0]
+    assert httpx.put(first["url"], content=b"\0" * first["size"]).status_code == 200
+    response = client.post(f"/v1/uploads/{upload['id']}/complete", headers=headers)
+    assert response.status_code == 422 and response.json()["code"] == "upload_size_mismatch"
+    assert response.headers["content-type"] == "application/problem+json"
+    # Abort drops the parts S3 holds.
+    assert client.delete(f"/v1/uploads/{upload['id']}", headers=headers).status_code == 204
+    assert on_s3.list_multipart_uploads("clips/") == []
+
+
+def test_streaming_through_the_api_into_s3_multipart(
+    client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path
+) -> None:
+    _, headers = make_user("creator")
+    path = _synth(tmp_path / "big.mp4", 1, 60)
+    data = path.read_bytes()
+    upload = declare(client, headers, path)
+    response = client.put(upload["content_url"], content=iter([data[i : i + 65536] for i in range(0, len(data), 65536)]),
+                          headers={**headers, "Content-Type": "video/mp4"})  # fmt: skip
+    assert response.status_code == 204, response.text
+    head = on_s3.head(f"clips/{upload['clip_id']}/source")
+    assert head is not None and head.size == len(data)
+    assert "-" in (head.etag or "")  # a multipart object: it went up in parts, not in one piece
+    done = client.post(f"/v1/uploads/{upload['id']}/complete", headers=headers)
+    assert done.status_code == 200 and done.json()["status"] == "processing"
+    jobs.drain()
+    assert client.get(f"/v1/clips/{upload['clip_id']}", headers=headers).json()["status"] == "ready"

@@ -1,0 +1,245 @@
+"""Transcode jobs are idempotent and recover: duplicates, stuck clips, abandoned uploads, and a
+real worker process killed in the middle of a transcode."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from app import jobs
+from app.clips.models import Clip, ClipStatus, UploadSession
+from app.clips.tasks import cleanup_uploads, sweep_stuck_clips, transcode_clip
+from app.config import PROJECT_ROOT, get_settings
+from app.db import session_scope, utcnow
+from app.storage import get_storage
+from tests.clips.flow import declare, upload_file
+
+
+def _synth(path: Path, size: str = "360x640", seconds: int = 2) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=s={size}:r=30:d={seconds}", "-f", "lavfi",
+         "-i", f"sine=f=440:d={seconds}", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+         "-shortest", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def _keys(clip_id: str) -> list[str]:
+    prefix = f"clips/{clip_id}/"
+    return sorted(k.removeprefix(prefix) for k in get_storage().list_keys(prefix))
+
+
+def _assert_one_consistent_set(clip_id: str, rungs: list[str]) -> None:
+    """Exactly the objects one run produces: every segment is referenced by its playlist."""
+    keys = _keys(clip_id)
+    storage = get_storage()
+    for rung in rungs:
+        with storage.open(f"clips/{clip_id}/hls/{rung}/index.m3u8") as fh:
+            listed = sorted(re.findall(r"^(seg_\d+\.ts)$", fh.read().decode(), re.MULTILINE))
+        stored = sorted(k.split("/")[-1] for k in keys if k.startswith(f"hls/{rung}/seg_"))
+        assert stored == listed
+    others = {k for k in keys if not k.startswith("hls/") and not k.startswith("images/")}
+    assert others == {"source", "video.mp4"}
+    assert {k for k in keys if k.startswith("hls/") and "/" not in k[4:]} == {"hls/master.m3u8"}
+
+
+def _mark_processing(clip_id: str, started_ago: timedelta) -> None:
+    with session_scope() as session:
+        session.execute(
+            update(Clip)
+            .where(Clip.id == uuid.UUID(clip_id))
+            .values(status=ClipStatus.processing, processing_started_at=utcnow() - started_ago)
+        )
+        session.execute(
+            update(UploadSession)
+            .where(UploadSession.clip_id == uuid.UUID(clip_id))
+            .values(status="completed")
+        )
+
+
+def _uploaded_not_completed(client: Any, headers: dict[str, str], path: Path) -> dict[str, Any]:
+    upload = declare(client, headers, path)
+    response = client.put(upload["upload_url"], content=path.read_bytes(), headers=headers)
+    assert response.status_code == 204
+    return upload
+
+
+def test_duplicate_messages_leave_one_set_of_renditions(client: Any, make_user: Any, tmp_path: Path) -> None:
+    _, headers = make_user("creator")
+    path = _synth(tmp_path / "a.mp4")
+    clip = upload_file(client, headers, path)
+    assert clip["status"] == "ready"
+    before = _keys(clip["id"])
+    # Redelivered / duplicated messages after success change nothing.
+    transcode_clip.send(clip["id"])
+    transcode_clip.send(clip["id"])
+    jobs.drain()
+    after = client.get(f"/v1/clips/{clip['id']}", headers=headers).json()
+    assert _keys(clip["id"]) == before
+    assert after["ready_at"] == clip["ready_at"] and after["renditions"] == clip["renditions"]
+    _assert_one_consistent_set(clip["id"], ["360p"])
+
+
+def test_concurrent_duplicates_while_processing_produce_one_set(
+    client: Any, make_user: Any, tmp_path: Path
+) -> None:
+    _, headers = make_user("creator")
+    upload = _uploaded_not_completed(client, headers, _synth(tmp_path / "b.mp4"))
+    response = client.post(f"/v1/uploads/{upload['id']}/complete", headers=headers)
+    assert response.status_code == 200
+    transcode_clip.send(upload["clip_id"])  # a duplicate of the message complete() enqueued
+    jobs.drain()
+    clip = client.get(f"/v1/clips/{upload['clip_id']}", headers=headers).json()
+    assert clip["status"] == "ready" and len(clip["renditions"]) == 1
+    _assert_one_consistent_set(upload["clip_id"], ["360p"])
+
+
+def test_sweep_requeues_only_clips_stuck_past_the_deadline(
+    client: Any, make_user: Any, tmp_path: Path
+) -> None:
+    _, headers = make_user("creator")
+    path = _synth(tmp_path / "c.mp4")
+    stuck = _uploaded_not_completed(client, headers, path)
+    fresh = _uploaded_not_completed(client, headers, path)
+    _mark_processing(stuck["clip_id"], timedelta(hours=3))
+    _mark_processing(fresh["clip_id"], timedelta(seconds=5))
+    requeued = sweep_stuck_clips(older_than=timedelta(hours=1))
+    assert [str(c) for c in requeued] == [stuck["clip_id"]]
+    jobs.drain()
+    assert client.get(f"/v1/clips/{stuck['clip_id']}", headers=headers).json()["status"] == "ready"
+    assert client.get(f"/v1/clips/{fresh['clip_id']}", headers=headers).json()["status"] == "processing"
+    # Immediately sweeping again does not enqueue the one that was just restarted.
+    assert sweep_stuck_clips(older_than=timedelta(hours=1)) == []
+
+
+def test_cleanup_drops_expired_uploads_and_their_bytes(client: Any, make_user: Any, tmp_path: Path) -> None:
+    _, headers = make_user("creator")
+    path = tmp_path / "d.mp4"
+    path.write_bytes(b"partial")
+    expired = _uploaded_not_completed(client, headers, path)
+    alive = _uploaded_not_completed(client, headers, path)
+    with session_scope() as session:
+        session.execute(
+            update(UploadSession)
+            .where(UploadSession.id == uuid.UUID(expired["id"]))
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    assert cleanup_uploads() == {"expired_uploads": 1, "aborted_multipart": 0}
+    assert _keys(expired["clip_id"]) == []
+    assert _keys(alive["clip_id"]) == ["source"]
+    assert client.get(f"/v1/clips/{expired['clip_id']}", headers=headers).status_code == 404
+    late = client.post(f"/v1/uploads/{expired['id']}/complete", headers=headers)
+    assert late.status_code == 409 and late.json()["code"] == "upload_not_pending"
+
+
+# --- a real worker process on real Redis ---------------------------------------------------------
+
+
+def _redis_url() -> str:
+    return os.environ.get("CLIPSHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_namespace() -> Any:
+    redis = pytest.importorskip("redis")
+    conn = redis.Redis.from_url(_redis_url())
+    try:
+        conn.ping()
+    except Exception:
+        pytest.skip("Redis is not reachable at " + _redis_url())
+    namespace = f"clipshop-test-{uuid.uuid4().hex[:10]}"
+    yield namespace
+    for key in conn.scan_iter(f"{namespace}*"):
+        conn.delete(key)
+
+
+def _start_worker(namespace: str, **env: str) -> subprocess.Popen[bytes]:
+    environment = {
+        **os.environ,
+        "CLIPSHOP_REDIS_URL": _redis_url(),
+        "CLIPSHOP_REDIS_NAMESPACE": namespace,
+        "CLIPSHOP_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "worker", "--threads", "1"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        start_new_session=True,  # its own process group: the kill takes ffmpeg down with it
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _clip_state(clip_id: str) -> tuple[ClipStatus, int]:
+    with session_scope() as session:
+        clip = session.get(Clip, uuid.UUID(clip_id))
+        assert clip is not None
+        return clip.status, clip.processing_progress
+
+
+def _wait_for(predicate: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_worker_killed_mid_transcode_still_ends_ready(
+    client: Any, make_user: Any, tmp_path: Path, redis_namespace: str
+) -> None:
+    from dramatiq import Message
+    from dramatiq.brokers.redis import RedisBroker
+
+    _, headers = make_user("creator")
+    upload = _uploaded_not_completed(client, headers, _synth(tmp_path / "e.mp4", "720x1280", 8))
+    clip_id = upload["clip_id"]
+    _mark_processing(clip_id, timedelta(0))
+    producer = RedisBroker(url=_redis_url(), namespace=redis_namespace)
+    producer.declare_queue("transcode")
+    producer.enqueue(
+        Message(queue_name="transcode", actor_name="transcode_clip", args=(clip_id,), kwargs={}, options={})
+    )
+
+    first = _start_worker(redis_namespace)
+    try:
+        assert _wait_for(lambda: _clip_state(clip_id)[1] > 0, 90), "transcode never started"
+        os.killpg(first.pid, signal.SIGKILL)  # mid-transcode, ffmpeg included
+        first.wait(10)
+        status, progress = _clip_state(clip_id)
+        assert status is ClipStatus.processing and 0 < progress < 100
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+
+    # The restarted worker's recovery sweep finds the clip stuck in `processing`.
+    second = _start_worker(
+        redis_namespace, CLIPSHOP_STUCK_PROCESSING_SECONDS="2", CLIPSHOP_SWEEP_INTERVAL_SECONDS="2"
+    )
+    try:
+        assert _wait_for(lambda: _clip_state(clip_id)[0] is not ClipStatus.processing, 240), "never recovered"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        try:
+            second.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(second.pid, signal.SIGKILL)
+    clip = client.get(f"/v1/clips/{clip_id}", headers=headers).json()
+    assert clip["status"] == "ready", clip
+    assert [r["rung"] for r in clip["renditions"]] == ["360p", "540p", "720p"]
+    _assert_one_consistent_set(clip_id, ["360p", "540p", "720p"])
+    assert get_settings().redis_url is None  # the test process itself stayed embedded
