@@ -128,8 +128,7 @@ def _fill(
                     engine.viewers.pop(viewer, None)
         window = fs.items[offset : offset + limit]
         ids = [uuid.UUID(c) for c in window]
-        tags = sources.live_tags(session, ids)
-        session.rollback()
+        tags = _live_tags(session, rt, ids)
         drop: list[int] = []
         for pos, clip_id in enumerate(ids, start=offset):
             if pos < fs.served:
@@ -147,7 +146,21 @@ def _fill(
             del fs.items[pos]
             del fs.reasons[pos]
     window = fs.items[offset : offset + limit]
-    return window, sources.live_tags(session, [uuid.UUID(c) for c in window])
+    return window, _live_tags(session, rt, [uuid.UUID(c) for c in window])
+
+
+def _live_tags(
+    session: Session, rt: FeedRuntime, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Live tags, queried only for clips the engine knows to carry tags (most clips carry none);
+    the engine learns of new or removed tags within a catch-up (about a second)."""
+    engine = rt.engine
+    tagged = [c for c in ids if (i := engine.clip_index.get(c)) is None or engine.n_tags[i] > 0]
+    if not tagged:
+        return {}
+    tags = sources.live_tags(session, tagged)
+    session.rollback()
+    return tags
 
 
 def _render(

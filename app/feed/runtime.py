@@ -62,6 +62,7 @@ class FeedRuntime:
         self.clips_synced_at: datetime | None = None
         self.stock_synced_at: datetime | None = None
         self.stock_seen: str | None = None
+        self.tags_synced_at: datetime | None = None
         self._thread: threading.Thread | None = None
         # clip id -> the clip's feed JSON without its closing brace (counts are stitched in)
         self.cards: dict[uuid.UUID, bytes] = {}
@@ -103,6 +104,7 @@ class FeedRuntime:
         self.gaps = {}
         self.clips_synced_at = now
         self.stock_synced_at = now
+        self.tags_synced_at = now
         self._tail(session, batch=200_000, follows=False)
         engine.compact()
         engine.refresh_pools()
@@ -177,6 +179,18 @@ class FeedRuntime:
                     )
                 self.clips_synced_at = now
             # stock: one indexed max() tells whether any SKU's stock moved since the last look
+            # tags added or removed since the last look (the stock flags below cover stock moves)
+            if self.tags_synced_at is not None and (now - self.tags_synced_at).total_seconds() >= 1.0:
+                changed_tags = sources.tag_changes(session, self.tags_synced_at - timedelta(seconds=2))
+                if changed_tags:
+                    current = sources.tag_stock(session, clip_ids=changed_tags)
+                    for clip_id in changed_tags:
+                        idx = engine.clip_index.get(clip_id)
+                        if idx is not None:
+                            n_tags, in_stock = current.get(clip_id, (0, True))
+                            engine.n_tags[idx] = n_tags
+                            engine.in_stock[idx] = in_stock
+                self.tags_synced_at = now
             version = sources.stock_version(session)
             if version != self.stock_seen and self.stock_synced_at is not None:
                 since = self.stock_synced_at - timedelta(seconds=2)

@@ -92,7 +92,14 @@ def stock_version(session: Session) -> str:
     return catalog_service.stock_version(session)
 
 
-def tag_stock(session: Session, changed_since: datetime | None = None) -> dict[uuid.UUID, tuple[int, bool]]:
+def tag_changes(session: Session, since: datetime) -> list[uuid.UUID]:
+    """Clips whose tags were created, decided or removed since ``since``."""
+    return list(session.scalars(select(ProductTag.clip_id).where(ProductTag.updated_at > since).distinct()))
+
+
+def tag_stock(
+    session: Session, changed_since: datetime | None = None, clip_ids: list[uuid.UUID] | None = None
+) -> dict[uuid.UUID, tuple[int, bool]]:
     """clip id -> (active tags, any tagged SKU available to sell), for clips with active tags.
 
     With ``changed_since``: only clips with a tagged SKU whose stock moved since then, plus every
@@ -112,6 +119,8 @@ def tag_stock(session: Session, changed_since: datetime | None = None) -> dict[u
             .where((Sku.stock_changed_at > changed_since) | (Sku.reserved > 0))
         )
         query = query.where(ProductTag.clip_id.in_(moved))
+    if clip_ids is not None:
+        query = query.where(ProductTag.clip_id.in_(clip_ids))
     return {r[0]: (int(r[1]), int(r[2] or 0) > 0) for r in session.execute(query)}
 
 
