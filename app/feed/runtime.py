@@ -155,15 +155,23 @@ class FeedRuntime:
             if len(rows) < batch:
                 return applied
 
-    def catch_up(self, session: Session) -> int:
-        """Apply what changed in the database since the last catch-up. Cheap when nothing did."""
+    def catch_up(self, session: Session, *, scans: bool = True) -> int:
+        """Apply what changed in the database since the last catch-up. Cheap when nothing did.
+
+        ``scans=False`` (a request, when the background thread runs): only the new events and the
+        stock version; the background thread does the scans for changed clips and tags."""
         with self.lock:
             self.ensure_loaded(session)
             applied = self._tail(session)
             now = utcnow()
             engine = self.engine
+            scans = scans or self._thread is None
             # clips: at most once a second (a scan of recently updated clips)
-            if self.clips_synced_at is not None and (now - self.clips_synced_at).total_seconds() >= 1.0:
+            if (
+                scans
+                and self.clips_synced_at is not None
+                and (now - self.clips_synced_at).total_seconds() >= 1.0
+            ):
                 since = self.clips_synced_at - timedelta(seconds=2)
                 changed = sources.load_clips(session, changed_since=since)
                 if changed:
@@ -180,7 +188,11 @@ class FeedRuntime:
                 self.clips_synced_at = now
             # stock: one indexed max() tells whether any SKU's stock moved since the last look
             # tags added or removed since the last look (the stock flags below cover stock moves)
-            if self.tags_synced_at is not None and (now - self.tags_synced_at).total_seconds() >= 1.0:
+            if (
+                scans
+                and self.tags_synced_at is not None
+                and (now - self.tags_synced_at).total_seconds() >= 1.0
+            ):
                 changed_tags = sources.tag_changes(session, self.tags_synced_at - timedelta(seconds=2))
                 if changed_tags:
                     current = sources.tag_stock(session, clip_ids=changed_tags)
