@@ -65,25 +65,30 @@ def _nudge_runtime() -> None:
     get_runtime().nudge()
 
 
+def _set_follow(session: SessionDep, user: CurrentUser, handle: str, following: bool) -> FollowRead:
+    creator_id = service.record_follow(session, user.id, handle, following)
+    on_commit(session, _nudge_runtime)
+    return FollowRead(creator_id=creator_id, handle=handle.lower(), following=following)
+
+
+FOLLOW_ERRORS = problem_responses(401, 404, 422)
+
+
 @router.post(
     "/v1/creators/{handle}/follow",
     response_model=FollowRead,
-    responses=problem_responses(401, 404, 422),
+    responses=FOLLOW_ERRORS,
     summary="Follow a creator",
 )
 def follow(handle: str, session: SessionDep, user: CurrentUser) -> FollowRead:
-    creator_id = service.record_follow(session, user.id, handle, True)
-    on_commit(session, _nudge_runtime)
-    return FollowRead(creator_id=creator_id, handle=handle.lower(), following=True)
+    return _set_follow(session, user, handle, True)
 
 
 @router.delete(
     "/v1/creators/{handle}/follow",
     response_model=FollowRead,
-    responses=problem_responses(401, 404, 422),
+    responses=FOLLOW_ERRORS,
     summary="Unfollow a creator",
 )
 def unfollow(handle: str, session: SessionDep, user: CurrentUser) -> FollowRead:
-    creator_id = service.record_follow(session, user.id, handle, False)
-    on_commit(session, _nudge_runtime)
-    return FollowRead(creator_id=creator_id, handle=handle.lower(), following=False)
+    return _set_follow(session, user, handle, False)

@@ -277,34 +277,31 @@ def _ensure_stats(session: Session, clip_ids: set[uuid.UUID]) -> None:
     )
 
 
-def _apply_likes(session: Session, likes: dict[tuple[uuid.UUID, uuid.UUID], bool]) -> None:
-    if not likes:
+def _apply_pairs(
+    session: Session,
+    model: type[ClipLike] | type[CreatorFollow],
+    other: str,
+    pairs: dict[tuple[uuid.UUID, uuid.UUID], bool],
+) -> None:
+    """Set or clear (user, other) rows of a like/follow table: the last event of each pair wins."""
+    if not pairs:
         return
     dialect = postgresql if is_postgres(session) else sqlite
-    on = [{"user_id": u, "clip_id": c, "created_at": utcnow()} for (u, c), v in likes.items() if v]
+    on = [{"user_id": u, other: o, "created_at": utcnow()} for (u, o), v in pairs.items() if v]
     if on:
-        session.execute(
-            dialect.insert(ClipLike).on_conflict_do_nothing(index_elements=["user_id", "clip_id"]), on
-        )
-    for (u, c), v in likes.items():
+        session.execute(dialect.insert(model).on_conflict_do_nothing(index_elements=["user_id", other]), on)
+    column = getattr(model, other)
+    for (u, o), v in pairs.items():
         if not v:
-            session.execute(delete(ClipLike).where(ClipLike.user_id == u, ClipLike.clip_id == c))
+            session.execute(delete(model).where(model.user_id == u, column == o))
+
+
+def _apply_likes(session: Session, likes: dict[tuple[uuid.UUID, uuid.UUID], bool]) -> None:
+    _apply_pairs(session, ClipLike, "clip_id", likes)
 
 
 def _apply_follows(session: Session, follows: dict[tuple[uuid.UUID, uuid.UUID], bool]) -> None:
-    if not follows:
-        return
-    dialect = postgresql if is_postgres(session) else sqlite
-    on = [{"user_id": u, "creator_id": c, "created_at": utcnow()} for (u, c), v in follows.items() if v]
-    if on:
-        session.execute(
-            dialect.insert(CreatorFollow).on_conflict_do_nothing(index_elements=["user_id", "creator_id"]), on
-        )
-    for (u, c), v in follows.items():
-        if not v:
-            session.execute(
-                delete(CreatorFollow).where(CreatorFollow.user_id == u, CreatorFollow.creator_id == c)
-            )
+    _apply_pairs(session, CreatorFollow, "creator_id", follows)
 
 
 def get_clip_stats(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, ClipStat]:
