@@ -254,9 +254,10 @@ class FeedRuntime:
         interval = get_settings().feed_refresh_seconds
         while not self._stop.is_set():
             self._wake.wait(interval)
-            self._wake.clear()
-            if self._stop.is_set():
+            # let a burst of nudges (one per accepted batch) coalesce into one run
+            if self._stop.wait(min(0.2, interval)):
                 return
+            self._wake.clear()
             try:
                 with new_session() as session:
                     service.aggregate_pending(session)
