@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import ORJSONResponse
 
 from app.accounts.dependencies import CurrentUser
 from app.db import SessionDep, on_commit
@@ -58,7 +58,7 @@ def post_events(body: EventBatch, session: SessionDep, request: Request) -> Resp
     if inserted:
         on_commit(session, _nudge_runtime)
     code = status.HTTP_207_MULTI_STATUS if result.rejected else status.HTTP_200_OK
-    return ORJSONResponse(result.model_dump(), status_code=code)
+    return Response(orjson.dumps(result.model_dump()), status_code=code, media_type="application/json")
 
 
 def _nudge_runtime() -> None:
