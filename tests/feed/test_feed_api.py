@@ -300,3 +300,53 @@ def test_out_of_stock_clips_are_demoted_within_seconds(
     assert (
         back[0]["clip"]["id"] in (str(hero), str(hero2)) and back[0]["tags"][0]["availability"] == "in_stock"
     )
+
+
+def test_guest_keeps_its_feed_history_after_signing_up(client: Any, make_user: Any, catalogue: Any) -> None:
+    _, guest = make_user("guest")
+    watched = catalogue["by_interest"]["pets"][:6]
+    events = [e for clip in watched for e in (ev("impression", clip), ev("complete", clip), ev("like", clip))]
+    assert client.post("/v1/events", json={"events": events}, headers=guest).json()["accepted"] == 18
+    r = client.post(
+        "/v1/auth/signup",
+        json={
+            "email": f"upgraded-{uuid.uuid4().hex[:6]}@example.com",
+            "password": "password-123",
+            "role": "viewer",
+        },
+        headers=guest,
+    )
+    assert r.status_code == 201, r.text
+    member = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    items = page(client, member, limit=10)["items"]
+    ids = {i["clip"]["id"] for i in items}
+    assert not ids & {str(c) for c in watched}  # what the guest saw stays seen
+    pets = sum(catalogue["interest_of"][i] == "pets" for i in ids)
+    assert pets >= 4  # and what it liked still steers the feed
+
+
+def test_sessions_live_in_redis_when_configured(
+    client: Any, make_user: Any, catalogue: Any, settings: Any
+) -> None:
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    from app.feed import sessions
+
+    old = settings.redis_url
+    settings.redis_url = url
+    sessions.reset_store()
+    try:
+        _, viewer = make_user("viewer")
+        first = page(client, viewer, limit=5)
+        assert isinstance(sessions.get_store(), sessions.RedisStore)
+        sessions.reset_store()  # another process: a fresh store object, the same Redis
+        second = page(client, viewer, cursor=first["next_cursor"], limit=5)
+        ids = [i["clip"]["id"] for i in first["items"] + second["items"]]
+        assert len(ids) == 10 and len(set(ids)) == 10
+    finally:
+        settings.redis_url = old
+        sessions.reset_store()
