@@ -94,6 +94,7 @@ class Viewer:
     follows: set[int] = field(default_factory=set)
     history: list[int] = field(default_factory=list)  # engaged clips, oldest first
     strength: dict[int, float] = field(default_factory=dict)
+    liked: set[int] = field(default_factory=set)
     version: int = 0  # bumped on every change; sessions built from an older version are stale
 
 
@@ -217,6 +218,13 @@ class FeedEngine:
             self._pools = None
             return idx
 
+    def set_counters(self, key: Hashable, values: dict[str, float]) -> None:
+        """Overwrite a clip's counters (from the database's exact aggregates)."""
+        idx = self.clip_index.get(key)
+        if idx is not None:
+            for name, value in values.items():
+                self.counters[name][idx] = value
+
     def set_active(self, key: Hashable, active: bool) -> None:
         with self.lock:
             idx = self.clip_index.get(key)
@@ -307,9 +315,13 @@ class FeedEngine:
             elif kind in (EventType.complete, EventType.replay):
                 cnt["completes"][idx] += 1
             elif kind is EventType.like:
-                cnt["likes"][idx] += 1
+                if idx not in v.liked:  # a like counts once per viewer, like the stored likes
+                    v.liked.add(idx)
+                    cnt["likes"][idx] += 1
             elif kind is EventType.unlike:
-                cnt["likes"][idx] = max(0.0, cnt["likes"][idx] - 1)
+                if idx in v.liked:
+                    v.liked.discard(idx)
+                    cnt["likes"][idx] = max(0.0, cnt["likes"][idx] - 1)
             elif kind is EventType.share:
                 cnt["shares"][idx] += 1
             elif kind is EventType.product_tap:

@@ -106,6 +106,23 @@ class FeedRuntime:
         self.stock_synced_at = now
         self.tags_synced_at = now
         self._tail(session, batch=200_000, follows=False)
+        # Displayed counts come from the exact aggregates, not from the replayed window of events
+        # (events aggregated later are added by the tail as they arrive).
+        for row in service.all_clip_stats(session):
+            engine.set_counters(
+                row.clip_id,
+                {
+                    "impressions": row.impressions,
+                    "views": row.views,
+                    "completes": row.completes + row.replays,
+                    "likes": row.likes,
+                    "shares": row.shares,
+                    "taps": row.product_taps,
+                    "carts": row.add_to_carts,
+                    "purchases": row.purchases,
+                },
+            )
+        session.rollback()
         engine.compact()
         engine.refresh_pools()
         self.loaded = True

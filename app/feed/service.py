@@ -317,6 +317,26 @@ def _apply_follows(session: Session, follows: dict[tuple[uuid.UUID, uuid.UUID], 
     _apply_pairs(session, CreatorFollow, "creator_id", follows)
 
 
+def all_clip_stats(session: Session) -> list[Any]:
+    c = ClipStat
+    return list(
+        session.execute(
+            select(
+                c.clip_id,
+                c.impressions,
+                c.views,
+                c.completes,
+                c.replays,
+                c.likes,
+                c.shares,
+                c.product_taps,
+                c.add_to_carts,
+                c.purchases,
+            )
+        ).all()
+    )
+
+
 def get_clip_stats(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, ClipStat]:
     return {s.clip_id: s for s in session.scalars(select(ClipStat).where(ClipStat.clip_id.in_(clip_ids)))}
 

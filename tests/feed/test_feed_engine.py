@@ -155,3 +155,16 @@ def test_followed_creators_come_first_with_reason() -> None:
     ranked = engine.rank("v", 10)
     followed = [r for r in ranked if r.reason is Reason.FOLLOW]
     assert followed and engine.creator_keys[followed[0].reason_arg] == "creator-7"
+
+
+def test_a_like_counts_once_per_viewer() -> None:
+    engine = build()
+    idx = engine.clip_index["pets.dogs-1"]
+    before = engine.counters["likes"][idx]
+    for t in (1.0, 2.0):
+        engine.apply("v", EventType.like, "pets.dogs-1", t)
+    engine.apply("w", EventType.like, "pets.dogs-1", 3.0)
+    assert engine.counters["likes"][idx] == before + 2
+    engine.apply("v", EventType.unlike, "pets.dogs-1", 4.0)
+    engine.apply("v", EventType.unlike, "pets.dogs-1", 5.0)
+    assert engine.counters["likes"][idx] == before + 1
