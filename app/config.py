@@ -64,15 +64,12 @@ class Settings(BaseSettings):
     redis_namespace: str = "clipshop"
 
     # --- feed -------------------------------------------------------------------------------
-    feed_page_size: int = 10
-    feed_page_max: int = 50
     # Clips ranked up front for a new feed session (extended on demand, never reordered).
     feed_session_length: int = 100
     feed_session_ttl_seconds: int = 6 * 3600
     # Background catch-up of each process's in-memory engine (new events, clips, stock).
     feed_refresh_seconds: float = 1.0
     feed_background_refresh: bool = True
-    feed_event_batch_max: int = 500
     # Events replayed into the engine when a process (re)builds it from the database.
     feed_rebuild_events: int = 2_000_000
     # Accepted client timestamps: not further in the future / past than this.

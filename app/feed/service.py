@@ -367,47 +367,29 @@ def record_follow(session: Session, user_id: uuid.UUID, handle: str, following: 
     return profile.user_id
 
 
-def followed_creators(session: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
-    return list(session.scalars(select(CreatorFollow.creator_id).where(CreatorFollow.user_id == user_id)))
-
-
 def last_event_id(session: Session) -> int | None:
     return session.scalar(select(func.max(FeedEvent.id)))
 
 
+_EVENT_COLUMNS = (
+    FeedEvent.id,
+    FeedEvent.user_id,
+    FeedEvent.type,
+    FeedEvent.clip_id,
+    FeedEvent.creator_id,
+    FeedEvent.progress,
+    FeedEvent.client_at,
+)
+
+
 def recent_events(session: Session, after_id: int, limit: int) -> list[Any]:
-    return list(
-        session.execute(
-            select(
-                FeedEvent.id,
-                FeedEvent.user_id,
-                FeedEvent.type,
-                FeedEvent.clip_id,
-                FeedEvent.creator_id,
-                FeedEvent.progress,
-                FeedEvent.client_at,
-            )
-            .where(FeedEvent.id > after_id)
-            .order_by(FeedEvent.id)
-            .limit(limit)
-        ).all()
-    )
+    """Events after ``after_id``, in log order (what a process's engine has not applied yet)."""
+    query = select(*_EVENT_COLUMNS).where(FeedEvent.id > after_id).order_by(FeedEvent.id).limit(limit)
+    return list(session.execute(query).all())
 
 
 def events_by_ids(session: Session, ids: list[int]) -> list[Any]:
-    return list(
-        session.execute(
-            select(
-                FeedEvent.id,
-                FeedEvent.user_id,
-                FeedEvent.type,
-                FeedEvent.clip_id,
-                FeedEvent.creator_id,
-                FeedEvent.progress,
-                FeedEvent.client_at,
-            ).where(FeedEvent.id.in_(ids))
-        ).all()
-    )
+    return list(session.execute(select(*_EVENT_COLUMNS).where(FeedEvent.id.in_(ids))).all())
 
 
 def as_timestamp(value: datetime) -> float:
