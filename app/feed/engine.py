@@ -520,7 +520,8 @@ class FeedEngine:
                     if w[col] > 0 and int(col) in self._interest_pools:
                         parts.append(self._interest_pools[int(col)])
             if sim is not None:
-                parts.append(_top(np.where(self.active[: self.n], sim, 0.0), 2 * cfg.pool_size))
+                nz = np.flatnonzero(sim)  # neighbours only: usually a small part of the catalogue
+                parts.append(nz[_top(sim[nz], 2 * cfg.pool_size)])
             for c in v.follows:
                 parts.append(np.asarray(self.creator_clips.get(c, []), np.int64))
             # union of the pools minus what the viewer has seen, with one boolean mask
@@ -625,6 +626,11 @@ class FeedEngine:
         explore = self._explore_order(v, w, fresh).tolist()
         explore_every = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0
         cand_list = cand.tolist()
+        # plain lists: the slot loop below reads single items, far cheaper than from arrays
+        reasons = [_REASONS[r] for r in reason_row.tolist()]
+        primaries = primary.tolist()
+        scores = score.tolist()
+        personal = bool(w.any())
         chosen: set[int] = set()
         out: list[Ranked] = []
         recent: list[int] = []
@@ -667,14 +673,14 @@ class FeedEngine:
             chosen.add(c)
             recent.append(creators[i])
             heavy_run = heavy_run + 1 if heavy[i] else 0
-            reason = Reason(int(reason_row[i]) + 1)
+            reason = reasons[i]
             arg = -1
             if reason is Reason.FOLLOW:
                 arg = creators[i]
-            elif reason in (Reason.INTEREST, Reason.TRENDING) and primary[i] >= 0:
-                arg = int(primary[i])
-                reason = Reason.INTEREST if w.any() else Reason.TRENDING
-            out.append(Ranked(c, float(score[i]), reason, arg))
+            elif reason in (Reason.INTEREST, Reason.TRENDING) and primaries[i] >= 0:
+                arg = primaries[i]
+                reason = Reason.INTEREST if personal else Reason.TRENDING
+            out.append(Ranked(c, scores[i], reason, arg))
         return out
 
     def _explore_order(self, v: Viewer, w: np.ndarray, fresh: np.ndarray) -> np.ndarray:
@@ -697,6 +703,9 @@ class FeedEngine:
             draw = draw * (0.5 + (self.interests[fresh] @ w.astype(np.float32)) / float(w.max()))
         draw = draw * np.where(self.in_stock[fresh], 1.0, self.config.out_of_stock_factor)
         return fresh[np.argsort(-draw)[:64]]  # may repeat a clip: the re-rank places each once
+
+
+_REASONS = [Reason(code) for code in (1, 2, 3, 4, 5)]  # by signal row: follow, similar, interest, trending
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:
