@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     presign_expiry_seconds: int = 3600
     s3_bucket: str = "clipshop"
     s3_endpoint_url: str | None = None
+    # Endpoint put into presigned URLs when clients reach S3 elsewhere than the API does.
+    s3_public_endpoint_url: str | None = None
+    s3_create_bucket: bool = False  # create the bucket on first use (MinIO/dev stacks)
     s3_region: str = "us-east-1"
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None

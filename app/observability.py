@@ -138,6 +138,7 @@ class RequestContextMiddleware:
                     },
                 )
 
+
     @staticmethod
     async def _internal_error(scope: Scope, receive: Receive, send: Send) -> None:
         body = problem_body(Request(scope, receive), 500, "internal_error", "An unexpected error occurred")

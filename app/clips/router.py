@@ -91,6 +91,13 @@ def _authorize_content(request: Request, token: str | None, upload_id: uuid.UUID
     response_class=Response,
     responses=problem_responses(401, 403, 404, 409, 413, 422),
     summary="Stream the file through the API (simple clients; the local backend's upload URL)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The file's bytes, exactly the declared size (streamed, never buffered whole)",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
 )
 async def put_upload_content(
     upload_id: uuid.UUID, request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]

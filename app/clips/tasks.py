@@ -141,7 +141,7 @@ def run_transcode(clip_id: uuid.UUID) -> str:
         return "skipped"
     settings = get_settings()
     prefix = f"clips/{clip_id}/"
-    work = Path(tempfile.mkdtemp(prefix=f"clipshop-{clip_id}-"))
+    work = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{clip_id}-"))
     last = {"pct": -1, "at": 0.0}
 
     def on_progress(pct: int) -> None:
@@ -223,9 +223,30 @@ def cleanup_uploads() -> dict[str, int]:
     return {"expired_uploads": expired, "aborted_multipart": orphans}
 
 
+WORKDIR_PREFIX = "clipshop-"
+
+
+def purge_stale_workdirs(root: Path | None = None) -> int:
+    """Remove transcode scratch folders left by killed workers on this machine. A folder older
+    than the actor's time limit cannot belong to a job that is still running."""
+    root = root or Path(tempfile.gettempdir())
+    limit = get_settings().transcode_time_limit_seconds + 600
+    removed = 0
+    for path in root.glob(f"{WORKDIR_PREFIX}*-*"):
+        try:
+            uuid.UUID(path.name[len(WORKDIR_PREFIX) : len(WORKDIR_PREFIX) + 36])
+        except ValueError:
+            continue
+        if path.is_dir() and time.time() - path.stat().st_mtime > limit:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 @actor(queue="default", max_retries=1, time_limit=600_000)
 def maintenance() -> None:
     """Periodic: recovery sweep + abandoned upload cleanup (scheduled by the worker process)."""
     stuck = sweep_stuck_clips()
     cleaned = cleanup_uploads()
-    log.info("maintenance", extra={"requeued": len(stuck), **cleaned})
+    scratch = purge_stale_workdirs()
+    log.info("maintenance", extra={"requeued": len(stuck), "stale_workdirs": scratch, **cleaned})

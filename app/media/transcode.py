@@ -140,11 +140,19 @@ def build_command(src: Path, out_dir: Path, probe: ProbeResult, rungs: list[Rung
     outputs = [(mp4_w, mp4_h), *((r.width, r.height) for r in rungs)]
     n = len(outputs)
 
-    graph = [f"[0:v:0]{','.join(_video_prefilters(probe))},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    graph = [
+        f"[0:{probe.video.index}]{','.join(_video_prefilters(probe))},split={n}"
+        + "".join(f"[s{i}]" for i in range(n))
+    ]
     for i, (w, h) in enumerate(outputs):
         graph.append(f"[s{i}]scale={w}:{h}:flags=bicubic,setsar=1,format=yuv420p[v{i}]")
     if probe.audio is not None:
-        audio_src = f"[0:{probe.audio.index}]aresample=48000,aformat=channel_layouts=stereo"
+        # Audio is made exactly as long as the video: a track that ends early is padded with
+        # silence instead of cutting the picture short (with -shortest), a longer one is trimmed.
+        audio_src = (
+            f"[0:{probe.audio.index}]aresample=48000,aformat=channel_layouts=stereo,"
+            f"apad=whole_dur={probe.duration:.3f},atrim=duration={probe.duration:.3f}"
+        )
     else:
         audio_src = f"anullsrc=r=48000:cl=stereo,atrim=duration={probe.duration:.3f}"
     graph.append(f"{audio_src},asplit={n}" + "".join(f"[a{i}]" for i in range(n)))

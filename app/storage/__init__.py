@@ -18,10 +18,11 @@ def build_storage() -> Storage:
     if settings.storage_backend == "s3":
         from app.storage.s3 import S3Settings, S3Storage
 
-        return S3Storage(
+        storage = S3Storage(
             S3Settings(
                 bucket=settings.s3_bucket,
                 endpoint_url=settings.s3_endpoint_url,
+                public_endpoint_url=settings.s3_public_endpoint_url,
                 region=settings.s3_region,
                 access_key_id=settings.s3_access_key_id,
                 secret_access_key=settings.s3_secret_access_key,
@@ -33,6 +34,9 @@ def build_storage() -> Storage:
                 presign_expiry=settings.presign_expiry_seconds,
             )
         )
+        if settings.s3_create_bucket:
+            storage.ensure_bucket()
+        return storage
     if settings.storage_backend != "local":
         raise ValueError(f"unknown CLIPSHOP_STORAGE_BACKEND {settings.storage_backend!r}")
     base_url = settings.media_base_url or f"{settings.public_base_url}/v1/media"

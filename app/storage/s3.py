@@ -27,6 +27,8 @@ MIN_PART_SIZE = 5 * 1024 * 1024  # S3's floor for every part but the last
 class S3Settings:
     bucket: str
     endpoint_url: str | None = None
+    # Endpoint clients reach (presigned URLs); the API may reach S3 on a private address.
+    public_endpoint_url: str | None = None
     region: str = "us-east-1"
     access_key_id: str | None = None
     secret_access_key: str | None = None
@@ -110,11 +112,20 @@ class S3Storage(Storage):
     def __init__(self, config: S3Settings, client: Any | None = None) -> None:
         self.config = config
         self.bucket = config.bucket
-        s3_options: Any = {"addressing_style": config.addressing_style}
         # Typed as Any: the stubs' TypedDicts add nothing over the S3 API reference here.
-        self.client: Any = client or boto3.client(
+        self.client: Any = client or self._make_client(config.endpoint_url)
+        # Presigning makes no request: a client for the public endpoint only signs URLs.
+        self.presigner: Any = (
+            self._make_client(config.public_endpoint_url) if config.public_endpoint_url else self.client
+        )
+        self.transfer = TransferConfig(multipart_threshold=64 * 1024 * 1024, max_concurrency=4)
+
+    def _make_client(self, endpoint_url: str | None) -> Any:
+        config = self.config
+        s3_options: Any = {"addressing_style": config.addressing_style}
+        return boto3.client(
             "s3",
-            endpoint_url=config.endpoint_url,
+            endpoint_url=endpoint_url,
             region_name=config.region,
             aws_access_key_id=config.access_key_id,
             aws_secret_access_key=config.secret_access_key,
@@ -126,7 +137,6 @@ class S3Storage(Storage):
                 retries={"total_max_attempts": config.max_attempts, "mode": "standard"},
             ),
         )
-        self.transfer = TransferConfig(multipart_threshold=64 * 1024 * 1024, max_concurrency=4)
 
     # --- objects ----------------------------------------------------------------------------
 
@@ -214,7 +224,7 @@ class S3Storage(Storage):
         return self.presign_get(key)
 
     def presign_get(self, key: str, expires: int | None = None) -> str:
-        url: str = self.client.generate_presigned_url(
+        url: str = self.presigner.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key},
             ExpiresIn=expires or self.config.presign_expiry,
         )  # fmt: skip
@@ -233,7 +243,7 @@ class S3Storage(Storage):
 
     def presign_put(self, key: str, content_type: str, expires: int) -> tuple[str, dict[str, str]]:
         """One presigned PUT; the client must send the returned headers unchanged."""
-        url: str = self.client.generate_presigned_url(
+        url: str = self.presigner.generate_presigned_url(
             "put_object", Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type},
             ExpiresIn=expires,
         )  # fmt: skip
@@ -244,7 +254,7 @@ class S3Storage(Storage):
         return str(response["UploadId"])
 
     def presign_part(self, key: str, upload_id: str, part_number: int, expires: int) -> str:
-        url: str = self.client.generate_presigned_url(
+        url: str = self.presigner.generate_presigned_url(
             "upload_part",
             Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
             ExpiresIn=expires,

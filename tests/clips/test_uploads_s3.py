@@ -119,3 +119,21 @@ def test_streaming_through_the_api_into_s3_multipart(
     assert done.status_code == 200 and done.json()["status"] == "processing"
     jobs.drain()
     assert client.get(f"/v1/clips/{upload['clip_id']}", headers=headers).json()["status"] == "ready"
+
+
+def test_presigned_put_of_the_wrong_size_is_refused_at_complete(
+    client: Any, make_user: Any, on_s3: S3Storage
+) -> None:
+    _, headers = make_user("creator")
+    upload = client.post(
+        "/v1/uploads", json={"size": 1000, "content_type": "video/mp4"}, headers=headers
+    ).json()
+    assert (
+        httpx.put(upload["upload_url"], content=b"\0" * 900, headers=upload["upload_headers"]).status_code
+        == 200
+    )
+    response = client.post(f"/v1/uploads/{upload['id']}/complete", headers=headers)
+    assert response.status_code == 422 and response.json()["code"] == "upload_size_mismatch"
+    assert response.json()["received_bytes"] == 900 and response.json()["declared_bytes"] == 1000
+    # The clip stays `uploading`: nothing was enqueued.
+    assert client.get(f"/v1/clips/{upload['clip_id']}", headers=headers).json()["status"] == "uploading"

@@ -243,3 +243,34 @@ def test_worker_killed_mid_transcode_still_ends_ready(
     assert [r["rung"] for r in clip["renditions"]] == ["360p", "540p", "720p"]
     _assert_one_consistent_set(clip_id, ["360p", "540p", "720p"])
     assert get_settings().redis_url is None  # the test process itself stayed embedded
+
+
+def test_stale_scratch_folders_of_killed_workers_are_purged(tmp_path: Path) -> None:
+    from app.clips.tasks import purge_stale_workdirs
+
+    old = tmp_path / f"clipshop-{uuid.uuid4()}-abc"
+    recent = tmp_path / f"clipshop-{uuid.uuid4()}-def"
+    unrelated = tmp_path / "clipshop-tests-xyz"
+    for folder in (old, recent, unrelated):
+        folder.mkdir()
+    ancient = time.time() - get_settings().transcode_time_limit_seconds - 3600
+    os.utime(old, (ancient, ancient))
+    os.utime(unrelated, (ancient, ancient))
+    assert purge_stale_workdirs(tmp_path) == 1
+    assert not old.exists() and recent.exists() and unrelated.exists()
+
+
+def test_reprocess_clip_cli_rebuilds_in_place(
+    client: Any, make_user: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import build_parser
+
+    _, headers = make_user("creator")
+    clip = upload_file(client, headers, _synth(tmp_path / "f.mp4"))
+    before = _keys(clip["id"])
+    args = build_parser().parse_args(["reprocess-clip", clip["id"], "--wait"])
+    assert args.func(args) == 0
+    assert f"clip {clip['id']}: ready" in capsys.readouterr().out
+    again = client.get(f"/v1/clips/{clip['id']}", headers=headers).json()
+    assert again["status"] == "ready" and again["ready_at"] > clip["ready_at"]
+    assert _keys(clip["id"]) == before  # same deterministic keys, overwritten

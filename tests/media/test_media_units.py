@@ -94,3 +94,28 @@ def test_limits_produce_the_right_failure_codes(synthetic: dict[str, Path]) -> N
     assert _code(clip, MediaLimits(max_bytes=100)) == "too_large"
     assert _code(synthetic["huffyuv.avi"], MediaLimits()) == "unsupported_codec"
     assert _code(synthetic["text.txt"], MediaLimits()) == "not_a_video"
+
+
+def test_hdr_10bit_source_becomes_8bit_sdr_and_short_audio_is_padded(tmp_path: Path) -> None:
+    """10-bit HEVC tagged PQ/BT.2020 (what an iPhone HDR clip looks like to ffprobe), with an audio
+    track shorter than the picture."""
+    from app.media import process_video
+    from tests.media.media_checks import ffprobe, stream
+
+    src = tmp_path / "hdr.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x568:r=30:d=2", "-f", "lavfi",
+         "-i", "sine=d=1", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
+         "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "smpte2084",
+         "-colorspace", "bt2020nc", "-tag:v", "hvc1", "-c:a", "aac", str(src)],
+        check=True,
+    )  # fmt: skip
+    info = probe(src)
+    assert info.video is not None and info.video.is_hdr and info.video.bit_depth == 10
+    result = process_video(src, tmp_path / "out", MediaLimits())
+    data = ffprobe(result.video.mp4)
+    video = stream(data, "video")
+    assert video["pix_fmt"] == "yuv420p" and video["codec_name"] == "h264"
+    assert video.get("color_transfer") in (None, "bt709", "unknown")
+    assert abs(float(data["format"]["duration"]) - 2.0) < 0.2
+    assert abs(float(stream(data, "audio")["duration"]) - 2.0) < 0.2

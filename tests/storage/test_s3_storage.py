@@ -151,3 +151,35 @@ def test_sha256_checksum_header_is_reported_by_head(s3_storage: S3Storage) -> No
     )
     head = s3_storage.head("k2")
     assert head is not None and head.checksum_sha256 == digest
+
+
+def test_settings_select_the_backend_and_public_endpoint(
+    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.config import Settings
+    from app.storage import build_storage
+
+    env = {
+        "CLIPSHOP_STORAGE_BACKEND": "s3",
+        "CLIPSHOP_S3_BUCKET": f"cfg-{os.getpid()}",
+        "CLIPSHOP_S3_ENDPOINT_URL": s3_endpoint,
+        "CLIPSHOP_S3_PUBLIC_ENDPOINT_URL": "http://media.example.test:9000",
+        "CLIPSHOP_S3_ACCESS_KEY_ID": "testing",
+        "CLIPSHOP_S3_SECRET_ACCESS_KEY": "testing",
+        "CLIPSHOP_S3_ADDRESSING_STYLE": "path",
+        "CLIPSHOP_S3_CREATE_BUCKET": "true",
+        "CLIPSHOP_S3_MAX_ATTEMPTS": "3",
+        "CLIPSHOP_S3_CONNECT_TIMEOUT_SECONDS": "1.5",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr("app.config.get_settings", lambda: Settings())
+    storage = build_storage()
+    assert isinstance(storage, S3Storage)
+    storage.check()  # the bucket was created on the private endpoint
+    url, _ = storage.presign_put("clips/x/source", "video/mp4", 60)
+    assert url.startswith(f"http://media.example.test:9000/cfg-{os.getpid()}/clips/x/source?")
+    assert storage.client.meta.config.connect_timeout == 1.5
+    assert storage.client.meta.config.retries["total_max_attempts"] == 3
+    monkeypatch.setenv("CLIPSHOP_STORAGE_BACKEND", "local")
+    assert isinstance(build_storage(), LocalStorage)
