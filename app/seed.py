@@ -37,4 +37,8 @@ def seed_demo() -> dict[str, Any]:
     from app.clips.seed import seed_demo_clips
 
     summary.update(seed_demo_clips())
+    # After the clips: the demo catalog also tags the demo creator's ready clips.
+    from app.catalog.seed import seed_demo_catalog
+
+    summary.update(seed_demo_catalog())
     return summary

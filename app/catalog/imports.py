@@ -44,7 +44,7 @@ from app.catalog.models import (
     ProductImage,
     Sku,
 )
-from app.catalog.schemas import ImportErrorRead, ImportRead
+from app.catalog.schemas import MAX_MINOR, MAX_QUANTITY, ImportErrorRead, ImportRead, SkuCreate
 from app.db import session_scope, utcnow
 from app.jobs import actor, enqueue
 from app.storage import get_storage
@@ -126,6 +126,8 @@ def money_to_minor(value: str | int | float | None, currency: str, field_name: s
         raise RowError(f"{field_name} {value!r} is not a number", field_name)
     if amount < 0:
         raise RowError(f"{field_name} must not be negative", field_name)
+    if amount > MAX_MINOR:
+        raise RowError(f"{field_name} is too large", field_name)
     exponent = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
     minor = amount.scaleb(exponent)
     if minor != minor.to_integral_value():
@@ -150,7 +152,18 @@ def parse_int(value: Any, field_name: str, default: int | None = None) -> int:
         raise RowError(f"{field_name} {value!r} is not a whole number", field_name)
     if number < 0:
         raise RowError(f"{field_name} must not be negative", field_name)
+    if number > MAX_QUANTITY:
+        raise RowError(f"{field_name} is larger than {MAX_QUANTITY}", field_name)
     return number
+
+
+def _shopify_quantity(value: str | None) -> int:
+    """Shopify allows negative inventory (oversold): nothing is available then."""
+    try:
+        quantity = int(Decimal((value or "0").strip()))
+    except (InvalidOperation, ValueError):
+        raise RowError(f"{value!r} is not a whole number", "Variant Inventory Qty")
+    return parse_int(max(0, quantity), "Variant Inventory Qty")
 
 
 def parse_currency(value: str | None, default: str) -> str:
@@ -346,8 +359,7 @@ def parse_shopify_csv(data: bytes, currency: str) -> ParsedFile:
                     code=code,
                     price_minor=money_to_minor(row.get("Variant Price"), currency, "Variant Price"),
                     currency=currency,
-                    # Shopify allows negative inventory (oversold); nothing is available then.
-                    quantity=max(0, int(Decimal(row.get("Variant Inventory Qty") or "0"))),
+                    quantity=_shopify_quantity(row.get("Variant Inventory Qty")),
                     options={
                         (names[i] or f"option{i + 1}"): v
                         for i, v in enumerate(values)
@@ -389,6 +401,16 @@ def _woo_options(row: dict[str, str]) -> dict[str, str]:
     return options
 
 
+def _woo_sku(draft: ProductDraft, number: int, row: dict[str, str], code: str, currency: str) -> None:
+    def add() -> None:
+        price, compare = _woo_prices(row, currency)
+        draft.skus.append(
+            SkuDraft(number, code, price, currency, _woo_quantity(row), _woo_options(row), compare)
+        )
+
+    _guarded(draft, number, code, add)
+
+
 def parse_woocommerce_csv(data: bytes, currency: str) -> ParsedFile:
     rows = _csv_rows(data)
     if rows and "Type" not in rows[0]:
@@ -421,16 +443,7 @@ def parse_woocommerce_csv(data: bytes, currency: str) -> ParsedFile:
         draft.category = (row.get("Categories") or "").split(",")[0].strip() or None
         draft.images = [u.strip() for u in (row.get("Images") or "").split(",") if u.strip()]
         if "simple" in kinds:
-
-            def add(
-                row: dict[str, str] = row, number: int = number, draft: ProductDraft = draft, key: str = key
-            ) -> None:
-                price, compare = _woo_prices(row, currency)
-                draft.skus.append(
-                    SkuDraft(number, key, price, currency, _woo_quantity(row), _woo_options(row), compare)
-                )
-
-            _guarded(draft, number, key, add)
+            _woo_sku(draft, number, row, key, currency)
     for number, row in variations:
         parent = row.get("Parent", "")
         parent_key = by_id.get(parent.removeprefix("id:")) if parent.startswith("id:") else parent
@@ -446,17 +459,7 @@ def parse_woocommerce_csv(data: bytes, currency: str) -> ParsedFile:
             continue
         draft = drafts[parent_key]
         draft.rows.append(number)
-        code = row.get("SKU") or f"woo-{row.get('ID') or number}"
-
-        def add_variation(
-            row: dict[str, str] = row, number: int = number, draft: ProductDraft = draft, code: str = code
-        ) -> None:
-            price, compare = _woo_prices(row, currency)
-            draft.skus.append(
-                SkuDraft(number, code, price, currency, _woo_quantity(row), _woo_options(row), compare)
-            )
-
-        _guarded(draft, number, code, add_variation)
+        _woo_sku(draft, number, row, row.get("SKU") or f"woo-{row.get('ID') or number}", currency)
     return ParsedFile(list(drafts.values()), len(rows), orphans)
 
 
@@ -544,6 +547,16 @@ def parse_saleor_json(data: bytes, currency: str) -> ParsedFile:
     return ParsedFile([d for d in drafts.values() if d.rows], len(variants), orphans)
 
 
+def parse(fmt: ImportFormat, data: bytes, currency: str) -> ParsedFile:
+    """Parse ``data``; a file that does not have the shape of ``fmt`` is an :class:`InvalidImport`."""
+    try:
+        return PARSERS[fmt](data, currency)
+    except InvalidImport:
+        raise
+    except (csv.Error, KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
+        raise InvalidImport(f"The file cannot be read as {fmt.value}: {exc.__class__.__name__}")
+
+
 PARSERS: dict[ImportFormat, Callable[[bytes, str], ParsedFile]] = {
     ImportFormat.native_csv: parse_native_csv,
     ImportFormat.native_jsonl: parse_native_jsonl,
@@ -576,8 +589,13 @@ def _validate(draft: ProductDraft) -> None:
         draft.fail(first_row, "the product has no title", "title")
     if len(draft.title) > 200:
         draft.fail(first_row, "title is longer than 200 characters", "title")
+    texts = [draft.handle, draft.title, draft.description, draft.brand, draft.category, *draft.images]
+    if any("\x00" in t for t in texts if t):
+        draft.fail(first_row, "text contains NUL characters", None)
     seen: set[str] = set()
     for sku in draft.skus:
+        if "\x00" in sku.code or any("\x00" in k + v for k, v in sku.options.items()):
+            draft.fail(sku.row, "text contains NUL characters", "sku", None)
         if sku.code in seen:
             draft.fail(sku.row, f"SKU code {sku.code!r} repeated in the file", "sku", sku.code)
         seen.add(sku.code)
@@ -623,22 +641,16 @@ def apply_draft(
     for sku_draft in draft.skus:
         sku = current.get(sku_draft.code)
         if sku is None:
-            sku = Sku(
-                product_id=product.id,
-                organisation_id=organisation_id,
-                code=sku_draft.code,
-                options=sku_draft.options,
+            new = SkuCreate(
+                sku=sku_draft.code,
                 price_minor=sku_draft.price_minor,
                 currency=sku_draft.currency,
+                quantity=sku_draft.quantity,
+                options=sku_draft.options,
                 compare_at_minor=sku_draft.compare_at_minor,
-                active=True,
-                quantity=0,
-                reserved=0,
-                version=1,
             )
-            session.add(sku)
-            session.flush()
-            on_hand = 0
+            sku = service._add_sku(session, product, new, actor_id, LedgerReason.import_)
+            on_hand = sku_draft.quantity
         else:
             if sku.product_id != product.id:
                 raise RowError(f"SKU {sku.code!r} belongs to another product of your catalog", "sku")
@@ -675,13 +687,15 @@ def start_import(
 ) -> CatalogImport:
     if not data.strip():
         raise InvalidImport("The file is empty")
+    if b"\x00" in data:
+        raise InvalidImport("The file is binary, not CSV or JSON text")
     fmt = fmt or guess_format(data, filename)
     try:
         currency = parse_currency(currency, DEFAULT_CURRENCY)
     except RowError as exc:
         raise InvalidImport(exc.message)
     # Parse once now so that an unreadable file is a 4xx for the caller, not a failed job later.
-    parsed = PARSERS[fmt](data, currency)
+    parsed = parse(fmt, data, currency)
     job = CatalogImport(
         organisation_id=organisation_id,
         created_by=actor_id,
@@ -721,7 +735,7 @@ def process_import(import_id: uuid.UUID) -> None:
     with get_storage().open(file_key) as handle:
         data = handle.read()
     try:
-        parsed = PARSERS[fmt](data, currency)
+        parsed = parse(fmt, data, currency)
     except InvalidImport as exc:
         with session_scope() as session:
             job = session.get(CatalogImport, import_id)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, 
 
 from app.accounts.dependencies import MerchantUser
 from app.catalog import imports, service
-from app.catalog.dependencies import OrganisationId, OwnedProduct, OwnedSku
+from app.catalog.dependencies import OrganisationId, OwnedProduct, OwnedSku, unit_of_work_in_this_thread
 from app.catalog.exceptions import ImageTooLarge, InvalidImport, PreconditionRequired
 from app.catalog.models import Product, ProductImage
 from app.catalog.schemas import (
@@ -160,7 +160,7 @@ def list_products(
     organisation_id: OrganisationId,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> MerchantProductPage:
     products, total = service.list_products(session, organisation_id, limit=limit, offset=offset)
     items = [product_read(session, p, merchant_view=True) for p in products]
@@ -268,7 +268,8 @@ def set_stock(
 def adjust_stock(
     data: StockAdjust, sku: OwnedSku, user: MerchantUser, session: SessionDep, response: Response
 ) -> StockRead:
-    state = service.adjust_stock(session, sku, data.delta, reason=data.reason, actor_id=user.id)
+    with unit_of_work_in_this_thread(session):
+        state = service.adjust_stock(session, sku, data.delta, reason=data.reason, actor_id=user.id)
     response.headers["ETag"] = _etag(state.version)
     return stock_read(sku.id, state)
 
@@ -278,7 +279,7 @@ def stock_ledger(
     sku: OwnedSku,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> LedgerPage:
     entries, total = service.ledger(session, sku.id, limit=limit, offset=offset)
     return LedgerPage(items=[LedgerEntryRead.model_validate(e) for e in entries], total=total)

@@ -2,11 +2,36 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Availability = Literal["in_stock", "low_stock", "out_of_stock"]
+# Bounds that keep every stored amount and total inside a 32-bit integer column.
+MAX_MINOR = 100_000_000
+MAX_QUANTITY = 1_000_000
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class TextInput(BaseModel):
+    """Request bodies whose strings are stored as text: NUL characters are refused (422), as
+    PostgreSQL text cannot hold them."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("text must not contain NUL characters")
+        return data
 
 
 def _currency(value: str) -> str:
@@ -16,24 +41,24 @@ def _currency(value: str) -> str:
     return value
 
 
-class SkuCreate(BaseModel):
+class SkuCreate(TextInput):
     sku: str = Field(min_length=1, max_length=100, description="Merchant-unique SKU code")
-    price_minor: int = Field(ge=0, description="Price in integer minor units (cents)")
+    price_minor: int = Field(ge=0, le=MAX_MINOR, description="Price in integer minor units (cents)")
     currency: str = Field(examples=["EUR"])
-    quantity: int = Field(default=0, ge=0, description="Units on hand")
+    quantity: int = Field(default=0, ge=0, le=MAX_QUANTITY, description="Units on hand")
     options: dict[str, str] = Field(default_factory=dict, examples=[{"size": "M", "colour": "black"}])
-    compare_at_minor: int | None = Field(default=None, ge=0)
+    compare_at_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
     active: bool = True
 
     _check_currency = field_validator("currency")(_currency)
 
 
-class SkuUpdate(BaseModel):
+class SkuUpdate(TextInput):
     sku: str | None = Field(default=None, min_length=1, max_length=100)
-    price_minor: int | None = Field(default=None, ge=0)
+    price_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
     currency: str | None = None
     options: dict[str, str] | None = None
-    compare_at_minor: int | None = Field(default=None, ge=0)
+    compare_at_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
     active: bool | None = None
 
     @field_validator("currency")
@@ -42,7 +67,7 @@ class SkuUpdate(BaseModel):
         return None if value is None else _currency(value)
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(TextInput):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
@@ -74,7 +99,7 @@ class ProductCreate(BaseModel):
     skus: list[SkuCreate] = Field(default_factory=list, max_length=250)
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(TextInput):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=20_000)
     brand: str | None = Field(default=None, max_length=120)
@@ -159,13 +184,15 @@ class StockRead(BaseModel):
     version: int
 
 
-class StockSet(BaseModel):
-    quantity: int = Field(ge=0)
+class StockSet(TextInput):
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
     note: str | None = Field(default=None, max_length=300)
 
 
-class StockAdjust(BaseModel):
-    delta: int = Field(description="Positive to add units, negative to remove")
+class StockAdjust(TextInput):
+    delta: int = Field(
+        ge=-MAX_QUANTITY, le=MAX_QUANTITY, description="Positive to add units, negative to remove"
+    )
     reason: str = Field(min_length=1, max_length=300, examples=["damaged in warehouse"])
 
     @field_validator("delta")

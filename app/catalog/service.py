@@ -40,7 +40,7 @@ from app.catalog.models import (
     Sku,
     StockLedgerEntry,
 )
-from app.catalog.schemas import ProductCreate, ProductUpdate, SkuCreate, SkuUpdate
+from app.catalog.schemas import MAX_QUANTITY, ProductCreate, ProductUpdate, SkuCreate, SkuUpdate
 from app.catalog.stock import (
     availability_label,
     available_expr,
@@ -51,6 +51,7 @@ from app.catalog.stock import (
 )
 from app.config import get_settings
 from app.db import on_commit, utcnow
+from app.errors import Unprocessable
 from app.interests import service as interests_service
 from app.media.images import ImageRejected, render_variants
 from app.storage import get_storage
@@ -524,6 +525,8 @@ def set_stock(
 def adjust_stock(session: Session, sku: Sku, delta: int, *, reason: str, actor_id: uuid.UUID) -> StockState:
     locked = lock_and_release_expired(session, [sku.id])
     quantity, reserved, _active = locked[sku.id]
+    if quantity + delta > MAX_QUANTITY:
+        raise Unprocessable(f"A SKU holds at most {MAX_QUANTITY} units", code="quantity_too_large")
     if quantity + delta < reserved:
         raise StockBelowReserved(
             f"Removing {-delta} units would leave less than the {reserved} units reserved by unpaid orders "

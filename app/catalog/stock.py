@@ -114,9 +114,8 @@ def change_stock(
         # One round trip for the stock change and its ledger entry: the row lock taken by the
         # UPDATE is held for as short a time as possible.
         cte = changed.returning(Sku.id, Sku.quantity, Sku.reserved).cte("changed")
-        ledger = StockLedgerEntry.__table__
         statement = (
-            insert(ledger)
+            insert(StockLedgerEntry)
             .from_select(
                 [
                     "id", "sku_id", "reason", "note", "actor_id", "order_id", "quantity_before",
@@ -138,7 +137,7 @@ def change_stock(
                 ),
             )
             .add_cte(cte)
-            .returning(ledger.c.quantity_after, ledger.c.reserved_after)
+            .returning(StockLedgerEntry.quantity_after, StockLedgerEntry.reserved_after)
         )  # fmt: skip
         row = session.execute(statement).first()
         return None if row is None else (int(row[0]), int(row[1]))

@@ -42,3 +42,7 @@ class InvalidSignature(BadRequest):
 
 class InvalidWebhook(BadRequest):
     code = "invalid_webhook"
+
+
+class OrderTooLarge(Unprocessable):
+    code = "order_too_large"

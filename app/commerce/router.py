@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.accounts.dependencies import CurrentUser, MerchantUser
-from app.catalog.dependencies import OrganisationId
+from app.catalog.dependencies import OrganisationId, unit_of_work_in_this_thread
 from app.commerce import service
 from app.commerce.exceptions import IdempotencyKeyRequired
 from app.commerce.models import Order, OrderStatus
@@ -88,7 +88,8 @@ def checkout(
     available. Same key, different body: 409 `idempotency_key_reused`."""
     if not idempotency_key or not idempotency_key.strip():
         raise IdempotencyKeyRequired("Send an Idempotency-Key header (e.g. a UUID) with every checkout")
-    order, created = service.checkout(session, user, data, idempotency_key.strip())
+    with unit_of_work_in_this_thread(session):
+        order, created = service.checkout(session, user, data, idempotency_key.strip())
     if not created:
         response.status_code = status.HTTP_200_OK
     return order_read(order)
@@ -104,7 +105,9 @@ def read_order(order_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> O
 )
 def cancel_order(order_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> OrderRead:
     """The buyer cancels an unpaid order; its reserved stock is released at once."""
-    return order_read(service.cancel_order(session, order_id, user))
+    with unit_of_work_in_this_thread(session):
+        order = service.cancel_order(session, order_id, user)
+    return order_read(order)
 
 
 @router.get("/v1/me/orders", response_model=OrderPage, responses=problem_responses(401))
@@ -112,7 +115,7 @@ def my_orders(
     user: CurrentUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> OrderPage:
     orders, total = service.list_buyer_orders(session, user.id, limit=limit, offset=offset)
     return OrderPage(items=[order_read(o) for o in orders], total=total, limit=limit, offset=offset)
@@ -124,7 +127,7 @@ def merchant_orders(
     session: SessionDep,
     status_filter: Annotated[OrderStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> OrderPage:
     orders, total = service.list_merchant_orders(
         session, organisation_id, status=status_filter, limit=limit, offset=offset
@@ -145,7 +148,10 @@ def refund_order(
     session: SessionDep,
 ) -> OrderRead:
     """Refund a paid (or `refund_required`) order; `restock` puts the units back on hand."""
-    order = service.refund_order(session, order_id, organisation_id, restock=data.restock, actor_id=user.id)
+    with unit_of_work_in_this_thread(session):
+        order = service.refund_order(
+            session, order_id, organisation_id, restock=data.restock, actor_id=user.id
+        )
     return order_read(order)
 
 
@@ -158,7 +164,11 @@ async def payment_webhook(request: Request, session: SessionDep) -> WebhookAck:
     from starlette.concurrency import run_in_threadpool
 
     body = await request.body()
-    outcome, duplicate = await run_in_threadpool(
-        service.handle_webhook, session, body, request.headers.get(service.SIGNATURE_HEADER)
-    )
+    signature = request.headers.get(service.SIGNATURE_HEADER)
+
+    def handle() -> tuple[str, bool]:
+        with unit_of_work_in_this_thread(session):
+            return service.handle_webhook(session, body, signature)
+
+    outcome, duplicate = await run_in_threadpool(handle)
     return WebhookAck(outcome=outcome, duplicate=duplicate)

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.catalog import service as catalog_service
@@ -39,6 +40,7 @@ from app.commerce.exceptions import (
     OrderNotCancellable,
     OrderNotFound,
     OrderNotRefundable,
+    OrderTooLarge,
     SkuUnavailable,
 )
 from app.commerce.models import Order, OrderLine, OrderStatus, Payment, PaymentKind, WebhookEvent
@@ -48,6 +50,7 @@ from app.db import as_utc, is_postgres, utcnow
 from app.errors import ServiceUnavailable
 
 SIGNATURE_HEADER = "ClipShop-Signature"
+MAX_ORDER_TOTAL_MINOR = 2_000_000_000  # totals are 32-bit integer columns
 
 
 # --- checkout -----------------------------------------------------------------------------------
@@ -104,7 +107,10 @@ def checkout(
     now = utcnow()
     expires_at = now + timedelta(seconds=get_settings().reservation_ttl_seconds)
     subtotal = sum(skus[i].price_minor * q for i, q in wanted.items())
+    if subtotal > MAX_ORDER_TOTAL_MINOR:
+        raise OrderTooLarge(f"An order totals at most {MAX_ORDER_TOTAL_MINOR} minor units")
     order = Order(
+        id=uuid.uuid4(),
         buyer_id=buyer.id,
         organisation_id=next(iter(organisations)) if len(organisations) == 1 else None,
         status=OrderStatus.pending_payment,
@@ -118,18 +124,6 @@ def checkout(
         tag_id=data.tag_id,
         creator_id=creator_id,
     )
-    # Claim the idempotency key first. A concurrent request with the same key waits on the unique
-    # index (PostgreSQL) until this transaction ends, then finds the committed order.
-    try:
-        with session.begin_nested():
-            session.add(order)
-            session.flush()
-    except IntegrityError:
-        again = _existing_order(session, buyer.id, idempotency_key, digest)
-        if again is None:
-            raise
-        return again, False
-
     order_lines: list[OrderLine] = []
     for position, (sku_id, quantity) in enumerate(wanted.items()):
         sku = skus[sku_id]
@@ -146,8 +140,20 @@ def checkout(
             unit_price_minor=sku.price_minor,
             line_total_minor=sku.price_minor * quantity,
         )
-        session.add(order_line)
         order_lines.append(order_line)
+    session.add(order)
+    # Claim the idempotency key (unique per buyer) before any stock is touched. A concurrent
+    # request with the same key waits on the unique index (PostgreSQL) until this one ends; if
+    # it committed, this insert fails and the committed order is the answer. Nothing but reads
+    # happened in this transaction yet, so rolling it back loses nothing.
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        again = _existing_order(session, buyer.id, idempotency_key, digest)
+        if again is None:
+            raise
+        return again, False
     reserve_lines(session, order, order_lines)
     session.flush()
     return order, True
@@ -165,21 +171,6 @@ def reserve_lines(session: Session, order: Order, lines: list[OrderLine]) -> Non
     reservations (under its row lock) and tries once more. Every short line is collected into one
     :class:`InsufficientStock`; raising rolls the whole transaction back, reservations included.
     """
-    # The line and reservation rows go in first, before the first row lock is taken; on a
-    # shortage the rollback removes them with everything else.
-    session.flush()
-    for line in lines:
-        session.add(
-            StockReservation(
-                order_id=order.id,
-                order_line_id=line.id,
-                sku_id=line.sku_id,
-                quantity=line.quantity,
-                expires_at=order.expires_at,
-                state=ReservationState.active,
-            )
-        )
-    session.flush()
     short: list[dict[str, Any]] = []
     for line in sorted(lines, key=lambda item: item.sku_id):
         if _reserve(session, order, line) is not None:
@@ -197,6 +188,22 @@ def reserve_lines(session: Session, order: Order, lines: list[OrderLine]) -> Non
     if short:
         order_of = {line.sku_id: line.position for line in lines}
         _raise_short(sorted(short, key=lambda item: order_of[uuid.UUID(item["sku_id"])]))
+    # Rows that reference the SKUs go in once this transaction holds the SKU row locks: their
+    # foreign-key checks then add no shared locks (multixacts) to hot rows other buyers wait on.
+    session.add_all(lines)
+    session.flush()
+    set_committed_value(order, "lines", sorted(lines, key=lambda item: item.position))
+    for line in lines:
+        session.add(
+            StockReservation(
+                order_id=order.id,
+                order_line_id=line.id,
+                sku_id=line.sku_id,
+                quantity=line.quantity,
+                expires_at=order.expires_at,
+                state=ReservationState.active,
+            )
+        )
 
 
 def _reserve(session: Session, order: Order, line: OrderLine) -> tuple[int, int] | None:

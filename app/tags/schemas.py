@@ -6,15 +6,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from app.catalog.schemas import TextInput
 from app.tags.models import TagSource, TagStatus
 
 
-class TagCreate(BaseModel):
+class TagCreate(TextInput):
     sku_id: uuid.UUID
-    start_ms: int = Field(ge=0)
-    end_ms: int = Field(gt=0)
-    x: float | None = Field(default=None, ge=0, le=1, description="Horizontal position, 0 = left edge")
-    y: float | None = Field(default=None, ge=0, le=1, description="Vertical position, 0 = top edge")
+    start_ms: int = Field(ge=0, le=86_400_000)
+    end_ms: int = Field(gt=0, le=86_400_000)
+    x: float | None = Field(
+        default=None, ge=0, le=1, allow_inf_nan=False, description="Horizontal position, 0 = left edge"
+    )
+    y: float | None = Field(
+        default=None, ge=0, le=1, allow_inf_nan=False, description="Vertical position, 0 = top edge"
+    )
     label: str | None = Field(default=None, max_length=80)
 
     @model_validator(mode="after")

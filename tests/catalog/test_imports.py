@@ -78,6 +78,15 @@ def test_import_refuses_unreadable_files(client, make_user):
         "/v1/merchant/catalog/imports", files={"file": ("x.json", b"[not json")}, headers=merchant
     )
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_import"
+    for name, content in (
+        ("x.json", b'[{"model": "product.product"}]'),  # a fixture entry without pk/fields
+        ("x.csv", b"handle,sku\nA,\x00B\n"),  # NUL bytes
+        ("x.csv", b"\xff\xfe not utf-8"),
+    ):
+        refused = client.post(
+            "/v1/merchant/catalog/imports", files={"file": (name, content)}, headers=merchant
+        )
+        assert refused.status_code == 400 and refused.json()["code"] == "invalid_import", (name, refused.text)
     assert (
         client.post(
             "/v1/merchant/catalog/imports", files={"file": ("x.csv", b"a")}, headers=viewer

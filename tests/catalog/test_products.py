@@ -161,3 +161,11 @@ def test_product_image_upload(client, make_user):
     Image.new("1", (12_000, 12_000)).save(bomb, "PNG")
     refused = client.post(url, files={"file": ("b.png", bomb.getvalue(), "image/png")}, headers=merchant)
     assert refused.status_code == 413 and refused.json()["code"] == "image_too_large"
+
+
+def test_bounds_and_nul_text_are_refused_cleanly(client, make_user):
+    _, merchant = make_user("merchant")
+    nul = client.post("/v1/merchant/products", json=product_body(title="bad\u0000title"), headers=merchant)
+    assert nul.status_code == 422
+    huge = product_body(skus=[{"sku": "BIG", "price_minor": 2**40, "currency": "EUR", "quantity": 1}])
+    assert client.post("/v1/merchant/products", json=huge, headers=merchant).status_code == 422
