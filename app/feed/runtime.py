@@ -269,6 +269,11 @@ class FeedRuntime:
 
     def _loop(self) -> None:
         interval = get_settings().feed_refresh_seconds
+        try:  # build the engine now, not on the first feed request that would otherwise wait for it
+            with read_session() as session:
+                self.ensure_loaded(session)
+        except Exception:
+            logger.exception("feed engine rebuild failed; retried on the next request")
         while not self._stop.is_set():
             self._wake.wait(interval)
             # let a burst of nudges (one per accepted batch) coalesce into one run
