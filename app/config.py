@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     # Prefix of the queue keys in Redis (several deployments or test runs can share one server).
     redis_namespace: str = "clipshop"
 
+    # --- feed -------------------------------------------------------------------------------
+    # Clips ranked up front for a new feed session (extended on demand, never reordered).
+    feed_session_length: int = 100
+    feed_session_ttl_seconds: int = 6 * 3600
+    # Background catch-up of each process's in-memory engine (new events, clips, stock).
+    feed_refresh_seconds: float = 1.0
+    feed_background_refresh: bool = True
+    # Events replayed into the engine when a process (re)builds it from the database.
+    feed_rebuild_events: int = 2_000_000
+    # Accepted client timestamps: not further in the future / past than this.
+    feed_event_max_skew_seconds: int = 7 * 24 * 3600
+
     # --- ingest: uploads, storage backends, media limits, transcoding (issue 3) -----------------
     # Upload limits: declared sizes above max_upload_bytes are refused before any URL is issued.
     max_upload_bytes: int = 1024**3

@@ -1,0 +1,61 @@
+"""The feed's viewer lookup: the same checks as ``OptionalUser``, cached for a few seconds.
+
+``GET /v1/feed`` is the hottest route: the access token is verified on every request (signature,
+expiry, audience), while the database check that the account and its sign-in session are still
+live is cached per session id for ``AUTH_CACHE_SECONDS`` (so a logout takes effect on the feed
+within that time; every other route checks on each request).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+from fastapi import Request
+
+from app.accounts.exceptions import InvalidToken
+from app.accounts.models import AuthSession, User
+from app.accounts.security import decode_access_token
+from app.feed.runtime import read_session
+
+AUTH_CACHE_SECONDS = 5.0
+_cache: dict[uuid.UUID, tuple[float, uuid.UUID | None]] = {}
+_lock = threading.Lock()
+
+
+def _live_user(session_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID | None:
+    with read_session() as session:
+        user = session.get(User, user_id)
+        auth = session.get(AuthSession, session_id)
+        ok = user is not None and user.is_active and auth is not None and auth.revoked_at is None
+        return user_id if ok and auth is not None and auth.user_id == user_id else None
+
+
+def feed_viewer(request: Request) -> uuid.UUID | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    payload = decode_access_token(token)
+    if payload is None:
+        raise InvalidToken("The access token is invalid or expired")
+    try:
+        user_id = uuid.UUID(payload["sub"])
+        session_id = uuid.UUID(payload["sid"])
+    except (KeyError, ValueError):
+        raise InvalidToken("The access token is malformed")
+    now = time.monotonic()
+    hit = _cache.get(session_id)
+    if hit is None or hit[0] < now:
+        live = _live_user(session_id, user_id)
+        with _lock:
+            if len(_cache) > 200_000:
+                _cache.clear()
+            _cache[session_id] = (now + AUTH_CACHE_SECONDS, live)
+        hit = _cache[session_id]
+    if hit[1] != user_id:
+        raise InvalidToken("This session has been signed out")
+    return user_id

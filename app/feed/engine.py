@@ -1,0 +1,719 @@
+"""In-memory, numpy-vectorised ranking engine of the feed.
+
+The same code serves ``GET /v1/feed`` and the offline evaluation (``bench/feed_eval.py``).
+
+Everything is addressed by dense integer indices (clips, creators, interest columns) so that
+scoring a few thousand candidates is a handful of array operations. External keys (clip UUIDs,
+viewer ids, interest ids) are mapped to indices on the way in.
+
+State held here is a *cache*: it is rebuilt from the database (clips, events, follows,
+onboarding interests) by ``app.feed.state``; nothing in it is the source of truth.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+import scipy.sparse as sp  # type: ignore[import-untyped]
+
+from app.feed.events import EventType, signal_for
+
+
+@dataclass
+class FeedConfig:
+    # re-ranking
+    creator_spacing: int = 3  # no creator twice within this many slots
+    explore_share: float = 0.1  # share of slots given to bandit-explored fresh clips
+    explore_first_slot: int = 3  # never explore before this slot (the first swipes must land)
+    product_heavy_run_cap: int = 2  # max consecutive product-heavy clips
+    product_heavy_tags: int = 2  # a clip with at least this many active tags is product-heavy
+    mix_strength: float = 0.7  # 0 = pure relevance order, 1 = slots shared by the viewer's interest weights
+    mix_floor: float = 0.5  # share of the mix spread evenly over all interests
+    rerank_window_factor: int = 10  # candidates considered by the re-rank: factor x n ...
+    rerank_window_min: int = 400  # ... and at least this many
+    # learning
+    interest_half_life_s: float = 30 * 86400.0
+    trending_half_life_s: float = 2 * 86400.0
+    freshness_half_life_s: float = 7 * 86400.0
+    freshness_floor: float = 0.6
+    co_window: int = 25  # co-engagement pairs formed with the viewer's last N engaged clips
+    history_size: int = 300  # engaged clips kept per viewer
+    history_half_life: float = 8.0  # recency weighting of the viewer's history, in positions
+    sim_alpha: float = 0.5  # co-count / (n_i^alpha * n_j^(1-alpha))
+    sim_shrink: float = 2.0
+    compact_interval_s: float = 5.0  # co-engagement folding, when the matrix is large
+    pools_interval_s: float = 5.0  # viewer-independent pools are refreshed at most this often
+    # candidate pools
+    pool_size: int = 400
+    interest_pools: int = 5  # pools of the viewer's top-N interests
+    explore_max_impressions: int = 30  # a clip is "fresh" while it has fewer impressions
+    # scoring: affinity = weighted sum of normalised signals
+    w_interest: float = 0.1
+    w_similar: float = 1.0
+    w_follow: float = 0.6
+    w_trending: float = 0.05
+    w_popular: float = 0.03
+    quality_power: float = 0.5
+    out_of_stock_factor: float = 0.05
+    # Bayesian priors of the quality rates: (prior mean, prior strength in impressions)
+    prior_complete: tuple[float, float] = (0.3, 20.0)
+    prior_like: tuple[float, float] = (0.05, 50.0)
+    prior_share: tuple[float, float] = (0.01, 100.0)
+    prior_tap: tuple[float, float] = (0.03, 50.0)
+    prior_conversion: tuple[float, float] = (0.05, 20.0)  # purchases per tap
+
+
+class Reason(IntEnum):
+    FOLLOW = 1
+    SIMILAR = 2
+    INTEREST = 3
+    TRENDING = 4
+    EXPLORE = 5
+
+
+@dataclass
+class Ranked:
+    clip: int  # clip index
+    score: float
+    reason: Reason
+    reason_arg: int  # creator index (FOLLOW), interest column (INTEREST), clip index (SIMILAR)
+
+
+@dataclass
+class Viewer:
+    weights: np.ndarray  # learned interest weights (decayed)
+    explicit: dict[int, float] = field(default_factory=dict)  # onboarding picks: column -> weight
+    t_weights: float = 0.0
+    seen: set[int] = field(default_factory=set)
+    follows: set[int] = field(default_factory=set)
+    history: list[int] = field(default_factory=list)  # engaged clips, oldest first
+    strength: dict[int, float] = field(default_factory=dict)
+    liked: set[int] = field(default_factory=set)
+    version: int = 0  # bumped on every change; sessions built from an older version are stale
+
+
+def _grow(a: np.ndarray, n: int) -> np.ndarray:
+    if n <= a.shape[0]:
+        return a
+    cap = max(n, 2 * a.shape[0], 64)
+    out = np.zeros((cap, *a.shape[1:]), dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+COUNTERS = ("impressions", "views", "completes", "likes", "shares", "taps", "carts", "purchases")
+
+
+class FeedEngine:
+    def __init__(self, config: FeedConfig | None = None, seed: int = 0) -> None:
+        self.config = config or FeedConfig()
+        self.lock = threading.RLock()
+        self.rng = np.random.default_rng(seed)
+        self.n = 0
+        self.clip_keys: list[Hashable] = []
+        self.clip_index: dict[Hashable, int] = {}
+        self.creator_keys: list[Hashable] = []
+        self.creator_index: dict[Hashable, int] = {}
+        self.creator_clips: dict[int, list[int]] = {}
+        self.interest_keys: list[Hashable] = []
+        self.interest_index: dict[Hashable, int] = {}
+        self.clip_creator = np.zeros(0, np.int32)
+        self.interests = np.zeros((0, 8), np.float32)  # row-normalised clip x interest matrix
+        self.created_at = np.zeros(0, np.float64)
+        self.active = np.zeros(0, bool)
+        self.n_tags = np.zeros(0, np.int16)
+        self.in_stock = np.ones(0, bool)  # False when every tagged product is out of stock
+        self.counters = {name: np.zeros(0, np.float64) for name in COUNTERS}
+        self.engaged = np.zeros(0, np.float64)  # viewers who engaged (co-engagement normaliser)
+        self.trend = np.zeros(0, np.float64)  # time-decayed engagement, scaled by exp(-t_ref/tau)
+        self.trend_ref = 0.0
+        self.viewers: dict[Hashable, Viewer] = {}
+        # co-engagement: pending (i, j, w) triples, folded into a CSR matrix by compact()
+        self._pairs_i: list[np.ndarray] = []
+        self._pairs_j: list[np.ndarray] = []
+        self._pairs_w: list[np.ndarray] = []
+        self._pending = 0
+        self.co = sp.csr_matrix((0, 0), dtype=np.float32)
+        self._compacted_at = 0.0
+        self._pools_at = 0.0
+        self._quality: np.ndarray | None = None
+        self._sim_dirty = False
+        self.clock = 0.0
+        self._pools: dict[str, np.ndarray] | None = None
+        self._interest_pools: dict[int, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ catalogue
+    def _interest_col(self, key: Hashable) -> int:
+        col = self.interest_index.get(key)
+        if col is None:
+            col = len(self.interest_keys)
+            self.interest_keys.append(key)
+            self.interest_index[key] = col
+            if col >= self.interests.shape[1]:
+                wider = np.zeros((self.interests.shape[0], 2 * self.interests.shape[1]), np.float32)
+                wider[:, : self.interests.shape[1]] = self.interests
+                self.interests = wider
+                for v in self.viewers.values():
+                    v.weights = np.pad(v.weights, (0, wider.shape[1] - v.weights.shape[0]))
+        return col
+
+    def _creator(self, key: Hashable) -> int:
+        idx = self.creator_index.get(key)
+        if idx is None:
+            idx = len(self.creator_keys)
+            self.creator_keys.append(key)
+            self.creator_index[key] = idx
+            self.creator_clips[idx] = []
+        return idx
+
+    def upsert_clip(
+        self,
+        key: Hashable,
+        *,
+        creator: Hashable,
+        interests: Iterable[Hashable],
+        created_at: float = 0.0,
+        n_tags: int = 0,
+        in_stock: bool = True,
+        active: bool = True,
+    ) -> int:
+        """Add (or update) a clip. Inactive clips are never served."""
+        with self.lock:
+            idx = self.clip_index.get(key)
+            if idx is None:
+                idx = self.n
+                self.n += 1
+                self.clip_keys.append(key)
+                self.clip_index[key] = idx
+                self.clip_creator = _grow(self.clip_creator, self.n)
+                self.interests = _grow(self.interests, self.n)
+                self.created_at = _grow(self.created_at, self.n)
+                self.active = _grow(self.active, self.n)
+                self.n_tags = _grow(self.n_tags, self.n)
+                self.in_stock = _grow(self.in_stock, self.n)
+                self.engaged = _grow(self.engaged, self.n)
+                self.trend = _grow(self.trend, self.n)
+                for name in COUNTERS:
+                    self.counters[name] = _grow(self.counters[name], self.n)
+            c = self._creator(creator)
+            old_creator = int(self.clip_creator[idx])
+            if idx in self.creator_clips.get(old_creator, []):
+                self.creator_clips[old_creator].remove(idx)
+            self.clip_creator[idx] = c
+            self.creator_clips[c].append(idx)
+            cols = [self._interest_col(k) for k in interests]
+            self.interests[idx] = 0.0
+            if cols:
+                self.interests[idx, cols] = 1.0 / math.sqrt(len(cols))
+            self.created_at[idx] = created_at
+            self.active[idx] = active
+            self.n_tags[idx] = n_tags
+            self.in_stock[idx] = in_stock
+            self._pools = None
+            return idx
+
+    def set_counters(self, key: Hashable, values: dict[str, float]) -> None:
+        """Overwrite a clip's counters (from the database's exact aggregates)."""
+        idx = self.clip_index.get(key)
+        if idx is not None:
+            for name, value in values.items():
+                self.counters[name][idx] = value
+
+    def set_active(self, key: Hashable, active: bool) -> None:
+        with self.lock:
+            idx = self.clip_index.get(key)
+            if idx is not None:
+                self.active[idx] = active
+                self._pools = None
+
+    def set_stock(self, key: Hashable, in_stock: bool) -> None:
+        idx = self.clip_index.get(key)
+        if idx is not None:
+            self.in_stock[idx] = in_stock
+
+    # ------------------------------------------------------------------ viewers
+    def viewer(self, key: Hashable) -> Viewer:
+        v = self.viewers.get(key)
+        if v is None:
+            v = Viewer(weights=np.zeros(self.interests.shape[1], np.float64))
+            self.viewers[key] = v
+        return v
+
+    def set_explicit_interests(self, key: Hashable, weights: dict[Hashable, float]) -> None:
+        with self.lock:
+            v = self.viewer(key)
+            v.explicit = {self._interest_col(k): float(w) for k, w in weights.items()}
+            v.weights = np.pad(v.weights, (0, self.interests.shape[1] - v.weights.shape[0]))
+            v.version += 1
+
+    def follow(self, viewer: Hashable, creator: Hashable, on: bool = True) -> None:
+        with self.lock:
+            v = self.viewer(viewer)
+            c = self._creator(creator)
+            if on:
+                v.follows.add(c)
+            else:
+                v.follows.discard(c)
+            v.version += 1
+
+    def effective_weights(self, v: Viewer) -> np.ndarray:
+        w = np.maximum(v.weights, 0.0)
+        if w.shape[0] < self.interests.shape[1]:
+            w = np.pad(w, (0, self.interests.shape[1] - w.shape[0]))
+        if v.explicit:
+            top = max(float(w.max()), 1.0)
+            for col, x in v.explicit.items():
+                w[col] += x * top
+        return w
+
+    # ------------------------------------------------------------------ events
+    def apply(
+        self,
+        viewer: Hashable,
+        kind: EventType,
+        clip: Hashable | None,
+        t: float,
+        *,
+        progress: float = 0.0,
+        creator: Hashable | None = None,
+    ) -> None:
+        """Apply one event: counters, viewer weights, seen set, co-engagement, trending.
+
+        ``progress`` is the watched fraction (0..1) for view progress events.
+        """
+        with self.lock:
+            self.clock = max(self.clock, t)
+            v = self.viewer(viewer)
+            v.version += 1
+            if kind in (EventType.follow, EventType.unfollow):
+                if creator is None and clip is not None and clip in self.clip_index:
+                    c = int(self.clip_creator[self.clip_index[clip]])
+                elif creator is not None:
+                    c = self._creator(creator)
+                else:
+                    return
+                if kind is EventType.follow:
+                    v.follows.add(c)
+                else:
+                    v.follows.discard(c)
+                return
+            idx = self.clip_index.get(clip) if clip is not None else None
+            if idx is None:
+                return
+            v.seen.add(idx)
+            cnt = self.counters
+            if kind is EventType.impression:
+                cnt["impressions"][idx] += 1
+            elif kind is EventType.view_progress:
+                cnt["views"][idx] += 1
+            elif kind in (EventType.complete, EventType.replay):
+                cnt["completes"][idx] += 1
+            elif kind is EventType.like:
+                if idx not in v.liked:  # a like counts once per viewer, like the stored likes
+                    v.liked.add(idx)
+                    cnt["likes"][idx] += 1
+            elif kind is EventType.unlike:
+                if idx in v.liked:
+                    v.liked.discard(idx)
+                    cnt["likes"][idx] = max(0.0, cnt["likes"][idx] - 1)
+            elif kind is EventType.share:
+                cnt["shares"][idx] += 1
+            elif kind is EventType.product_tap:
+                cnt["taps"][idx] += 1
+            elif kind is EventType.add_to_cart:
+                cnt["carts"][idx] += 1
+            elif kind is EventType.purchase:
+                cnt["purchases"][idx] += 1
+            s = signal_for(kind, progress)
+            if s == 0.0:
+                return
+            # interest weights, decayed in time
+            cfg = self.config
+            if v.weights.shape[0] < self.interests.shape[1]:
+                v.weights = np.pad(v.weights, (0, self.interests.shape[1] - v.weights.shape[0]))
+            if v.t_weights and t > v.t_weights:
+                v.weights *= 0.5 ** ((t - v.t_weights) / cfg.interest_half_life_s)
+            v.t_weights = max(v.t_weights, t)
+            v.weights += s * self.interests[idx]
+            if s <= 0:
+                return
+            # trending (exponentially decayed, stored relative to trend_ref)
+            tau = cfg.trending_half_life_s / math.log(2)
+            if (t - self.trend_ref) / tau > 50:
+                self.trend *= math.exp(-(t - self.trend_ref) / tau)
+                self.trend_ref = t
+            self.trend[idx] += s * math.exp((t - self.trend_ref) / tau)
+            # history + co-engagement with the last engaged clips
+            prev = v.strength.get(idx)
+            if prev is not None:
+                v.strength[idx] = prev + s
+                return
+            v.strength[idx] = s
+            self.engaged[idx] += 1
+            recent = v.history[-cfg.co_window :]
+            if recent:
+                j = np.asarray(recent, np.int32)
+                # closer in the viewer's sequence = stronger co-engagement
+                w = (1.0 / np.sqrt(np.arange(len(recent), 0, -1, dtype=np.float32))).astype(np.float32)
+                i = np.full(len(recent), idx, np.int32)
+                self._pairs_i += [i, j]
+                self._pairs_j += [j, i]
+                self._pairs_w += [w, w]
+                self._pending += 2 * len(recent)
+                self._sim_dirty = True
+            v.history.append(idx)
+            if len(v.history) > cfg.history_size:
+                old = v.history.pop(0)
+                v.strength.pop(old, None)
+            if self._pending > 2_000_000:
+                self.compact()
+
+    # ------------------------------------------------------------------ co-engagement
+    def compact(self) -> None:
+        """Fold pending co-engagement pairs into the co-count matrix (cost ~ its size)."""
+        with self.lock:
+            n = self.n
+            co = self.co
+            if co.shape[0] < n:
+                indptr = np.pad(co.indptr, (0, n - co.shape[0]), mode="edge")
+                co = sp.csr_matrix((co.data, co.indices, indptr), shape=(n, n))
+            if self._pairs_i:
+                add = sp.csr_matrix(
+                    (
+                        np.concatenate(self._pairs_w),
+                        (np.concatenate(self._pairs_i), np.concatenate(self._pairs_j)),
+                    ),
+                    shape=(n, n),
+                    dtype=np.float32,
+                )
+                co = (co + add).tocsr()
+                self._pairs_i, self._pairs_j, self._pairs_w = [], [], []
+                self._pending = 0
+            self.co = co
+            self._sim_dirty = False
+            self._compacted_at = time.monotonic()
+
+    def maybe_compact(self) -> None:
+        """Compact when it is cheap, or when the last compaction is old enough."""
+        if not self._sim_dirty:
+            return
+        small = self.co.nnz + self._pending < 500_000
+        if small or time.monotonic() - self._compacted_at > self.config.compact_interval_s:
+            self.compact()
+
+    def similar_scores(self, v: Viewer) -> np.ndarray | None:
+        """Co-engagement affinity of every clip for this viewer (recency-weighted history).
+
+        similarity(i, j) = co(i, j) / (n_i^alpha * n_j^(1-alpha)), applied at query time so the
+        co-count matrix is the only thing maintained.
+        """
+        if not v.history:
+            return None
+        self.maybe_compact()
+        m = self.co.shape[0]
+        # older clips weigh < 2 % (half-life in positions): scoring only the recent ones is exact enough
+        hist = np.asarray(v.history[-int(6 * self.config.history_half_life) :], np.int64)
+        hist = hist[hist < m]
+        if hist.size == 0:
+            return None
+        cfg = self.config
+        pos = np.arange(hist.size, 0, -1, dtype=np.float64) - 1  # 0 = most recent
+        w = 0.5 ** (pos / cfg.history_half_life)
+        w *= np.fromiter((v.strength.get(int(h), 1.0) for h in hist), np.float64, hist.size)
+        cnt = self.engaged[:m] + cfg.sim_shrink
+        w *= cnt[hist] ** -cfg.sim_alpha
+        scores = np.asarray(self.co[hist].T @ w).ravel() * cnt ** -(1.0 - cfg.sim_alpha)
+        if scores.shape[0] < self.n:
+            scores = np.pad(scores, (0, self.n - scores.shape[0]))
+        return scores
+
+    # ------------------------------------------------------------------ quality
+    def quality(self, idx: np.ndarray) -> np.ndarray:
+        """Bayesian-smoothed engagement rates, combined relative to their priors (1.0 = average)."""
+        cfg = self.config
+        c = self.counters
+        imp = np.maximum(c["impressions"][idx], c["views"][idx])
+
+        def rate(num: np.ndarray, den: np.ndarray, prior: tuple[float, float]) -> np.ndarray:
+            m, k = prior
+            return ((num + m * k) / (den + k)) / m
+
+        q = (
+            0.45 * rate(c["completes"][idx], imp, cfg.prior_complete)
+            + 0.25 * rate(c["likes"][idx], imp, cfg.prior_like)
+            + 0.1 * rate(c["shares"][idx], imp, cfg.prior_share)
+            + 0.1 * rate(c["taps"][idx], imp, cfg.prior_tap)
+            + 0.1 * rate(c["purchases"][idx], c["taps"][idx], cfg.prior_conversion)
+        )
+        return np.clip(q, 0.2, 5.0) ** cfg.quality_power
+
+    def _quality_cache(self, idx: np.ndarray) -> np.ndarray:
+        """Quality of every clip, recomputed with the pools (counters move slowly at that scale)."""
+        q = self._quality
+        if q is None or q.shape[0] < self.n:
+            q = self._quality = self.quality(np.arange(self.n))
+        return q[idx]
+
+    def freshness(self, idx: np.ndarray, now: float) -> np.ndarray:
+        cfg = self.config
+        age = np.maximum(now - self.created_at[idx], 0.0)
+        return cfg.freshness_floor + (1 - cfg.freshness_floor) * 0.5 ** (age / cfg.freshness_half_life_s)
+
+    # ------------------------------------------------------------------ pools
+    def maybe_refresh_pools(self) -> None:
+        if self._pools is None or time.monotonic() - self._pools_at > self.config.pools_interval_s:
+            self.refresh_pools()
+
+    def refresh_pools(self) -> None:
+        """Precompute the viewer-independent pools: per interest, trending, fresh."""
+        with self.lock:
+            cfg = self.config
+            n = self.n
+            act = np.flatnonzero(self.active[:n])
+            pools: dict[str, np.ndarray] = {}
+            self._interest_pools = {}
+            if act.size == 0:
+                self._pools = {"trending": act, "popular": act, "fresh": act}
+                self._pools_at = time.monotonic()
+                return
+            base = self.quality(act) * np.log1p(self.engaged[act] + 1) * self.in_stock[act]
+            trend = self.trend[act]
+            pools["trending"] = act[_top(trend, cfg.pool_size)]
+            pools["popular"] = act[_top(base, cfg.pool_size)]
+            imp = np.maximum(self.counters["impressions"][act], self.counters["views"][act])
+            fresh = act[imp < cfg.explore_max_impressions]
+            pools["fresh"] = fresh
+            mat = self.interests[act]
+            for col in range(len(self.interest_keys)):
+                members = np.flatnonzero(mat[:, col] > 0)
+                if members.size:
+                    self._interest_pools[col] = act[
+                        members[_top(base[members] + 1e-3 * trend[members], cfg.pool_size)]
+                    ]
+            self._pools = pools
+            self._pools_at = time.monotonic()
+            self._quality = self.quality(np.arange(n))
+
+    # ------------------------------------------------------------------ ranking
+    def rank(
+        self, viewer: Hashable, n: int, now: float | None = None, exclude: Iterable[int] = ()
+    ) -> list[Ranked]:
+        """The viewer's next ``n`` clips: pools -> vectorised score -> diversity re-rank."""
+        with self.lock:
+            if self._pools is None:
+                self.refresh_pools()
+            assert self._pools is not None
+            cfg = self.config
+            now = self.clock if now is None else now
+            v = self.viewer(viewer)
+            w = self.effective_weights(v)
+            sim = self.similar_scores(v)
+            parts = [self._pools["trending"], self._pools["popular"]]
+            if w.any():
+                for col in np.argsort(-w)[: cfg.interest_pools]:
+                    if w[col] > 0 and int(col) in self._interest_pools:
+                        parts.append(self._interest_pools[int(col)])
+            if sim is not None:
+                nz = np.flatnonzero(sim)  # neighbours only: usually a small part of the catalogue
+                parts.append(nz[_top(sim[nz], 2 * cfg.pool_size)])
+            for c in v.follows:
+                parts.append(np.asarray(self.creator_clips.get(c, []), np.int64))
+            # union of the pools minus what the viewer has seen, with one boolean mask
+            mask = np.zeros(self.n, bool)
+            mask[np.concatenate(parts).astype(np.int64)] = True
+            mask &= self.active[: self.n]
+            blocked = np.fromiter(v.seen.union(exclude), np.int64)
+            mask[blocked] = False
+            cand = np.flatnonzero(mask)
+            fresh = self._pools["fresh"]
+            if blocked.size and fresh.size:
+                allowed = np.ones(self.n, bool)
+                allowed[blocked] = False
+                fresh = fresh[allowed[fresh]]
+            if cand.size == 0 and fresh.size == 0:
+                return []
+            # signals, each normalised to 0..1 over the candidates
+            wsum = float(w.max()) if w.any() else 0.0
+            s_int = (self.interests[cand] @ w.astype(np.float32)) / wsum if wsum > 0 else np.zeros(cand.size)
+            s_sim = sim[cand] if sim is not None else np.zeros(cand.size)
+            if s_sim.size and s_sim.max() > 0:
+                s_sim = s_sim / s_sim.max()
+            s_fol = (
+                np.isin(self.clip_creator[cand], np.fromiter(v.follows, np.int32, len(v.follows)))
+                if v.follows
+                else np.zeros(cand.size, bool)
+            )
+            tr = self.trend[cand]
+            s_tr = (
+                np.log1p(tr / tr.max() * 100) / math.log(101)
+                if tr.size and tr.max() > 0
+                else np.zeros(cand.size)
+            )
+            pop = self.engaged[cand]
+            s_pop = (
+                np.log1p(pop) / math.log1p(pop.max()) if pop.size and pop.max() > 0 else np.zeros(cand.size)
+            )
+            contrib = np.vstack(
+                [
+                    cfg.w_follow * s_fol,
+                    cfg.w_similar * s_sim,
+                    cfg.w_interest * s_int,
+                    cfg.w_trending * s_tr,
+                    cfg.w_popular * s_pop,
+                ]
+            )
+            aff = contrib.sum(axis=0) + 1e-6
+            stock = np.where(self.in_stock[cand], 1.0, cfg.out_of_stock_factor)
+            score = aff * self._quality_cache(cand) * self.freshness(cand, now) * stock
+            # the strongest signal explains the pick; nothing personal at all reads as trending
+            reason_row = np.where(contrib[:4].max(axis=0) > 0, contrib[:4].argmax(axis=0), 3)
+            return self._rerank(v, w, cand, score, reason_row, fresh, n)
+
+    def _rerank(
+        self,
+        v: Viewer,
+        w: np.ndarray,
+        cand: np.ndarray,
+        score: np.ndarray,
+        reason_row: np.ndarray,
+        fresh: np.ndarray,
+        n: int,
+    ) -> list[Ranked]:
+        """Diversity re-rank, vectorised: interest mix, then one cheap pass for the hard rules.
+
+        1. Interest mix: the order blends relevance with a fair-share schedule in which each
+           interest gets slots in proportion to the viewer's weights (softened so minor interests
+           still appear): the k-th best clip of an interest with share s is due at slot k / s.
+        2. One pass fills the slots in that order, skipping ahead (a few places) when a clip would
+           break creator spacing or the product-heavy run cap, and gives every
+           ``1/explore_share``-th slot to a Thompson-sampled fresh clip.
+        """
+        cfg = self.config
+        order = np.argsort(-score)[: max(cfg.rerank_window_factor * n, cfg.rerank_window_min)]
+        cand, score, reason_row = cand[order], score[order], reason_row[order]
+        full = self.interests[cand] > 0
+        n_interests = max(len(self.interest_keys), 1)
+        wv = w[: full.shape[1]]
+        target = wv / wv.sum() if wv.sum() > 0 else np.full(wv.shape[0], 1.0 / n_interests)
+        target = (1 - cfg.mix_floor) * target + cfg.mix_floor / n_interests
+        # each clip counts for its interest the viewer weighs most (its "primary" interest)
+        has = full.any(axis=1)
+        primary = np.where(has, np.argmax(full * (wv + 1e-9)[None, :], axis=1), -1)
+        share = np.where(has, target[np.maximum(primary, 0)], cfg.mix_floor / n_interests)
+        # fair-share order: the k-th best clip of an interest is due at slot ~ k / share
+        by_group = np.lexsort((np.arange(cand.size), primary))
+        g_sorted = primary[by_group]
+        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+        k_sorted = np.arange(cand.size) - np.repeat(starts, np.diff(np.r_[starts, cand.size]))
+        k = np.empty(cand.size, np.int64)
+        k[by_group] = k_sorted
+        due = (k + 0.5) / share
+        fair_rank = np.empty(cand.size)
+        fair_rank[np.argsort(due, kind="stable")] = np.arange(cand.size)
+        # blend relevance order (candidates are sorted by score) with the fair-share order
+        ranked = np.argsort(
+            (1 - cfg.mix_strength) * np.arange(cand.size) + cfg.mix_strength * fair_rank, kind="stable"
+        )
+        creators = self.clip_creator[cand].tolist()
+        heavy = (self.n_tags[cand] >= cfg.product_heavy_tags).tolist()
+        queue = ranked.tolist()
+        explore = self._explore_order(v, w, fresh).tolist()
+        explore_every = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0
+        cand_list = cand.tolist()
+        # plain lists: the slot loop below reads single items, far cheaper than from arrays
+        reasons = [_REASONS[r] for r in reason_row.tolist()]
+        primaries = primary.tolist()
+        scores = score.tolist()
+        personal = bool(w.any())
+        chosen: set[int] = set()
+        out: list[Ranked] = []
+        recent: list[int] = []
+        heavy_run = 0
+        lookahead = 25  # how far down the explore list to look for a clip that keeps the rules
+
+        def allowed(creator: int, is_heavy: bool) -> bool:
+            if cfg.creator_spacing > 0 and creator in recent[-cfg.creator_spacing :]:
+                return False
+            return not (is_heavy and heavy_run >= cfg.product_heavy_run_cap)
+
+        while len(out) < n and (queue or explore):
+            slot = len(out)
+            if (
+                explore_every
+                and slot >= cfg.explore_first_slot
+                and (slot - cfg.explore_first_slot) % explore_every == explore_every - 1
+            ):
+                for j, c in enumerate(explore[:lookahead]):
+                    creator = int(self.clip_creator[c])
+                    if c not in chosen and allowed(creator, bool(self.n_tags[c] >= cfg.product_heavy_tags)):
+                        del explore[j]
+                        out.append(Ranked(c, 0.0, Reason.EXPLORE, -1))
+                        chosen.add(c)
+                        recent.append(creator)
+                        heavy_run = heavy_run + 1 if self.n_tags[c] >= cfg.product_heavy_tags else 0
+                        break
+                else:
+                    explore = []
+                if len(out) > slot:
+                    continue
+            if not queue:
+                break
+            # the best clip that keeps the rules; when none does, the rules give way (never an empty feed)
+            pick = next((j for j, i in enumerate(queue) if allowed(creators[i], heavy[i])), 0)
+            i = queue.pop(pick)
+            c = cand_list[i]
+            if c in chosen:
+                continue
+            chosen.add(c)
+            recent.append(creators[i])
+            heavy_run = heavy_run + 1 if heavy[i] else 0
+            reason = reasons[i]
+            arg = -1
+            if reason is Reason.FOLLOW:
+                arg = creators[i]
+            elif reason in (Reason.INTEREST, Reason.TRENDING) and primaries[i] >= 0:
+                arg = primaries[i]
+                reason = Reason.INTEREST if personal else Reason.TRENDING
+            out.append(Ranked(c, scores[i], reason, arg))
+        return out
+
+    def _explore_order(self, v: Viewer, w: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+        """Thompson sampling over fresh clips: Beta(completes + a, impressions - completes + b).
+
+        Fresh clips matching the viewer's interests get a prior bonus so exploration stays relevant.
+        """
+        if fresh.size == 0 or self.config.explore_share <= 0:
+            return fresh
+        if fresh.size > 256:  # a random slice of a large fresh pool keeps this O(1) per request
+            fresh = fresh[self.rng.integers(0, fresh.size, 256)]  # repeats are skipped when placing
+        m, k = self.config.prior_complete
+        c = self.counters
+        imp = np.maximum(c["impressions"][fresh], c["views"][fresh])
+        comp = np.minimum(c["completes"][fresh], imp)
+        a = comp + m * k * 0.25 + 1
+        b = imp - comp + (1 - m) * k * 0.25 + 1
+        draw = self.rng.beta(a, b)
+        if w.any():
+            draw = draw * (0.5 + (self.interests[fresh] @ w.astype(np.float32)) / float(w.max()))
+        draw = draw * np.where(self.in_stock[fresh], 1.0, self.config.out_of_stock_factor)
+        return fresh[np.argsort(-draw)[:64]]  # may repeat a clip: the re-rank places each once
+
+
+_REASONS = [Reason(code) for code in (1, 2, 3, 4, 5)]  # by signal row: follow, similar, interest, trending
+
+
+def _top(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest values (unordered), vectorised."""
+    if values.size <= k:
+        return np.arange(values.size)
+    return np.argpartition(-values, k)[:k]
+
+
+def keys_of(engine: FeedEngine, ranked: Sequence[Ranked]) -> list[Hashable]:
+    return [engine.clip_keys[r.clip] for r in ranked]

@@ -1,0 +1,209 @@
+"""``GET /v1/feed`` hot path: session list -> page -> live fields -> JSON bytes.
+
+No ORM objects and no response-model validation here: per-clip JSON fragments are cached,
+live parts (counts from the engine, tags with live price/stock from one query) are serialised
+with orjson and stitched in. ``tests/feed`` validates real responses against the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Hashable
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.feed import sources
+from app.feed.engine import Ranked, Reason
+from app.feed.runtime import FeedRuntime, card_bytes, get_runtime
+from app.feed.sessions import (
+    CursorExpired,
+    FeedSession,
+    decode_cursor,
+    encode_cursor,
+    get_store,
+    new_session_id,
+)
+from app.interests.models import Interest
+
+REASON_CODE = {
+    Reason.FOLLOW: "follow",
+    Reason.SIMILAR: "similar",
+    Reason.INTEREST: "interest",
+    Reason.TRENDING: "trending",
+    Reason.EXPLORE: "explore",
+}
+
+_interest_names: dict[int, str] = {}
+
+
+def _reason_text(session: Session, rt: FeedRuntime, r: Ranked) -> tuple[str, str]:
+    engine = rt.engine
+    code = REASON_CODE[r.reason]
+    if r.reason is Reason.FOLLOW and r.reason_arg >= 0:
+        creator = engine.creator_keys[r.reason_arg]
+        handle = _handles(session, [creator]).get(creator) if isinstance(creator, uuid.UUID) else None
+        return code, f"Because you follow @{handle}" if handle else "From a creator you follow"
+    if r.reason is Reason.INTEREST and r.reason_arg >= 0:
+        interest_id = engine.interest_keys[r.reason_arg]
+        name = _interest_name(session, interest_id)
+        return code, f"Popular in {name}" if name else "Picked for your interests"
+    if r.reason is Reason.SIMILAR:
+        return code, "Because you liked similar clips"
+    if r.reason is Reason.EXPLORE:
+        return code, "New on ClipShop"
+    return "trending", "Trending now"
+
+
+def _interest_name(session: Session, interest_id: Hashable) -> str | None:
+    if not isinstance(interest_id, int):
+        return None
+    if interest_id not in _interest_names:
+        interest = session.get(Interest, interest_id)
+        if interest is None:
+            return None
+        _interest_names[interest_id] = interest.name
+    return _interest_names[interest_id]
+
+
+def _handles(session: Session, creator_ids: list[Any]) -> dict[Any, str]:
+    from app.accounts import service as accounts_service
+
+    return {k: p.handle for k, p in accounts_service.get_creator_profiles(session, creator_ids).items()}
+
+
+def _rank_more(session: Session, rt: FeedRuntime, viewer: Hashable, fs: FeedSession, n: int) -> None:
+    engine = rt.engine
+    index = engine.clip_index
+    exclude = [i for i in (index.get(uuid.UUID(c)) for c in fs.items) if i is not None]
+    for r in engine.rank(viewer, n, exclude=exclude):
+        fs.items.append(str(engine.clip_keys[r.clip]))
+        fs.reasons.append(_reason_text(session, rt, r))
+
+
+def build_page(session: Session, user_id: uuid.UUID | None, cursor: str | None, limit: int) -> bytes:
+    settings = get_settings()
+    rt = get_runtime()
+    store = get_store()
+    signer = str(user_id) if user_id is not None else "anon"
+    if cursor is None:
+        rt.catch_up(session, scans=False)  # read-your-writes: the new session sees every event so far
+        sid = new_session_id()
+        viewer: Hashable = user_id if user_id is not None else f"anon:{sid}"
+        if user_id is not None:
+            rt.sync_viewer(session, user_id)
+        session.rollback()  # end the read transaction before CPU work (SQLite: it holds the lock)
+        fs = FeedSession(sid, signer)
+        with rt.lock:
+            _rank_more(session, rt, viewer, fs, max(settings.feed_session_length, limit))
+            if user_id is None:
+                rt.engine.viewers.pop(viewer, None)
+        offset = 0
+    else:
+        sid, offset = decode_cursor(cursor, signer)
+        found = store.get(sid)
+        if found is None:
+            raise CursorExpired("This feed session has expired; start again without a cursor")
+        fs = found
+        viewer = user_id if user_id is not None else f"anon:{sid}"
+    page, tags = _fill(session, rt, viewer, fs, offset, limit)
+    fs.served = max(fs.served, offset + len(page))
+    store.put(fs)
+    next_cursor = encode_cursor(fs.id, offset + len(page), signer) if page else None
+    return _render(session, rt, fs, offset, page, tags, next_cursor)
+
+
+def _fill(
+    session: Session, rt: FeedRuntime, viewer: Hashable, fs: FeedSession, offset: int, limit: int
+) -> tuple[list[str], dict[uuid.UUID, list[dict[str, Any]]]]:
+    """The page at ``offset``; unserved clips that went out of stock or offline are dropped first."""
+    engine = rt.engine
+    for _attempt in range(5):
+        if len(fs.items) < offset + limit:
+            with rt.lock:
+                _rank_more(session, rt, viewer, fs, max(limit, get_settings().feed_session_length))
+                if isinstance(viewer, str):
+                    engine.viewers.pop(viewer, None)
+        window = fs.items[offset : offset + limit]
+        ids = [uuid.UUID(c) for c in window]
+        tags = _live_tags(session, rt, ids)
+        drop: list[int] = []
+        for pos, clip_id in enumerate(ids, start=offset):
+            if pos < fs.served:
+                continue  # already shown on a page: a retried cursor gets the same page
+            idx = engine.clip_index.get(clip_id)
+            clip_tags = tags.get(clip_id) or []
+            sold_out = bool(clip_tags) and all(t["available"] <= 0 for t in clip_tags)
+            if sold_out and idx is not None:
+                engine.in_stock[idx] = False
+            if idx is None or not engine.active[idx] or sold_out:
+                drop.append(pos)
+        if not drop:
+            return window, tags
+        for pos in reversed(drop):
+            del fs.items[pos]
+            del fs.reasons[pos]
+    window = fs.items[offset : offset + limit]
+    return window, _live_tags(session, rt, [uuid.UUID(c) for c in window])
+
+
+def _live_tags(
+    session: Session, rt: FeedRuntime, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Live tags, queried only for clips the engine knows to carry tags (most clips carry none);
+    the engine learns of new or removed tags within a catch-up (about a second)."""
+    engine = rt.engine
+    tagged = [c for c in ids if (i := engine.clip_index.get(c)) is None or engine.n_tags[i] > 0]
+    if not tagged:
+        return {}
+    tags = sources.live_tags(session, tagged)
+    session.rollback()
+    return tags
+
+
+def _render(
+    session: Session,
+    rt: FeedRuntime,
+    fs: FeedSession,
+    offset: int,
+    page: list[str],
+    tags: dict[uuid.UUID, list[dict[str, Any]]],
+    next_cursor: str | None,
+) -> bytes:
+    ids = [uuid.UUID(c) for c in page]
+    cards = rt.cards
+    missing = [c for c in ids if c not in cards]
+    if missing:  # a clip that became ready since the last catch-up
+        fresh = sources.clip_cards(session, missing)
+        session.rollback()
+        cards.update({clip_id: card_bytes(fields) for clip_id, fields in fresh.items()})
+    engine = rt.engine
+    counters = engine.counters
+    parts = []
+    for i, clip_id in enumerate(ids):
+        card = cards.get(clip_id)
+        if card is None:
+            continue
+        idx = engine.clip_index.get(clip_id)
+        if idx is not None:
+            counts = (
+                int(counters["impressions"][idx]),
+                int(counters["completes"][idx]),
+                int(counters["likes"][idx]),
+                int(counters["shares"][idx]),
+            )
+        else:
+            counts = (0, 0, 0, 0)
+        code, text = fs.reasons[offset + i]
+        parts.append(
+            b'{"clip":'
+            + card
+            + b',"counts":{"views":%d,"completes":%d,"likes":%d,"shares":%d}},"tags":' % counts
+            + orjson.dumps(tags.get(clip_id, []), default=str)
+            + b',"reason":'
+            + orjson.dumps({"code": code, "text": text})
+            + b"}"
+        )
+    return b'{"items":[' + b",".join(parts) + b'],"next_cursor":' + orjson.dumps(next_cursor) + b"}"

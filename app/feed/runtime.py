@@ -1,0 +1,358 @@
+"""Keeping each API process's in-memory engine in step with the database.
+
+The database is the source of truth; the engine is a per-process cache:
+
+* **rebuild** (first use, or ``reset_runtime()``): servable clips with interests, tag/stock flags,
+  follows, the most recent ``feed_rebuild_events`` events replayed in log order.
+* **catch-up** (a background thread every ``feed_refresh_seconds``, and synchronously before a new
+  feed session is ranked): events with an id above the high-water mark are applied; ids skipped
+  in between (transactions that had not committed yet on PostgreSQL) are re-checked for a minute.
+  Clips changed since the last sync are (de)activated; clips whose tagged SKUs' stock moved
+  (``sku.stock_changed_at``) get their stock flag refreshed.
+
+So every process converges on the same state within about a second, whichever process received
+an event. Redis (when configured) holds the feed sessions, so any process can serve any cursor.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Hashable
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import get_engine, new_session, utcnow
+from app.feed import service, sources
+from app.feed.engine import FeedEngine
+from app.feed.events import EventType
+from app.feed.models import CreatorFollow, FeedEvent
+from app.interests.models import UserInterest
+
+logger = logging.getLogger("clipshop.feed")
+
+GAP_RECHECK_SECONDS = 60.0
+
+
+def card_bytes(card: dict[str, Any]) -> bytes:
+    card.pop("_version", None)
+    return orjson.dumps(card)[:-1]
+
+
+def _ts(value: datetime) -> float:
+    return service.as_timestamp(value)
+
+
+class FeedRuntime:
+    def __init__(self) -> None:
+        self.engine = FeedEngine()
+        self.loaded = False
+        self.lock = threading.RLock()
+        self.high_water = 0
+        self.gaps: dict[int, float] = {}
+        self.clips_synced_at: datetime | None = None
+        self.stock_synced_at: datetime | None = None
+        self.stock_seen: str | None = None
+        self.tags_synced_at: datetime | None = None
+        self._thread: threading.Thread | None = None
+        # clip id -> the clip's feed JSON without its closing brace (counts are stitched in)
+        self.cards: dict[uuid.UUID, bytes] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+
+    # ------------------------------------------------------------------ rebuild
+    def ensure_loaded(self, session: Session) -> None:
+        if not self.loaded:
+            with self.lock:
+                if not self.loaded:
+                    self.rebuild(session)
+
+    def rebuild(self, session: Session) -> None:
+        started = time.perf_counter()
+        engine = FeedEngine()
+        now = utcnow()
+        clips = sources.load_clips(session)
+        cards = sources.clip_cards(session, None)
+        session.rollback()  # never hold a transaction (on SQLite: the write lock) during CPU work
+        self.cards = {clip_id: card_bytes(card) for clip_id, card in cards.items()}
+        for row in clips:
+            engine.upsert_clip(
+                row.id, creator=row.creator_id, interests=row.interests, created_at=_ts(row.created_at)
+            )
+        for clip_id, (n_tags, in_stock) in sources.tag_stock(session).items():
+            idx = engine.clip_index.get(clip_id)
+            if idx is not None:
+                engine.n_tags[idx] = n_tags
+                engine.in_stock[idx] = in_stock
+        follows = session.execute(select(CreatorFollow.user_id, CreatorFollow.creator_id)).all()
+        session.rollback()
+        for user_id, creator_id in follows:
+            engine.follow(user_id, creator_id)
+        limit = get_settings().feed_rebuild_events
+        top = session.scalar(select(FeedEvent.id).order_by(FeedEvent.id.desc()).limit(1)) or 0
+        self.engine = engine
+        self.high_water = max(0, top - limit)
+        self.gaps = {}
+        self.clips_synced_at = now
+        self.stock_synced_at = now
+        self.tags_synced_at = now
+        self._tail(session, batch=200_000, follows=False)
+        # Displayed counts come from the exact aggregates, not from the replayed window of events
+        # (events aggregated later are added by the tail as they arrive).
+        for row in service.all_clip_stats(session):
+            engine.set_counters(
+                row.clip_id,
+                {
+                    "impressions": row.impressions,
+                    "views": row.views,
+                    "completes": row.completes + row.replays,
+                    "likes": row.likes,
+                    "shares": row.shares,
+                    "taps": row.product_taps,
+                    "carts": row.add_to_carts,
+                    "purchases": row.purchases,
+                },
+            )
+        session.rollback()
+        engine.compact()
+        engine.refresh_pools()
+        self.loaded = True
+        # The engine holds millions of long-lived objects: keep them out of the cyclic GC's
+        # full collections (which would otherwise pause requests for hundreds of ms).
+        gc.collect()
+        gc.freeze()
+        logger.info(
+            "feed engine rebuilt: %d clips, %d viewers in %.1fs",
+            engine.n,
+            len(engine.viewers),
+            time.perf_counter() - started,
+        )
+
+    # ------------------------------------------------------------------ catch-up
+    def apply_row(self, row: Any, follows: bool = True) -> None:
+        kind = EventType(row.type)
+        if kind in (EventType.follow, EventType.unfollow) and not follows:
+            return  # the rebuild took follows from creator_follow, the source of truth
+        progress = row.progress or 0.0
+        self.engine.apply(
+            row.user_id, kind, row.clip_id, _ts(row.client_at), progress=progress, creator=row.creator_id
+        )
+
+    def _tail(self, session: Session, batch: int = 50_000, follows: bool = True) -> int:
+        applied = 0
+        now = time.monotonic()
+        if not self.gaps and self.loaded and (service.last_event_id(session) or 0) <= self.high_water:
+            return 0  # nothing new: one primary-key lookup
+        if self.gaps:
+            late = service.events_by_ids(session, list(self.gaps))
+            for row in late:
+                self.apply_row(row, follows)
+                self.gaps.pop(row.id, None)
+                applied += 1
+            self.gaps = {i: t for i, t in self.gaps.items() if now - t < GAP_RECHECK_SECONDS}
+        while True:
+            rows = service.recent_events(session, self.high_water, batch)
+            session.rollback()
+            for row in rows:
+                if row.id > self.high_water + 1 and self.loaded:
+                    for missing in range(self.high_water + 1, min(row.id, self.high_water + 1000)):
+                        self.gaps[missing] = now
+                self.apply_row(row, follows)
+                self.high_water = row.id
+            applied += len(rows)
+            if len(rows) < batch:
+                return applied
+
+    def catch_up(self, session: Session, *, scans: bool = True) -> int:
+        """Apply what changed in the database since the last catch-up. Cheap when nothing did.
+
+        ``scans=False`` (a request, when the background thread runs): only the new events and the
+        stock version; the background thread does the scans for changed clips and tags."""
+        with self.lock:
+            self.ensure_loaded(session)
+            applied = self._tail(session)
+            now = utcnow()
+            engine = self.engine
+            scans = scans or self._thread is None
+            # clips: at most once a second (a scan of recently updated clips)
+            if (
+                scans
+                and self.clips_synced_at is not None
+                and (now - self.clips_synced_at).total_seconds() >= 1.0
+            ):
+                since = self.clips_synced_at - timedelta(seconds=2)
+                changed = sources.load_clips(session, changed_since=since)
+                if changed:
+                    fresh = sources.clip_cards(session, [row.id for row in changed])
+                    self.cards.update({clip_id: card_bytes(card) for clip_id, card in fresh.items()})
+                for row in changed:
+                    engine.upsert_clip(
+                        row.id,
+                        creator=row.creator_id,
+                        interests=row.interests,
+                        created_at=_ts(row.created_at),
+                        active=row.active,
+                    )
+                self.clips_synced_at = now
+            # stock: one indexed max() tells whether any SKU's stock moved since the last look
+            # tags added or removed since the last look (the stock flags below cover stock moves)
+            if (
+                scans
+                and self.tags_synced_at is not None
+                and (now - self.tags_synced_at).total_seconds() >= 1.0
+            ):
+                changed_tags = sources.tag_changes(session, self.tags_synced_at - timedelta(seconds=2))
+                if changed_tags:
+                    current = sources.tag_stock(session, clip_ids=changed_tags)
+                    for clip_id in changed_tags:
+                        idx = engine.clip_index.get(clip_id)
+                        if idx is not None:
+                            n_tags, in_stock = current.get(clip_id, (0, True))
+                            engine.n_tags[idx] = n_tags
+                            engine.in_stock[idx] = in_stock
+                self.tags_synced_at = now
+            version = sources.stock_version(session)
+            if version != self.stock_seen and self.stock_synced_at is not None:
+                since = self.stock_synced_at - timedelta(seconds=2)
+                for clip_id, (n_tags, in_stock) in sources.tag_stock(session, changed_since=since).items():
+                    idx = engine.clip_index.get(clip_id)
+                    if idx is not None:
+                        engine.n_tags[idx] = n_tags
+                        engine.in_stock[idx] = in_stock
+                self.stock_synced_at = now
+            self.stock_seen = version
+            if applied:
+                engine.maybe_compact()
+                engine.maybe_refresh_pools()
+            return applied
+
+    def sync_viewer(self, session: Session, user_id: uuid.UUID) -> None:
+        """Onboarding picks are read fresh when a session starts (they change rarely, cheaply)."""
+        picks: dict[Hashable, float] = {
+            interest_id: 1.0
+            for interest_id, selected in session.execute(
+                select(UserInterest.interest_id, UserInterest.selected).where(UserInterest.user_id == user_id)
+            )
+            if selected
+        }
+        viewer = self.engine.viewer(user_id)
+        if picks != {self.engine.interest_keys[c]: w for c, w in viewer.explicit.items()}:
+            self.engine.set_explicit_interests(user_id, picks)
+
+    # ------------------------------------------------------------------ background
+    def start_background(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="feed-catch-up", daemon=True)
+        self._thread.start()
+
+    def stop_background(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def nudge(self) -> None:
+        """New events were committed: aggregate and catch up now rather than at the next tick."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        interval = get_settings().feed_refresh_seconds
+        try:  # build the engine now, not on the first feed request that would otherwise wait for it
+            with read_session() as session:
+                self.ensure_loaded(session)
+        except Exception:
+            logger.exception("feed engine rebuild failed; retried on the next request")
+        while not self._stop.is_set():
+            self._wake.wait(interval)
+            # let a burst of nudges (one per accepted batch) coalesce into one run
+            if self._stop.wait(min(0.2, interval)):
+                return
+            self._wake.clear()
+            try:
+                with new_session() as session:
+                    service.aggregate_pending(session)
+                    session.commit()
+                with read_session() as session:
+                    self.catch_up(session)
+            except Exception:  # keep the loop alive; the next tick retries
+                logger.exception("feed catch-up failed")
+
+    def viewer_key(self, user_id: uuid.UUID | None, anonymous_id: str) -> Hashable:
+        return user_id if user_id is not None else f"anon:{anonymous_id}"
+
+
+_read_engine: Engine | None = None
+
+
+def read_session() -> Session:
+    """A session for the feed's reads that never takes a write lock.
+
+    On SQLite every transaction of the main engine starts with ``BEGIN IMMEDIATE`` (the write
+    lock, which keeps stock arithmetic safe); feed reads must not queue behind event writes, so
+    they use a plain connection (WAL readers never block). On PostgreSQL it is the main engine.
+    """
+    global _read_engine
+    if _read_engine is None:
+        settings = get_settings()
+        if settings.is_sqlite:
+            _read_engine = create_engine(
+                settings.database_url, connect_args={"check_same_thread": False, "timeout": 30}
+            )
+        else:
+            _read_engine = get_engine()
+    return Session(_read_engine, expire_on_commit=False)
+
+
+def known_clip_creators(clip_ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Clips the loaded engine serves -> their creator (empty before the engine is loaded)."""
+    rt = _runtime
+    if rt is None or not rt.loaded:
+        return {}
+    engine = rt.engine
+    out = {}
+    for clip_id in clip_ids:
+        idx = engine.clip_index.get(clip_id)
+        if idx is not None and engine.active[idx]:
+            creator = engine.creator_keys[int(engine.clip_creator[idx])]
+            if isinstance(creator, uuid.UUID):
+                out[clip_id] = creator
+    return out
+
+
+_runtime: FeedRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> FeedRuntime:
+    global _runtime
+    if _runtime is None:
+        with _runtime_lock:
+            if _runtime is None:
+                _runtime = FeedRuntime()
+                if get_settings().feed_background_refresh:
+                    _runtime.start_background()
+    return _runtime
+
+
+def reset_runtime() -> None:
+    """Forget the in-memory state (tests; a process that wants a clean rebuild)."""
+    global _runtime, _read_engine
+    if _read_engine is not None and _read_engine is not get_engine():
+        _read_engine.dispose()
+    _read_engine = None
+    with _runtime_lock:
+        if _runtime is not None:
+            _runtime.stop_background()
+        _runtime = None

@@ -1,0 +1,396 @@
+"""Events in (write fast, aggregate after), follows, and the counters derived from events.
+
+Write path of ``POST /v1/events``: validate each event, bulk-insert the valid ones with
+``ON CONFLICT (user_id, event_id) DO NOTHING RETURNING`` (a replayed event is reported as a
+duplicate and changes nothing), commit. Aggregation is separate and exactly-once: the aggregator
+takes unaggregated events (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), folds them into
+``clip_stat`` / ``clip_like`` / ``creator_follow`` and flags them aggregated in the same
+transaction, so counters never drift whatever the retries. Each API process's ranking engine
+tails the same log (``app.feed.runtime``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.accounts import service as accounts_service
+from app.config import get_settings
+from app.db import is_postgres, utcnow
+from app.errors import Unprocessable
+from app.feed import sources
+from app.feed.events import CLIP_EVENTS, EventType
+from app.feed.models import ClipLike, ClipStat, CreatorFollow, FeedEvent
+from app.feed.schemas import EventBatchResult, EventIn, EventResult
+
+# event type -> clip_stat column it increments
+COUNTER_COLUMN: dict[EventType, str] = {
+    EventType.impression: "impressions",
+    EventType.view_progress: "views",
+    EventType.complete: "completes",
+    EventType.replay: "replays",
+    EventType.skip: "skips",
+    EventType.share: "shares",
+    EventType.product_tap: "product_taps",
+    EventType.add_to_cart: "add_to_carts",
+    EventType.purchase: "purchases",
+}
+
+
+def _reject(index: int, raw: Any, code: str, reason: str) -> EventResult:
+    event_id = raw.get("event_id") if isinstance(raw, dict) else getattr(raw, "event_id", None)
+    return EventResult(
+        index=index,
+        event_id=str(event_id) if event_id is not None else None,
+        status="rejected",
+        code=code,
+        reason=reason,
+    )
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "event"
+    return f"{where}: {first.get('msg', 'invalid')}"
+
+
+def ingest_events(
+    session: Session, user_id: uuid.UUID, raw_events: list[Any]
+) -> tuple[EventBatchResult, list[dict[str, Any]]]:
+    """Validate and store a batch. Returns the result and the rows actually inserted."""
+    settings = get_settings()
+    now = utcnow()
+    skew = timedelta(seconds=settings.feed_event_max_skew_seconds)
+    results: list[EventResult] = []
+    parsed: list[tuple[int, EventIn]] = []
+    seen_ids: set[uuid.UUID] = set()
+    for index, raw in enumerate(raw_events):
+        if isinstance(raw, EventIn):
+            event = raw
+        elif not isinstance(raw, dict):
+            results.append(_reject(index, raw, "invalid_event", "an event must be a JSON object"))
+            continue
+        else:
+            try:
+                event = EventIn.model_validate(raw)
+            except ValidationError as exc:
+                results.append(_reject(index, raw, "invalid_event", _validation_reason(exc)))
+                continue
+        at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
+        if not now - skew <= at <= now + timedelta(minutes=5):
+            results.append(
+                _reject(index, event, "timestamp_out_of_range", "at: client timestamp is too far from now")
+            )
+            continue
+        event.at = at
+        if event.type in CLIP_EVENTS and event.clip_id is None:
+            results.append(
+                _reject(index, event, "clip_required", f"clip_id: required for {event.type.value}")
+            )
+            continue
+        if (
+            event.type in (EventType.follow, EventType.unfollow)
+            and event.creator_id is None
+            and event.clip_id is None
+        ):
+            results.append(
+                _reject(index, event, "creator_required", "creator_id: required for follow/unfollow")
+            )
+            continue
+        if event.type is EventType.view_progress and event.progress is None and event.watch_ms is None:
+            results.append(
+                _reject(index, event, "progress_required", "progress or watch_ms: required for view_progress")
+            )
+            continue
+        if event.event_id in seen_ids:
+            results.append(EventResult(index=index, event_id=str(event.event_id), status="duplicate"))
+            continue
+        seen_ids.add(event.event_id)
+        parsed.append((index, event))
+    # referenced clips and creators must exist (one query each)
+    clip_ids = {e.clip_id for _, e in parsed if e.clip_id is not None}
+    creators_of = _clip_creators(session, clip_ids)
+    creator_ids = {e.creator_id for _, e in parsed if e.creator_id is not None}
+    known_creators = (
+        set(accounts_service.get_creator_profiles(session, list(creator_ids))) if creator_ids else set()
+    )
+    rows: list[dict[str, Any]] = []
+    row_index: dict[uuid.UUID, int] = {}
+    for index, e in parsed:
+        if e.clip_id is not None and e.clip_id not in creators_of:
+            results.append(_reject(index, e, "unknown_clip", "clip_id: no such clip"))
+            continue
+        creator = e.creator_id
+        if e.type in (EventType.follow, EventType.unfollow):
+            if creator is None:
+                creator = creators_of.get(e.clip_id) if e.clip_id else None
+            elif creator not in known_creators:
+                results.append(_reject(index, e, "unknown_creator", "creator_id: no such creator"))
+                continue
+        progress = e.progress
+        if e.type is EventType.view_progress and progress is None and e.watch_ms is not None:
+            progress = sources.progress_of(session, e.clip_id, e.watch_ms) if e.clip_id else None
+        rows.append(
+            {
+                "user_id": user_id,
+                "event_id": e.event_id,
+                "type": e.type.value,
+                "clip_id": e.clip_id,
+                "creator_id": creator,
+                "watch_ms": e.watch_ms,
+                "progress": progress,
+                "client_at": e.at,
+                "received_at": now,
+                "aggregated": False,
+            }
+        )
+        row_index[e.event_id] = index
+    inserted: list[dict[str, Any]] = []
+    if rows:
+        # Known ids first (unique index), then a plain executemany of the new rows: much cheaper
+        # than RETURNING per row. ON CONFLICT still guards a concurrent replay of the same batch
+        # (on PostgreSQL both replies may then say "accepted"; the log, and so every counter,
+        # holds the event once). On SQLite the write lock is taken before the check: no race.
+        known = set(
+            session.scalars(
+                select(FeedEvent.event_id).where(
+                    FeedEvent.user_id == user_id, FeedEvent.event_id.in_([r["event_id"] for r in rows])
+                )
+            )
+        )
+        fresh = [row for row in rows if row["event_id"] not in known]
+        if fresh:
+            session.connection().execute(_insert_ignore(session), fresh)
+        new_ids = {row["event_id"] for row in fresh}
+        for row in rows:
+            if row["event_id"] in new_ids:
+                inserted.append(row)
+            else:
+                results.append(
+                    EventResult(
+                        index=row_index[row["event_id"]], event_id=str(row["event_id"]), status="duplicate"
+                    )
+                )
+    results.sort(key=lambda r: r.index)
+    duplicates = sum(1 for r in results if r.status == "duplicate")
+    rejected = sum(1 for r in results if r.status == "rejected")
+    return EventBatchResult(
+        accepted=len(inserted), duplicates=duplicates, rejected=rejected, results=results
+    ), inserted
+
+
+def _clip_creators(session: Session, clip_ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Servable clips -> creator, from the in-memory engine when it knows them (no query)."""
+    from app.feed.runtime import known_clip_creators
+
+    found = known_clip_creators(clip_ids)
+    missing = clip_ids - found.keys()
+    if missing:
+        found.update(sources.clip_creators(session, missing))
+    return found
+
+
+def _insert_ignore(session: Session) -> Any:
+    dialect = postgresql if is_postgres(session) else sqlite
+    return dialect.insert(FeedEvent).on_conflict_do_nothing(index_elements=["user_id", "event_id"])
+
+
+def aggregate_pending(session: Session, limit: int = 50_000) -> int:
+    """Fold unaggregated events into counters, likes and follows; exactly once. Returns how many."""
+    query = (
+        select(
+            FeedEvent.id,
+            FeedEvent.user_id,
+            FeedEvent.type,
+            FeedEvent.clip_id,
+            FeedEvent.creator_id,
+            FeedEvent.watch_ms,
+        )
+        .where(FeedEvent.aggregated.is_(False))
+        .order_by(FeedEvent.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    rows = session.execute(query).all()
+    if not rows:
+        return 0
+    increments: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
+    likes: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
+    follows: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
+    for _id, user_id, kind, clip_id, creator_id, watch_ms in rows:
+        t = EventType(kind)
+        if t in (EventType.like, EventType.unlike):
+            if clip_id is not None:
+                likes[(user_id, clip_id)] = t is EventType.like  # last one wins, in log order
+        elif t in (EventType.follow, EventType.unfollow):
+            if creator_id is not None and creator_id != user_id:
+                follows[(user_id, creator_id)] = t is EventType.follow
+        elif clip_id is not None:
+            increments[clip_id][COUNTER_COLUMN[t]] += 1
+            if watch_ms:
+                increments[clip_id]["watch_ms"] += watch_ms
+    touched_likes = {clip for (_u, clip) in likes}
+    _apply_likes(session, likes)
+    _apply_follows(session, follows)
+    clips = set(increments) | touched_likes
+    _ensure_stats(session, clips)
+    now = utcnow()
+    if increments:
+        columns = [*COUNTER_COLUMN.values(), "watch_ms"]
+        stmt = (
+            update(ClipStat)
+            .where(ClipStat.clip_id == bindparam("cid"))
+            .values(
+                {col: getattr(ClipStat, col) + bindparam(f"d_{col}") for col in columns} | {"updated_at": now}
+            )
+        )
+        params = [
+            {"cid": clip_id} | {f"d_{col}": inc.get(col, 0) for col in columns}
+            for clip_id, inc in increments.items()
+        ]
+        session.connection().execute(stmt, params)
+    if touched_likes:
+        counts = dict(
+            session.execute(
+                select(ClipLike.clip_id, func.count())
+                .where(ClipLike.clip_id.in_(touched_likes))
+                .group_by(ClipLike.clip_id)
+            ).all()
+        )
+        session.connection().execute(
+            update(ClipStat)
+            .where(ClipStat.clip_id == bindparam("cid"))
+            .values(likes=bindparam("n"), updated_at=now),
+            [{"cid": clip_id, "n": counts.get(clip_id, 0)} for clip_id in touched_likes],
+        )
+    ids = [r[0] for r in rows]
+    for start in range(0, len(ids), 1000):
+        session.execute(
+            update(FeedEvent).where(FeedEvent.id.in_(ids[start : start + 1000])).values(aggregated=True)
+        )
+    session.flush()
+    return len(rows)
+
+
+def _ensure_stats(session: Session, clip_ids: set[uuid.UUID]) -> None:
+    if not clip_ids:
+        return
+    dialect = postgresql if is_postgres(session) else sqlite
+    session.execute(
+        dialect.insert(ClipStat).on_conflict_do_nothing(index_elements=["clip_id"]),
+        [{"clip_id": c, "updated_at": utcnow()} for c in clip_ids],
+    )
+
+
+def _apply_pairs(
+    session: Session,
+    model: type[ClipLike] | type[CreatorFollow],
+    other: str,
+    pairs: dict[tuple[uuid.UUID, uuid.UUID], bool],
+) -> None:
+    """Set or clear (user, other) rows of a like/follow table: the last event of each pair wins."""
+    if not pairs:
+        return
+    dialect = postgresql if is_postgres(session) else sqlite
+    on = [{"user_id": u, other: o, "created_at": utcnow()} for (u, o), v in pairs.items() if v]
+    if on:
+        session.execute(dialect.insert(model).on_conflict_do_nothing(index_elements=["user_id", other]), on)
+    column = getattr(model, other)
+    for (u, o), v in pairs.items():
+        if not v:
+            session.execute(delete(model).where(model.user_id == u, column == o))
+
+
+def _apply_likes(session: Session, likes: dict[tuple[uuid.UUID, uuid.UUID], bool]) -> None:
+    _apply_pairs(session, ClipLike, "clip_id", likes)
+
+
+def _apply_follows(session: Session, follows: dict[tuple[uuid.UUID, uuid.UUID], bool]) -> None:
+    _apply_pairs(session, CreatorFollow, "creator_id", follows)
+
+
+def all_clip_stats(session: Session) -> list[Any]:
+    c = ClipStat
+    return list(
+        session.execute(
+            select(
+                c.clip_id,
+                c.impressions,
+                c.views,
+                c.completes,
+                c.replays,
+                c.likes,
+                c.shares,
+                c.product_taps,
+                c.add_to_carts,
+                c.purchases,
+            )
+        ).all()
+    )
+
+
+def get_clip_stats(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, ClipStat]:
+    return {s.clip_id: s for s in session.scalars(select(ClipStat).where(ClipStat.clip_id.in_(clip_ids)))}
+
+
+# ---------------------------------------------------------------------------- follows
+
+
+def record_follow(session: Session, user_id: uuid.UUID, handle: str, following: bool) -> uuid.UUID:
+    """Follow/unfollow by handle: written as an event (so the engine learns it) and applied to
+    ``creator_follow`` by the aggregator; applied here at once too so the answer is immediate."""
+    profile = accounts_service.get_creator_by_handle(session, handle)
+    if profile.user_id == user_id:
+        raise Unprocessable("You cannot follow yourself", code="cannot_follow_self")
+    kind = EventType.follow if following else EventType.unfollow
+    session.execute(
+        insert(FeedEvent).values(
+            user_id=user_id,
+            event_id=uuid.uuid4(),
+            type=kind.value,
+            creator_id=profile.user_id,
+            client_at=utcnow(),
+            received_at=utcnow(),
+            aggregated=True,
+        )
+    )
+    _apply_follows(session, {(user_id, profile.user_id): following})
+    session.flush()
+    return profile.user_id
+
+
+def last_event_id(session: Session) -> int | None:
+    return session.scalar(select(func.max(FeedEvent.id)))
+
+
+_EVENT_COLUMNS = (
+    FeedEvent.id,
+    FeedEvent.user_id,
+    FeedEvent.type,
+    FeedEvent.clip_id,
+    FeedEvent.creator_id,
+    FeedEvent.progress,
+    FeedEvent.client_at,
+)
+
+
+def recent_events(session: Session, after_id: int, limit: int) -> list[Any]:
+    """Events after ``after_id``, in log order (what a process's engine has not applied yet)."""
+    query = select(*_EVENT_COLUMNS).where(FeedEvent.id > after_id).order_by(FeedEvent.id).limit(limit)
+    return list(session.execute(query).all())
+
+
+def events_by_ids(session: Session, ids: list[int]) -> list[Any]:
+    return list(session.execute(select(*_EVENT_COLUMNS).where(FeedEvent.id.in_(ids))).all())
+
+
+def as_timestamp(value: datetime) -> float:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
