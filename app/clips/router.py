@@ -27,6 +27,8 @@ from app.config import get_settings
 from app.db import SessionDep, as_utc, session_scope
 from app.errors import NotFound, Unauthorized, problem_responses
 from app.storage import LocalStorage, get_storage
+from app.tags import service as tags_service
+from app.tags.schemas import TagRead
 
 router = APIRouter()
 uploads = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -49,8 +51,20 @@ def _upload_read(upload: service.UploadSession, parts: list[dict[str, object]] |
     )
 
 
+def _clip_reads(session: SessionDep, clips: list[service.Clip]) -> list[ClipRead]:
+    ids = [clip.id for clip in clips]
+    slugs = service.interest_slugs(session, ids)
+    tags = tags_service.active_tags_for_clips(session, ids)
+    reads = []
+    for clip in clips:
+        read = service.clip_read(clip, slugs[clip.id])
+        read.tags = [TagRead.model_validate(tag) for tag in tags[clip.id]]
+        reads.append(read)
+    return reads
+
+
 def _clip_read(session: SessionDep, clip: service.Clip) -> ClipRead:
-    return service.clip_read(clip, service.interest_slugs(session, [clip.id])[clip.id])
+    return _clip_reads(session, [clip])[0]
 
 
 # --- uploads ------------------------------------------------------------------------------------
@@ -198,8 +212,7 @@ def my_clips(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ClipPage:
     rows, next_offset = service.list_creator_clips(session, user, offset, limit)
-    slugs = service.interest_slugs(session, [c.id for c in rows])
-    return ClipPage(items=[service.clip_read(c, slugs[c.id]) for c in rows], next_offset=next_offset)
+    return ClipPage(items=_clip_reads(session, rows), next_offset=next_offset)
 
 
 # --- local media ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.clips.models import ClipStatus, UploadMode, UploadStatus, Visibility
+from app.tags.schemas import TagRead
 
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
 
@@ -104,6 +105,10 @@ class ClipRead(BaseModel):
     has_audio: bool | None
     renditions: list[RenditionRead]
     playback: PlaybackRead
+    tags: list[TagRead] = Field(
+        default_factory=list,
+        description="Active product tags with live price, availability and buy action",
+    )
     created_at: datetime
     updated_at: datetime
     ready_at: datetime | None

@@ -53,9 +53,13 @@ def test_creator_tags_are_active_with_live_stock(client, make_user):
     assert (live["available"], live["availability"]) == (1, "low_stock")
     checkout(client, buyer, [(sku["id"], 1)])
     assert _listed(client, clip_id)[0]["availability"] == "out_of_stock"
+    # Clip reads embed the same live tags.
+    [embedded] = client.get(f"/v1/clips/{clip_id}").json()["tags"]
+    assert (embedded["id"], embedded["available"], embedded["availability"]) == (tag["id"], 0, "out_of_stock")
     # Deactivated SKUs disappear from tag reads.
     client.patch(f"/v1/merchant/skus/{sku['id']}", json={"active": False}, headers=merchant)
     assert _listed(client, clip_id) == []
+    assert client.get(f"/v1/clips/{clip_id}").json()["tags"] == []
 
 
 def test_merchant_tags_wait_for_the_creator(client, make_user):
