@@ -4,9 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+HOST="${CLIPSHOP_HOST:-127.0.0.1}"
+PORT="${CLIPSHOP_PORT:-8000}"
+# Media URLs handed to clients point at this server unless configured otherwise.
+export CLIPSHOP_PUBLIC_BASE_URL="${CLIPSHOP_PUBLIC_BASE_URL:-http://$HOST:$PORT}"
 echo "==> applying migrations"
 .venv/bin/python -m app migrate
 echo "==> seeding demo data"
 .venv/bin/python -m app seed-demo
-echo "==> serving on http://${CLIPSHOP_HOST:-127.0.0.1}:${CLIPSHOP_PORT:-8000} (docs at /docs)"
-exec .venv/bin/python -m app serve --host "${CLIPSHOP_HOST:-127.0.0.1}" --port "${CLIPSHOP_PORT:-8000}"
+echo "==> serving on http://$HOST:$PORT (docs at /docs)"
+exec .venv/bin/python -m app serve --host "$HOST" --port "$PORT"
