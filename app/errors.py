@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("clipshop.errors")
@@ -246,6 +247,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, status, code, detail, headers=getattr(exc, "headers", None))
 
 
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # Services check what they can up front; a constraint that still fires is a race between
+    # two requests (e.g. the same email signed up twice at once). The transaction is rolled back.
+    logger.info("integrity error", extra={"path": request.url.path, "error": str(exc)[:300]})
+    return problem_response(request, 409, "conflict", "The request conflicts with the current state; retry")
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # A value the database cannot store (e.g. a NUL character in text on PostgreSQL).
+    logger.info("data error", extra={"path": request.url.path, "error": str(exc)[:300]})
+    return problem_response(request, 422, "invalid_value", "A value in the request cannot be stored")
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(request, 500, "internal_error", "An unexpected error occurred")
@@ -255,6 +269,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

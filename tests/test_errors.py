@@ -79,3 +79,23 @@ def test_request_id_is_echoed_or_generated(client):
     generated = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces\x01"})
     assert generated.headers["x-request-id"] != "bad id with spaces\x01"
     assert len(generated.headers["x-request-id"]) == 16
+
+
+def test_text_the_database_cannot_store_is_a_4xx(client, make_user):
+    # PostgreSQL refuses NUL characters in text; SQLite stores them. Either way: never a 500.
+    _, headers = make_user("viewer")
+    response = client.patch("/v1/me", json={"display_name": "bad\u0000name"}, headers=headers)
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        assert response.json()["code"] == "invalid_value"
+
+
+def test_constraint_race_is_a_409_not_a_500(client, monkeypatch):
+    from app.accounts import service
+
+    # Simulate losing a race: the pre-check sees no account, the insert hits the unique index.
+    client.post("/v1/auth/signup", json={"email": "race@example.com", "password": "password-123"})
+    monkeypatch.setattr(service, "get_user_by_email", lambda session, email: None)
+    response = client.post("/v1/auth/signup", json={"email": "race@example.com", "password": "password-123"})
+    assert response.status_code == 409 and response.json()["code"] == "conflict"
+    assert "INSERT" not in response.text and "UNIQUE" not in response.text.upper()
