@@ -12,12 +12,11 @@ tails the same log (``app.feed.runtime``).
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -202,62 +201,73 @@ def _insert_ignore(session: Session) -> Any:
     return dialect.insert(FeedEvent).on_conflict_do_nothing(index_elements=["user_id", "event_id"])
 
 
-def aggregate_pending(session: Session, limit: int = 50_000) -> int:
-    """Fold unaggregated events into counters, likes and follows; exactly once. Returns how many."""
-    query = (
-        select(
-            FeedEvent.id,
-            FeedEvent.user_id,
-            FeedEvent.type,
-            FeedEvent.clip_id,
-            FeedEvent.creator_id,
-            FeedEvent.watch_ms,
-        )
-        .where(FeedEvent.aggregated.is_(False))
-        .order_by(FeedEvent.id)
-        .limit(limit)
+_PAIR_TYPES = (EventType.like, EventType.unlike, EventType.follow, EventType.unfollow)
+
+
+def _counters_upsert(selection: str) -> Any:
+    """One set-based statement: per clip, the counter increments of the selected events, added
+    to ``clip_stat`` (row created when missing). Runs inside the database, not in Python."""
+    columns = [*COUNTER_COLUMN.values(), "watch_ms"]
+    sums = [
+        f"SUM(CASE WHEN type = '{kind.value}' THEN 1 ELSE 0 END)" for kind in COUNTER_COLUMN
+    ] + ["COALESCE(SUM(watch_ms), 0)"]
+    kinds = ", ".join(f"'{kind.value}'" for kind in COUNTER_COLUMN)
+    return text(
+        f"INSERT INTO clip_stat (clip_id, {', '.join(columns)}, updated_at) "
+        f"SELECT clip_id, {', '.join(sums)}, :now FROM feed_event "
+        f"WHERE {selection} AND clip_id IS NOT NULL AND type IN ({kinds}) GROUP BY clip_id "
+        "ON CONFLICT (clip_id) DO UPDATE SET "
+        + ", ".join(f"{c} = clip_stat.{c} + excluded.{c}" for c in columns)
+        + ", updated_at = excluded.updated_at"
     )
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    rows = session.execute(query).all()
-    if not rows:
-        return 0
-    increments: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
+
+
+def aggregate_pending(session: Session, limit: int = 50_000) -> int:
+    """Fold unaggregated events into counters, likes and follows; exactly once. Returns how many.
+
+    The counters are one ``INSERT .. SELECT .. GROUP BY .. ON CONFLICT DO UPDATE`` over the
+    selected events; only like/unlike/follow/unfollow events (last one wins per pair) are read
+    into Python. On PostgreSQL the selection is the ids locked with ``FOR UPDATE SKIP LOCKED``
+    (concurrent aggregators split the work); on SQLite the transaction holds the write lock, so
+    "pending and id <= the last selected id" is the same set in every statement."""
+    pending = select(FeedEvent.id).where(text("NOT feed_event.aggregated")).order_by(FeedEvent.id)
+    pg = is_postgres(session)
+    params: dict[str, Any]
+    if pg:
+        ids = list(session.scalars(pending.limit(limit).with_for_update(skip_locked=True)))
+        if not ids:
+            return 0
+        selection, params, count = "id = ANY(:ids)", {"ids": ids}, len(ids)
+    else:
+        last = session.scalar(pending.offset(limit - 1).limit(1))
+        if last is None:
+            last = session.scalar(select(func.max(FeedEvent.id)).where(text("NOT feed_event.aggregated")))
+            if last is None:
+                return 0
+        selection, params = "NOT aggregated AND id <= :hi", {"hi": last}
+        count = 0
+    now = utcnow()
     likes: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
     follows: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
-    for _id, user_id, kind, clip_id, creator_id, watch_ms in rows:
+    pair_rows = session.execute(
+        select(FeedEvent.user_id, FeedEvent.type, FeedEvent.clip_id, FeedEvent.creator_id)
+        .where(text(selection).bindparams(**params))
+        .where(FeedEvent.type.in_([t.value for t in _PAIR_TYPES]))
+        .order_by(FeedEvent.id)
+    ).all()
+    for user_id, kind, clip_id, creator_id in pair_rows:
         t = EventType(kind)
         if t in (EventType.like, EventType.unlike):
             if clip_id is not None:
                 likes[(user_id, clip_id)] = t is EventType.like  # last one wins, in log order
-        elif t in (EventType.follow, EventType.unfollow):
-            if creator_id is not None and creator_id != user_id:
-                follows[(user_id, creator_id)] = t is EventType.follow
-        elif clip_id is not None:
-            increments[clip_id][COUNTER_COLUMN[t]] += 1
-            if watch_ms:
-                increments[clip_id]["watch_ms"] += watch_ms
+        elif creator_id is not None and creator_id != user_id:
+            follows[(user_id, creator_id)] = t is EventType.follow
+    session.execute(_counters_upsert(selection), {**params, "now": now})
     touched_likes = {clip for (_u, clip) in likes}
     _apply_likes(session, likes)
     _apply_follows(session, follows)
-    clips = set(increments) | touched_likes
-    _ensure_stats(session, clips)
-    now = utcnow()
-    if increments:
-        columns = [*COUNTER_COLUMN.values(), "watch_ms"]
-        stmt = (
-            update(ClipStat)
-            .where(ClipStat.clip_id == bindparam("cid"))
-            .values(
-                {col: getattr(ClipStat, col) + bindparam(f"d_{col}") for col in columns} | {"updated_at": now}
-            )
-        )
-        params = [
-            {"cid": clip_id} | {f"d_{col}": inc.get(col, 0) for col in columns}
-            for clip_id, inc in increments.items()
-        ]
-        session.connection().execute(stmt, params)
     if touched_likes:
+        _ensure_stats(session, touched_likes)
         counts = dict(
             session.execute(
                 select(ClipLike.clip_id, func.count())
@@ -271,13 +281,12 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
             .values(likes=bindparam("n"), updated_at=now),
             [{"cid": clip_id, "n": counts.get(clip_id, 0)} for clip_id in touched_likes],
         )
-    ids = [r[0] for r in rows]
-    for start in range(0, len(ids), 1000):
-        session.execute(
-            update(FeedEvent).where(FeedEvent.id.in_(ids[start : start + 1000])).values(aggregated=True)
-        )
+    marked = session.execute(
+        update(FeedEvent).where(text(selection).bindparams(**params)).values(aggregated=True),
+        execution_options={"synchronize_session": False},
+    )
     session.flush()
-    return len(rows)
+    return count or int(getattr(marked, "rowcount", 0) or 0)
 
 
 def _ensure_stats(session: Session, clip_ids: set[uuid.UUID]) -> None:
