@@ -89,7 +89,8 @@ def build_page(session: Session, user_id: uuid.UUID | None, cursor: str | None, 
     store = get_store()
     signer = str(user_id) if user_id is not None else "anon"
     if cursor is None:
-        rt.catch_up(session, scans=False)  # read-your-writes: the new session sees every event so far
+        if rt.needs_catch_up(user_id):  # read-your-writes: the new session sees the viewer's events
+            rt.catch_up(session, scans=False)
         sid = new_session_id()
         viewer: Hashable = user_id if user_id is not None else f"anon:{sid}"
         if user_id is not None:

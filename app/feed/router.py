@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+from functools import partial
 from typing import Annotated
 
 import orjson
@@ -56,13 +58,17 @@ def post_events(body: EventBatch, session: SessionDep, request: Request) -> Resp
         raise Unauthorized("Sign in or start a guest session")
     result, inserted = service.ingest_events(session, user_id, body.events)
     if inserted:
-        on_commit(session, _nudge_runtime)
+        on_commit(session, partial(_events_committed, user_id))
     code = status.HTTP_207_MULTI_STATUS if result.rejected else status.HTTP_200_OK
     return Response(orjson.dumps(result.model_dump()), status_code=code, media_type="application/json")
 
 
 def _nudge_runtime() -> None:
     get_runtime().nudge()
+
+
+def _events_committed(user_id: uuid.UUID) -> None:
+    get_runtime().events_committed(user_id)
 
 
 def _set_follow(session: SessionDep, user: CurrentUser, handle: str, following: bool) -> FollowRead:

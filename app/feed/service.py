@@ -153,21 +153,12 @@ def ingest_events(
         row_index[e.event_id] = index
     inserted: list[dict[str, Any]] = []
     if rows:
-        # Known ids first (unique index), then a plain executemany of the new rows: much cheaper
-        # than RETURNING per row. ON CONFLICT still guards a concurrent replay of the same batch
-        # (on PostgreSQL both replies may then say "accepted"; the log, and so every counter,
-        # holds the event once). On SQLite the write lock is taken before the check: no race.
-        known = set(
-            session.scalars(
-                select(FeedEvent.event_id).where(
-                    FeedEvent.user_id == user_id, FeedEvent.event_id.in_([r["event_id"] for r in rows])
-                )
-            )
-        )
-        fresh = [row for row in rows if row["event_id"] not in known]
-        if fresh:
-            session.connection().execute(_insert_ignore(session), fresh)
-        new_ids = {row["event_id"] for row in fresh}
+        # One multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING (SQLAlchemy's insertmanyvalues):
+        # the ids it returns are the new events; the others were already stored (a replay). On
+        # PostgreSQL a concurrent replay of the same batch may make both replies say "accepted";
+        # the log, and so every counter, holds each event once.
+        stmt = _insert_ignore(session).returning(FeedEvent.event_id)
+        new_ids = set(session.connection().execute(stmt, rows).scalars())
         for row in rows:
             if row["event_id"] in new_ids:
                 inserted.append(row)
