@@ -383,7 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pages", type=int, default=10, help="pages swiped per feed session")
     p.add_argument("--tokens", type=int, default=2000, help="viewers the clients sign in as")
     p.add_argument(
-        "--switch", type=int, default=10, help="a client signs in as another viewer once in this many sessions"
+        "--switch",
+        type=int,
+        default=10,
+        help="a client signs in as another viewer once in this many sessions",
     )
     args = p.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="clipshop-feed-load-"))

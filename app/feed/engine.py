@@ -426,11 +426,21 @@ class FeedEngine:
         pos = np.arange(hist.size, 0, -1, dtype=np.float64) - 1  # 0 = most recent
         w = 0.5 ** (pos / cfg.history_half_life)
         w *= np.fromiter((v.strength.get(int(h), 1.0) for h in hist), np.float64, hist.size)
-        cnt = self.engaged[:m] + cfg.sim_shrink
-        w *= cnt[hist] ** -cfg.sim_alpha
-        scores = np.asarray(self.co[hist].T @ w).ravel() * cnt ** -(1.0 - cfg.sim_alpha)
-        if scores.shape[0] < self.n:
-            scores = np.pad(scores, (0, self.n - scores.shape[0]))
+        w *= (self.engaged[hist] + cfg.sim_shrink) ** -cfg.sim_alpha
+        # the history rows of the co-count matrix, gathered straight from the CSR arrays: only the
+        # neighbours are touched (a sparse matrix product plus dense normalisation over the whole
+        # catalogue cost far more per request)
+        co = self.co
+        starts = co.indptr[hist]
+        lens = co.indptr[hist + 1] - starts
+        total = int(lens.sum())
+        scores = np.zeros(self.n, np.float64)
+        if total == 0:
+            return scores
+        take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
+        neighbours, where = np.unique(co.indices[take], return_inverse=True)
+        sums = np.bincount(where, weights=co.data[take] * np.repeat(w, lens), minlength=neighbours.size)
+        scores[neighbours] = sums * (self.engaged[neighbours] + cfg.sim_shrink) ** -(1.0 - cfg.sim_alpha)
         return scores
 
     # ------------------------------------------------------------------ quality

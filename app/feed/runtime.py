@@ -307,7 +307,7 @@ class FeedRuntime:
                 return
             self._wake.clear()
             try:
-                with new_session() as session:
+                with service.writer_lock(), new_session() as session:
                     service.aggregate_pending(session)
                     session.commit()
                 with read_session() as session:

@@ -11,7 +11,9 @@ tails the same log (``app.feed.runtime``).
 
 from __future__ import annotations
 
+import threading
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
 from app.config import get_settings
-from app.db import is_postgres, utcnow
+from app.db import is_postgres, session_scope, utcnow
 from app.errors import Unprocessable
 from app.feed import sources
 from app.feed.events import CLIP_EVENTS, EventType
@@ -58,6 +60,22 @@ def _validation_reason(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first.get("loc", ())) or "event"
     return f"{where}: {first.get('msg', 'invalid')}"
+
+
+# SQLite has one writer at a time: the event writers (and the aggregator) of a process queue on
+# this lock instead of on SQLite's busy handler, whose sleeps (up to 100 ms) made 32 concurrent
+# batches wait far longer than the writes themselves take.
+_sqlite_writer = threading.Lock()
+
+
+def writer_lock() -> AbstractContextManager[Any]:
+    return _sqlite_writer if get_settings().is_sqlite else nullcontext()
+
+
+def store_events(user_id: uuid.UUID, raw_events: list[Any]) -> tuple[EventBatchResult, list[dict[str, Any]]]:
+    """``ingest_events`` in its own short transaction (committed before returning)."""
+    with writer_lock(), session_scope() as session:
+        return ingest_events(session, user_id, raw_events)
 
 
 def ingest_events(
@@ -195,22 +213,22 @@ def _insert_ignore(session: Session) -> Any:
 _PAIR_TYPES = (EventType.like, EventType.unlike, EventType.follow, EventType.unfollow)
 
 
-def _counters_upsert(selection: str) -> Any:
+def _counters_upsert(source: str, selection: str) -> Any:
     """One set-based statement: per clip, the counter increments of the selected events, added
     to ``clip_stat`` (row created when missing). Runs inside the database, not in Python."""
     columns = [*COUNTER_COLUMN.values(), "watch_ms"]
-    sums = [
-        f"SUM(CASE WHEN type = '{kind.value}' THEN 1 ELSE 0 END)" for kind in COUNTER_COLUMN
-    ] + ["COALESCE(SUM(watch_ms), 0)"]
+    sums = [f"SUM(CASE WHEN type = '{kind.value}' THEN 1 ELSE 0 END)" for kind in COUNTER_COLUMN] + [
+        "COALESCE(SUM(watch_ms), 0)"
+    ]
     kinds = ", ".join(f"'{kind.value}'" for kind in COUNTER_COLUMN)
     return text(
         f"INSERT INTO clip_stat (clip_id, {', '.join(columns)}, updated_at) "
-        f"SELECT clip_id, {', '.join(sums)}, :now FROM feed_event "
+        f"SELECT clip_id, {', '.join(sums)}, :now FROM {source} "
         f"WHERE {selection} AND clip_id IS NOT NULL AND type IN ({kinds}) GROUP BY clip_id "
         "ON CONFLICT (clip_id) DO UPDATE SET "
         + ", ".join(f"{c} = clip_stat.{c} + excluded.{c}" for c in columns)
         + ", updated_at = excluded.updated_at"
-    )
+    ).bindparams(bindparam("now", type_=ClipStat.__table__.c.updated_at.type))
 
 
 def aggregate_pending(session: Session, limit: int = 50_000) -> int:
@@ -238,13 +256,18 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
         selection, params = "NOT aggregated AND id <= :hi", {"hi": last}
         count = 0
     now = utcnow()
+    # SQLite: without the hint the planner walks the clip_id index (for the GROUP BY) or the
+    # primary key (for id <= :hi) over the whole log instead of the pending events
+    source = "feed_event" if pg else "feed_event INDEXED BY ix_feed_event_pending"
     likes: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
     follows: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
+    pair_kinds = ", ".join(f"'{t.value}'" for t in _PAIR_TYPES)
     pair_rows = session.execute(
-        select(FeedEvent.user_id, FeedEvent.type, FeedEvent.clip_id, FeedEvent.creator_id)
-        .where(text(selection).bindparams(**params))
-        .where(FeedEvent.type.in_([t.value for t in _PAIR_TYPES]))
-        .order_by(FeedEvent.id)
+        text(
+            f"SELECT user_id, type, clip_id, creator_id FROM {source} "
+            f"WHERE {selection} AND type IN ({pair_kinds}) ORDER BY id"
+        ).columns(FeedEvent.user_id, FeedEvent.type, FeedEvent.clip_id, FeedEvent.creator_id),
+        params,
     ).all()
     for user_id, kind, clip_id, creator_id in pair_rows:
         t = EventType(kind)
@@ -253,7 +276,7 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
                 likes[(user_id, clip_id)] = t is EventType.like  # last one wins, in log order
         elif creator_id is not None and creator_id != user_id:
             follows[(user_id, creator_id)] = t is EventType.follow
-    session.execute(_counters_upsert(selection), {**params, "now": now})
+    session.execute(_counters_upsert(source, selection), {**params, "now": now})
     touched_likes = {clip for (_u, clip) in likes}
     _apply_likes(session, likes)
     _apply_follows(session, follows)
@@ -272,10 +295,7 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
             .values(likes=bindparam("n"), updated_at=now),
             [{"cid": clip_id, "n": counts.get(clip_id, 0)} for clip_id in touched_likes],
         )
-    marked = session.execute(
-        update(FeedEvent).where(text(selection).bindparams(**params)).values(aggregated=True),
-        execution_options={"synchronize_session": False},
-    )
+    marked = session.execute(text(f"UPDATE {source} SET aggregated = true WHERE {selection}"), params)
     session.flush()
     return count or int(getattr(marked, "rowcount", 0) or 0)
 
