@@ -35,7 +35,7 @@ class FeedConfig:
     product_heavy_tags: int = 2  # a clip with at least this many active tags is product-heavy
     mix_strength: float = 0.7  # 0 = pure relevance order, 1 = slots shared by the viewer's interest weights
     mix_floor: float = 0.5  # share of the mix spread evenly over all interests
-    rerank_window_factor: int = 10  # candidates considered by the re-rank: factor x n ...
+    rerank_window_factor: int = 4  # candidates considered by the re-rank: factor x n ...
     rerank_window_min: int = 400  # ... and at least this many
     # learning
     interest_half_life_s: float = 30 * 86400.0
@@ -605,7 +605,9 @@ class FeedEngine:
            ``1/explore_share``-th slot to a Thompson-sampled fresh clip.
         """
         cfg = self.config
-        order = np.argsort(-score)[: max(cfg.rerank_window_factor * n, cfg.rerank_window_min)]
+        window = max(cfg.rerank_window_factor * n, cfg.rerank_window_min)
+        order = _top(score, window)  # the window first (linear), then sort only the window
+        order = order[np.argsort(-score[order], kind="stable")]
         cand, score, reason_row = cand[order], score[order], reason_row[order]
         full = self.interests[cand] > 0
         n_interests = max(len(self.interest_keys), 1)

@@ -263,11 +263,11 @@ class FeedRuntime:
 
     def sync_viewer(self, session: Session, user_id: uuid.UUID) -> None:
         """Onboarding picks are read fresh when a session starts (they change rarely, cheaply)."""
+        table = UserInterest.__table__
+        query = select(table.c.interest_id, table.c.selected).where(table.c.user_id == user_id)
         picks: dict[Hashable, float] = {
             interest_id: 1.0
-            for interest_id, selected in session.execute(
-                select(UserInterest.interest_id, UserInterest.selected).where(UserInterest.user_id == user_id)
-            )
+            for interest_id, selected in session.connection().execute(query)  # Core: no ORM layer
             if selected
         }
         viewer = self.engine.viewer(user_id)
