@@ -434,13 +434,12 @@ class FeedEngine:
         starts = co.indptr[hist]
         lens = co.indptr[hist + 1] - starts
         total = int(lens.sum())
-        scores = np.zeros(self.n, np.float64)
         if total == 0:
-            return scores
+            return np.zeros(self.n, np.float64)
         take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
-        neighbours, where = np.unique(co.indices[take], return_inverse=True)
-        sums = np.bincount(where, weights=co.data[take] * np.repeat(w, lens), minlength=neighbours.size)
-        scores[neighbours] = sums * (self.engaged[neighbours] + cfg.sim_shrink) ** -(1.0 - cfg.sim_alpha)
+        scores = np.bincount(co.indices[take], weights=co.data[take] * np.repeat(w, lens), minlength=self.n)
+        neighbours = np.unique(co.indices[take]) if total < 2048 else np.flatnonzero(scores)
+        scores[neighbours] *= (self.engaged[neighbours] + cfg.sim_shrink) ** -(1.0 - cfg.sim_alpha)
         return scores
 
     # ------------------------------------------------------------------ quality
