@@ -437,7 +437,9 @@ class FeedEngine:
         if total == 0:
             return np.zeros(self.n, np.float64)
         take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
-        scores = np.bincount(co.indices[take], weights=co.data[take] * np.repeat(w, lens), minlength=self.n)
+        scores: np.ndarray = np.bincount(
+            co.indices[take], weights=co.data[take] * np.repeat(w, lens), minlength=self.n
+        ).astype(np.float64, copy=False)
         neighbours = np.unique(co.indices[take]) if total < 2048 else np.flatnonzero(scores)
         scores[neighbours] *= (self.engaged[neighbours] + cfg.sim_shrink) ** -(1.0 - cfg.sim_alpha)
         return scores
