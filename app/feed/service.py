@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,12 +64,15 @@ def _validation_reason(exc: ValidationError) -> str:
 
 # SQLite has one writer at a time: the event writers (and the aggregator) of a process queue on
 # this lock instead of on SQLite's busy handler, whose sleeps (up to 100 ms) made 32 concurrent
-# batches wait far longer than the writes themselves take.
+# batches wait far longer than the writes themselves take. On PostgreSQL a few writers at a time
+# keep within the connection pool (an overflow connection is opened and closed per checkout) and
+# leave the database's CPU to the writes rather than to dozens of competing backends.
 _sqlite_writer = threading.Lock()
+_pg_writers = threading.BoundedSemaphore(8)
 
 
 def writer_lock() -> AbstractContextManager[Any]:
-    return _sqlite_writer if get_settings().is_sqlite else nullcontext()
+    return _sqlite_writer if get_settings().is_sqlite else _pg_writers
 
 
 def store_events(user_id: uuid.UUID, raw_events: list[Any]) -> tuple[EventBatchResult, list[dict[str, Any]]]:
