@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+from functools import partial
 from typing import Annotated
 
 import orjson
@@ -62,13 +64,13 @@ def post_events(body: EventBatch, request: Request) -> Response:
     return Response(orjson.dumps(result.model_dump()), status_code=code, media_type="application/json")
 
 
-def _nudge_runtime() -> None:
-    get_runtime().nudge()
+def _events_committed(user_id: uuid.UUID) -> None:
+    get_runtime().events_committed(user_id)
 
 
 def _set_follow(session: SessionDep, user: CurrentUser, handle: str, following: bool) -> FollowRead:
     creator_id = service.record_follow(session, user.id, handle, following)
-    on_commit(session, _nudge_runtime)
+    on_commit(session, partial(_events_committed, user.id))  # the next session reflects it
     return FollowRead(creator_id=creator_id, handle=handle.lower(), following=following)
 
 
