@@ -9,8 +9,10 @@ then drives it with ``wrk`` (``--concurrency`` threads of one connection each, s
 one client with its own viewer and cursor; the Lua script is embedded below):
 
 * ``GET /healthz`` (trivial async endpoint of the same server) for ``--seconds``;
-* ``GET /v1/feed``: each client opens a session and swipes ``--pages`` pages of 10 with the cursor,
-  then starts a new session (as a viewer chosen at random);
+* ``GET /v1/feed``: each client is one signed-in device: it opens a session, swipes ``--pages``
+  pages of 10 with the cursor (a session holds 100 clips), then opens a new session as the same
+  viewer; one session in ``--switch`` is opened as another viewer chosen at random (a device
+  changing hands, a new sign-in), so the token cache sees new viewers too;
 * ``POST /v1/events`` with batches of 100 events (fresh event ids, the viewer's clips).
 
 Prints p50/p99 latency and requests/s for each, the feed ÷ trivial ratio (goal >= 0.5, p99 <= 50
@@ -247,7 +249,7 @@ end
 local tokens, clips = {}, {}
 local token, cursor, pages = nil, nil, 0
 accepted = 0  -- global: done() reads it from every thread
-local mode, maxpages
+local mode, maxpages, switch
 
 local function lines(path, into)
   local f = assert(io.open(path))
@@ -256,7 +258,7 @@ local function lines(path, into)
 end
 
 function init(args)
-  mode, maxpages = args[1], tonumber(args[2])
+  mode, maxpages, switch = args[1], tonumber(args[2]), tonumber(args[5])
   lines(args[3], tokens)
   lines(args[4], clips)
   math.randomseed(id * 7919)
@@ -285,9 +287,13 @@ function request()
     return wrk.format("POST", "/v1/events", headers, '{"events":[' .. table.concat(parts, ",") .. ']}')
   end
   if cursor == nil or pages >= maxpages then
+    -- a new session of the same signed-in viewer (one client = one device); now and then
+    -- (one session in ``switch``) the device is handed to another viewer
     cursor, pages = nil, 0
-    token = tokens[math.random(#tokens)]
-    headers["Authorization"] = "Bearer " .. token
+    if math.random(switch) == 1 then
+      token = tokens[math.random(#tokens)]
+      headers["Authorization"] = "Bearer " .. token
+    end
     return wrk.format("GET", "/v1/feed?limit=10", headers)
   end
   return wrk.format("GET", "/v1/feed?limit=10&cursor=" .. cursor, headers)
@@ -327,6 +333,7 @@ def drive(
     tokens_file: Path,
     clips_file: Path,
     script: Path,
+    switch: int,
 ) -> dict[str, float]:
     """wrk with one connection per thread; ``mode`` is trivial, feed or events."""
     out = subprocess.run(
@@ -348,6 +355,7 @@ def drive(
             str(pages),
             str(tokens_file),
             str(clips_file),
+            str(switch),
         ],
         capture_output=True,
         text=True,
@@ -374,6 +382,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--pages", type=int, default=10, help="pages swiped per feed session")
     p.add_argument("--tokens", type=int, default=2000, help="viewers the clients sign in as")
+    p.add_argument(
+        "--switch",
+        type=int,
+        default=10,
+        help="a client signs in as another viewer once in this many sessions",
+    )
     args = p.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="clipshop-feed-load-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
@@ -433,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
             "tokens_file": tokens_file,
             "clips_file": clips_file,
             "script": script,
+            "switch": args.switch,
         }
         drive(base, "feed", 3, **run)  # warm-up: caches, connections, numpy paths
         trivial = drive(base, "trivial", args.seconds, **run)

@@ -3,7 +3,8 @@
 ``GET /v1/feed`` is the hottest route: the access token is verified on every request (signature,
 expiry, audience), while the database check that the account and its sign-in session are still
 live is cached per session id for ``AUTH_CACHE_SECONDS`` (so a logout takes effect on the feed
-within that time; every other route checks on each request).
+within that time; every other route checks on each request). A token that verified is remembered
+(by its exact text) until it expires, so a client swiping pages pays the signature check once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from app.feed.runtime import read_session
 
 AUTH_CACHE_SECONDS = 5.0
 _cache: dict[uuid.UUID, tuple[float, uuid.UUID | None]] = {}
+# token text -> (expiry as a unix time, user id, sign-in session id) of a token that verified
+_tokens: dict[str, tuple[float, uuid.UUID, uuid.UUID]] = {}
 _lock = threading.Lock()
 
 
@@ -32,6 +35,23 @@ def _live_user(session_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID | None:
         return user_id if ok and auth is not None and auth.user_id == user_id else None
 
 
+def _verify(token: str) -> tuple[uuid.UUID, uuid.UUID]:
+    payload = decode_access_token(token)
+    if payload is None:
+        raise InvalidToken("The access token is invalid or expired")
+    try:
+        user_id = uuid.UUID(payload["sub"])
+        session_id = uuid.UUID(payload["sid"])
+        expires = float(payload["exp"])
+    except (KeyError, ValueError, TypeError):
+        raise InvalidToken("The access token is malformed")
+    with _lock:
+        if len(_tokens) > 100_000:
+            _tokens.clear()
+        _tokens[token] = (expires, user_id, session_id)
+    return user_id, session_id
+
+
 def feed_viewer(request: Request) -> uuid.UUID | None:
     header = request.headers.get("authorization")
     if not header:
@@ -39,14 +59,11 @@ def feed_viewer(request: Request) -> uuid.UUID | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    payload = decode_access_token(token)
-    if payload is None:
-        raise InvalidToken("The access token is invalid or expired")
-    try:
-        user_id = uuid.UUID(payload["sub"])
-        session_id = uuid.UUID(payload["sid"])
-    except (KeyError, ValueError):
-        raise InvalidToken("The access token is malformed")
+    known = _tokens.get(token)
+    if known is not None and known[0] > time.time():
+        _exp, user_id, session_id = known
+    else:
+        user_id, session_id = _verify(token)
     now = time.monotonic()
     hit = _cache.get(session_id)
     if hit is None or hit[0] < now:

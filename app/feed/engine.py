@@ -35,7 +35,7 @@ class FeedConfig:
     product_heavy_tags: int = 2  # a clip with at least this many active tags is product-heavy
     mix_strength: float = 0.7  # 0 = pure relevance order, 1 = slots shared by the viewer's interest weights
     mix_floor: float = 0.5  # share of the mix spread evenly over all interests
-    rerank_window_factor: int = 10  # candidates considered by the re-rank: factor x n ...
+    rerank_window_factor: int = 4  # candidates considered by the re-rank: factor x n ...
     rerank_window_min: int = 400  # ... and at least this many
     # learning
     interest_half_life_s: float = 30 * 86400.0
@@ -426,11 +426,22 @@ class FeedEngine:
         pos = np.arange(hist.size, 0, -1, dtype=np.float64) - 1  # 0 = most recent
         w = 0.5 ** (pos / cfg.history_half_life)
         w *= np.fromiter((v.strength.get(int(h), 1.0) for h in hist), np.float64, hist.size)
-        cnt = self.engaged[:m] + cfg.sim_shrink
-        w *= cnt[hist] ** -cfg.sim_alpha
-        scores = np.asarray(self.co[hist].T @ w).ravel() * cnt ** -(1.0 - cfg.sim_alpha)
-        if scores.shape[0] < self.n:
-            scores = np.pad(scores, (0, self.n - scores.shape[0]))
+        w *= (self.engaged[hist] + cfg.sim_shrink) ** -cfg.sim_alpha
+        # the history rows of the co-count matrix, gathered straight from the CSR arrays: only the
+        # neighbours are touched (a sparse matrix product plus dense normalisation over the whole
+        # catalogue cost far more per request)
+        co = self.co
+        starts = co.indptr[hist]
+        lens = co.indptr[hist + 1] - starts
+        total = int(lens.sum())
+        if total == 0:
+            return np.zeros(self.n, np.float64)
+        take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
+        scores: np.ndarray = np.bincount(
+            co.indices[take], weights=co.data[take] * np.repeat(w, lens), minlength=self.n
+        ).astype(np.float64, copy=False)
+        neighbours = np.unique(co.indices[take]) if total < 2048 else np.flatnonzero(scores)
+        scores[neighbours] *= (self.engaged[neighbours] + cfg.sim_shrink) ** -(1.0 - cfg.sim_alpha)
         return scores
 
     # ------------------------------------------------------------------ quality
@@ -595,7 +606,9 @@ class FeedEngine:
            ``1/explore_share``-th slot to a Thompson-sampled fresh clip.
         """
         cfg = self.config
-        order = np.argsort(-score)[: max(cfg.rerank_window_factor * n, cfg.rerank_window_min)]
+        window = max(cfg.rerank_window_factor * n, cfg.rerank_window_min)
+        order = _top(score, window)  # the window first (linear), then sort only the window
+        order = order[np.argsort(-score[order], kind="stable")]
         cand, score, reason_row = cand[order], score[order], reason_row[order]
         full = self.interests[cand] > 0
         n_interests = max(len(self.interest_keys), 1)

@@ -7,6 +7,7 @@ with orjson and stitched in. ``tests/feed`` validates real responses against the
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Hashable
 from typing import Any
@@ -89,7 +90,8 @@ def build_page(session: Session, user_id: uuid.UUID | None, cursor: str | None, 
     store = get_store()
     signer = str(user_id) if user_id is not None else "anon"
     if cursor is None:
-        rt.catch_up(session, scans=False)  # read-your-writes: the new session sees every event so far
+        if rt.needs_catch_up(user_id):  # read-your-writes: the new session sees the viewer's events
+            rt.catch_up(session, scans=False)
         sid = new_session_id()
         viewer: Hashable = user_id if user_id is not None else f"anon:{sid}"
         if user_id is not None:
@@ -163,6 +165,11 @@ def _live_tags(
     return tags
 
 
+@functools.lru_cache(maxsize=4096)
+def _reason_bytes(code: str, text: str) -> bytes:
+    return orjson.dumps({"code": code, "text": text})
+
+
 def _render(
     session: Session,
     rt: FeedRuntime,
@@ -197,13 +204,14 @@ def _render(
         else:
             counts = (0, 0, 0, 0)
         code, text = fs.reasons[offset + i]
+        clip_tags = tags.get(clip_id)
         parts.append(
             b'{"clip":'
             + card
             + b',"counts":{"views":%d,"completes":%d,"likes":%d,"shares":%d}},"tags":' % counts
-            + orjson.dumps(tags.get(clip_id, []), default=str)
+            + (orjson.dumps(clip_tags, default=str) if clip_tags else b"[]")
             + b',"reason":'
-            + orjson.dumps({"code": code, "text": text})
+            + _reason_bytes(code, text)
             + b"}"
         )
     return b'{"items":[' + b",".join(parts) + b'],"next_cursor":' + orjson.dumps(next_cursor) + b"}"

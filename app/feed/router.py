@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+from functools import partial
 from typing import Annotated
 
 import orjson
@@ -49,25 +51,26 @@ async def get_feed(
     },
     summary="Send a batch of up to 500 feed events (idempotent per event_id)",
 )
-def post_events(body: EventBatch, session: SessionDep, request: Request) -> Response:
+def post_events(body: EventBatch, request: Request) -> Response:
     # The cached token check of the feed (no query, so no lock held before the insert itself).
     user_id = feed_viewer(request)
     if user_id is None:
         raise Unauthorized("Sign in or start a guest session")
-    result, inserted = service.ingest_events(session, user_id, body.events)
+    # its own short unit of work (SQLite: behind the process's writer lock), committed here
+    result, inserted = service.store_events(user_id, body.events)
     if inserted:
-        on_commit(session, _nudge_runtime)
+        get_runtime().events_committed(user_id)
     code = status.HTTP_207_MULTI_STATUS if result.rejected else status.HTTP_200_OK
     return Response(orjson.dumps(result.model_dump()), status_code=code, media_type="application/json")
 
 
-def _nudge_runtime() -> None:
-    get_runtime().nudge()
+def _events_committed(user_id: uuid.UUID) -> None:
+    get_runtime().events_committed(user_id)
 
 
 def _set_follow(session: SessionDep, user: CurrentUser, handle: str, following: bool) -> FollowRead:
     creator_id = service.record_follow(session, user.id, handle, following)
-    on_commit(session, _nudge_runtime)
+    on_commit(session, partial(_events_committed, user.id))  # the next session reflects it
     return FollowRead(creator_id=creator_id, handle=handle.lower(), following=following)
 
 

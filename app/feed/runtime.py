@@ -68,6 +68,10 @@ class FeedRuntime:
         self.cards: dict[uuid.UUID, bytes] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
+        # read-your-writes without a query per new session: when each catch-up started, and
+        # when this process last committed events for each viewer
+        self.catch_up_started = 0.0
+        self.committed_for: dict[Hashable, float] = {}
 
     # ------------------------------------------------------------------ rebuild
     def ensure_loaded(self, session: Session) -> None:
@@ -179,6 +183,7 @@ class FeedRuntime:
         stock version; the background thread does the scans for changed clips and tags."""
         with self.lock:
             self.ensure_loaded(session)
+            self.catch_up_started = time.monotonic()
             applied = self._tail(session)
             now = utcnow()
             engine = self.engine
@@ -235,13 +240,34 @@ class FeedRuntime:
                 engine.maybe_refresh_pools()
             return applied
 
+    def events_committed(self, user_id: uuid.UUID) -> None:
+        """This process committed events of ``user_id``: its next session must reflect them."""
+        if len(self.committed_for) > 100_000:
+            self.committed_for.clear()
+        self.committed_for[user_id] = time.monotonic()
+        self.nudge()
+
+    def needs_catch_up(self, user_id: uuid.UUID | None) -> bool:
+        """Whether a new session must catch up synchronously before ranking.
+
+        Without the background thread: always. With it: only when this process committed events
+        of the viewer since the last catch-up started, or when that catch-up is older than two
+        refresh intervals (events sent to another process are applied by the background thread
+        within a refresh interval, as everything else that process did)."""
+        if self._thread is None or not self.loaded:
+            return True
+        started = self.catch_up_started
+        if time.monotonic() - started > 2 * get_settings().feed_refresh_seconds:
+            return True
+        return user_id is not None and self.committed_for.get(user_id, 0.0) >= started
+
     def sync_viewer(self, session: Session, user_id: uuid.UUID) -> None:
         """Onboarding picks are read fresh when a session starts (they change rarely, cheaply)."""
+        table = UserInterest.__table__
+        query = select(table.c.interest_id, table.c.selected).where(table.c.user_id == user_id)
         picks: dict[Hashable, float] = {
             interest_id: 1.0
-            for interest_id, selected in session.execute(
-                select(UserInterest.interest_id, UserInterest.selected).where(UserInterest.user_id == user_id)
-            )
+            for interest_id, selected in session.connection().execute(query)  # Core: no ORM layer
             if selected
         }
         viewer = self.engine.viewer(user_id)
@@ -281,7 +307,7 @@ class FeedRuntime:
                 return
             self._wake.clear()
             try:
-                with new_session() as session:
+                with service.writer_lock(), new_session() as session:
                     service.aggregate_pending(session)
                     session.commit()
                 with read_session() as session:

@@ -11,19 +11,20 @@ tails the same log (``app.feed.runtime``).
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections import Counter, defaultdict
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
 from app.config import get_settings
-from app.db import is_postgres, utcnow
+from app.db import is_postgres, session_scope, utcnow
 from app.errors import Unprocessable
 from app.feed import sources
 from app.feed.events import CLIP_EVENTS, EventType
@@ -59,6 +60,25 @@ def _validation_reason(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first.get("loc", ())) or "event"
     return f"{where}: {first.get('msg', 'invalid')}"
+
+
+# SQLite has one writer at a time: the event writers (and the aggregator) of a process queue on
+# this lock instead of on SQLite's busy handler, whose sleeps (up to 100 ms) made 32 concurrent
+# batches wait far longer than the writes themselves take. On PostgreSQL a few writers at a time
+# keep within the connection pool (an overflow connection is opened and closed per checkout) and
+# leave the database's CPU to the writes rather than to dozens of competing backends.
+_sqlite_writer = threading.Lock()
+_pg_writers = threading.BoundedSemaphore(8)
+
+
+def writer_lock() -> AbstractContextManager[Any]:
+    return _sqlite_writer if get_settings().is_sqlite else _pg_writers
+
+
+def store_events(user_id: uuid.UUID, raw_events: list[Any]) -> tuple[EventBatchResult, list[dict[str, Any]]]:
+    """``ingest_events`` in its own short transaction (committed before returning)."""
+    with writer_lock(), session_scope() as session:
+        return ingest_events(session, user_id, raw_events)
 
 
 def ingest_events(
@@ -154,21 +174,12 @@ def ingest_events(
         row_index[e.event_id] = index
     inserted: list[dict[str, Any]] = []
     if rows:
-        # Known ids first (unique index), then a plain executemany of the new rows: much cheaper
-        # than RETURNING per row. ON CONFLICT still guards a concurrent replay of the same batch
-        # (on PostgreSQL both replies may then say "accepted"; the log, and so every counter,
-        # holds the event once). On SQLite the write lock is taken before the check: no race.
-        known = set(
-            session.scalars(
-                select(FeedEvent.event_id).where(
-                    FeedEvent.user_id == user_id, FeedEvent.event_id.in_([r["event_id"] for r in rows])
-                )
-            )
-        )
-        fresh = [row for row in rows if row["event_id"] not in known]
-        if fresh:
-            session.connection().execute(_insert_ignore(session), fresh)
-        new_ids = {row["event_id"] for row in fresh}
+        # One multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING (SQLAlchemy's insertmanyvalues):
+        # the ids it returns are the new events; the others were already stored (a replay). On
+        # PostgreSQL a concurrent replay of the same batch may make both replies say "accepted";
+        # the log, and so every counter, holds each event once.
+        stmt = _insert_ignore(session).returning(FeedEvent.event_id)
+        new_ids = set(session.connection().execute(stmt, rows).scalars())
         for row in rows:
             if row["event_id"] in new_ids:
                 inserted.append(row)
@@ -202,62 +213,78 @@ def _insert_ignore(session: Session) -> Any:
     return dialect.insert(FeedEvent).on_conflict_do_nothing(index_elements=["user_id", "event_id"])
 
 
+_PAIR_TYPES = (EventType.like, EventType.unlike, EventType.follow, EventType.unfollow)
+
+
+def _counters_upsert(source: str, selection: str) -> Any:
+    """One set-based statement: per clip, the counter increments of the selected events, added
+    to ``clip_stat`` (row created when missing). Runs inside the database, not in Python."""
+    columns = [*COUNTER_COLUMN.values(), "watch_ms"]
+    sums = [f"SUM(CASE WHEN type = '{kind.value}' THEN 1 ELSE 0 END)" for kind in COUNTER_COLUMN] + [
+        "COALESCE(SUM(watch_ms), 0)"
+    ]
+    kinds = ", ".join(f"'{kind.value}'" for kind in COUNTER_COLUMN)
+    return text(
+        f"INSERT INTO clip_stat (clip_id, {', '.join(columns)}, updated_at) "
+        f"SELECT clip_id, {', '.join(sums)}, :now FROM {source} "
+        f"WHERE {selection} AND clip_id IS NOT NULL AND type IN ({kinds}) GROUP BY clip_id "
+        "ON CONFLICT (clip_id) DO UPDATE SET "
+        + ", ".join(f"{c} = clip_stat.{c} + excluded.{c}" for c in columns)
+        + ", updated_at = excluded.updated_at"
+    ).bindparams(bindparam("now", type_=ClipStat.__table__.c.updated_at.type))
+
+
 def aggregate_pending(session: Session, limit: int = 50_000) -> int:
-    """Fold unaggregated events into counters, likes and follows; exactly once. Returns how many."""
-    query = (
-        select(
-            FeedEvent.id,
-            FeedEvent.user_id,
-            FeedEvent.type,
-            FeedEvent.clip_id,
-            FeedEvent.creator_id,
-            FeedEvent.watch_ms,
-        )
-        .where(FeedEvent.aggregated.is_(False))
-        .order_by(FeedEvent.id)
-        .limit(limit)
-    )
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    rows = session.execute(query).all()
-    if not rows:
-        return 0
-    increments: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
+    """Fold unaggregated events into counters, likes and follows; exactly once. Returns how many.
+
+    The counters are one ``INSERT .. SELECT .. GROUP BY .. ON CONFLICT DO UPDATE`` over the
+    selected events; only like/unlike/follow/unfollow events (last one wins per pair) are read
+    into Python. On PostgreSQL the selection is the ids locked with ``FOR UPDATE SKIP LOCKED``
+    (concurrent aggregators split the work); on SQLite the transaction holds the write lock, so
+    "pending and id <= the last selected id" is the same set in every statement."""
+    pending = select(FeedEvent.id).where(text("NOT feed_event.aggregated")).order_by(FeedEvent.id)
+    pg = is_postgres(session)
+    params: dict[str, Any]
+    if pg:
+        ids = list(session.scalars(pending.limit(limit).with_for_update(skip_locked=True)))
+        if not ids:
+            return 0
+        selection, params, count = "id = ANY(:ids)", {"ids": ids}, len(ids)
+    else:
+        last = session.scalar(pending.offset(limit - 1).limit(1))
+        if last is None:
+            last = session.scalar(select(func.max(FeedEvent.id)).where(text("NOT feed_event.aggregated")))
+            if last is None:
+                return 0
+        selection, params = "NOT aggregated AND id <= :hi", {"hi": last}
+        count = 0
+    now = utcnow()
+    # SQLite: without the hint the planner walks the clip_id index (for the GROUP BY) or the
+    # primary key (for id <= :hi) over the whole log instead of the pending events
+    source = "feed_event" if pg else "feed_event INDEXED BY ix_feed_event_pending"
     likes: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
     follows: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
-    for _id, user_id, kind, clip_id, creator_id, watch_ms in rows:
+    pair_kinds = ", ".join(f"'{t.value}'" for t in _PAIR_TYPES)
+    pair_rows = session.execute(
+        text(
+            f"SELECT user_id, type, clip_id, creator_id FROM {source} "
+            f"WHERE {selection} AND type IN ({pair_kinds}) ORDER BY id"
+        ).columns(FeedEvent.user_id, FeedEvent.type, FeedEvent.clip_id, FeedEvent.creator_id),
+        params,
+    ).all()
+    for user_id, kind, clip_id, creator_id in pair_rows:
         t = EventType(kind)
         if t in (EventType.like, EventType.unlike):
             if clip_id is not None:
                 likes[(user_id, clip_id)] = t is EventType.like  # last one wins, in log order
-        elif t in (EventType.follow, EventType.unfollow):
-            if creator_id is not None and creator_id != user_id:
-                follows[(user_id, creator_id)] = t is EventType.follow
-        elif clip_id is not None:
-            increments[clip_id][COUNTER_COLUMN[t]] += 1
-            if watch_ms:
-                increments[clip_id]["watch_ms"] += watch_ms
+        elif creator_id is not None and creator_id != user_id:
+            follows[(user_id, creator_id)] = t is EventType.follow
+    session.execute(_counters_upsert(source, selection), {**params, "now": now})
     touched_likes = {clip for (_u, clip) in likes}
     _apply_likes(session, likes)
     _apply_follows(session, follows)
-    clips = set(increments) | touched_likes
-    _ensure_stats(session, clips)
-    now = utcnow()
-    if increments:
-        columns = [*COUNTER_COLUMN.values(), "watch_ms"]
-        stmt = (
-            update(ClipStat)
-            .where(ClipStat.clip_id == bindparam("cid"))
-            .values(
-                {col: getattr(ClipStat, col) + bindparam(f"d_{col}") for col in columns} | {"updated_at": now}
-            )
-        )
-        params = [
-            {"cid": clip_id} | {f"d_{col}": inc.get(col, 0) for col in columns}
-            for clip_id, inc in increments.items()
-        ]
-        session.connection().execute(stmt, params)
     if touched_likes:
+        _ensure_stats(session, touched_likes)
         counts = dict(
             session.execute(
                 select(ClipLike.clip_id, func.count())
@@ -271,13 +298,9 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
             .values(likes=bindparam("n"), updated_at=now),
             [{"cid": clip_id, "n": counts.get(clip_id, 0)} for clip_id in touched_likes],
         )
-    ids = [r[0] for r in rows]
-    for start in range(0, len(ids), 1000):
-        session.execute(
-            update(FeedEvent).where(FeedEvent.id.in_(ids[start : start + 1000])).values(aggregated=True)
-        )
+    marked = session.execute(text(f"UPDATE {source} SET aggregated = true WHERE {selection}"), params)
     session.flush()
-    return len(rows)
+    return count or int(getattr(marked, "rowcount", 0) or 0)
 
 
 def _ensure_stats(session: Session, clip_ids: set[uuid.UUID]) -> None:

@@ -9,6 +9,7 @@ process (an LRU with a TTL).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -124,9 +125,13 @@ def new_session_id() -> str:
 # ---------------------------------------------------------------------------- cursor
 
 
+@functools.lru_cache(maxsize=4)
+def _cursor_key(secret: str) -> bytes:
+    return hashlib.sha256(b"feed-cursor:" + secret.encode()).digest()
+
+
 def _sign(payload: bytes) -> bytes:
-    key = hashlib.sha256(b"feed-cursor:" + get_settings().secret_key.encode()).digest()
-    return hmac.new(key, payload, hashlib.sha256).digest()[:16]
+    return hmac.digest(_cursor_key(get_settings().secret_key), payload, "sha256")[:16]
 
 
 def encode_cursor(session_id: str, offset: int, viewer: str) -> str:
