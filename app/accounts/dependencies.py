@@ -6,7 +6,6 @@ may not". Ownership checks chain on these (e.g. ``owned_clip`` depends on ``Crea
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Annotated
 
@@ -15,7 +14,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from app.accounts.exceptions import InvalidToken, RoleRequired
 from app.accounts.models import AuthSession, Role, User
-from app.accounts.security import decode_access_token
+from app.accounts.security import read_access_token, sign_in_is_live
 from app.db import SessionDep
 from app.errors import Unauthorized
 
@@ -27,21 +26,12 @@ def get_optional_user(
 ) -> User | None:
     if not token:
         return None
-    payload = decode_access_token(token)
-    if payload is None:
-        raise InvalidToken("The access token is invalid or expired")
-    try:
-        user_id = uuid.UUID(payload["sub"])
-        session_id = uuid.UUID(payload["sid"])
-    except (KeyError, ValueError):
-        raise InvalidToken("The access token is malformed")
-    user = session.get(User, user_id)
-    auth_session = session.get(AuthSession, session_id)
-    if user is None or not user.is_active:
-        raise InvalidToken("The account no longer exists or is disabled")
-    if auth_session is None or auth_session.revoked_at is not None or auth_session.user_id != user.id:
-        raise InvalidToken("This session has been signed out")
-    request.state.auth_session_id = session_id
+    claims = read_access_token(token)
+    user = session.get(User, claims.user_id)
+    if not sign_in_is_live(user, session.get(AuthSession, claims.session_id)):
+        raise InvalidToken("This session has been signed out or the account is disabled")
+    assert user is not None
+    request.state.auth_session_id = claims.session_id
     return user
 
 

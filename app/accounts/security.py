@@ -5,15 +5,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.accounts.exceptions import InvalidToken
 from app.config import get_settings
 from app.db import utcnow
+
+if TYPE_CHECKING:
+    from app.accounts.models import AuthSession, User
 
 _hasher = PasswordHasher()
 _ALGORITHM = "HS256"
@@ -79,6 +84,35 @@ def decode_invitation_token(token: str) -> dict[str, Any] | None:
     except jwt.PyJWTError:
         return None
     return payload if payload.get("typ") == "invite" else None
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    expires_at: float  # unix time
+
+
+def read_access_token(token: str) -> AccessClaims:
+    """Verify an access token (signature, expiry, audience, type); raise ``InvalidToken``."""
+    payload = decode_access_token(token)
+    if payload is None:
+        raise InvalidToken("The access token is invalid or expired")
+    try:
+        return AccessClaims(uuid.UUID(payload["sub"]), uuid.UUID(payload["sid"]), float(payload["exp"]))
+    except (KeyError, ValueError, TypeError):
+        raise InvalidToken("The access token is malformed")
+
+
+def sign_in_is_live(user: User | None, auth_session: AuthSession | None) -> bool:
+    """The account exists and is active, and the sign-in the token belongs to was not revoked."""
+    return (
+        user is not None
+        and user.is_active
+        and auth_session is not None
+        and auth_session.revoked_at is None
+        and auth_session.user_id == user.id
+    )
 
 
 def new_refresh_token() -> tuple[str, str]:

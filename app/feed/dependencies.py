@@ -17,7 +17,7 @@ from fastapi import Request
 
 from app.accounts.exceptions import InvalidToken
 from app.accounts.models import AuthSession, User
-from app.accounts.security import decode_access_token
+from app.accounts.security import read_access_token, sign_in_is_live
 from app.feed.runtime import read_session
 
 AUTH_CACHE_SECONDS = 5.0
@@ -29,27 +29,17 @@ _lock = threading.Lock()
 
 def _live_user(session_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID | None:
     with read_session() as session:
-        user = session.get(User, user_id)
-        auth = session.get(AuthSession, session_id)
-        ok = user is not None and user.is_active and auth is not None and auth.revoked_at is None
-        return user_id if ok and auth is not None and auth.user_id == user_id else None
+        live = sign_in_is_live(session.get(User, user_id), session.get(AuthSession, session_id))
+        return user_id if live else None
 
 
 def _verify(token: str) -> tuple[uuid.UUID, uuid.UUID]:
-    payload = decode_access_token(token)
-    if payload is None:
-        raise InvalidToken("The access token is invalid or expired")
-    try:
-        user_id = uuid.UUID(payload["sub"])
-        session_id = uuid.UUID(payload["sid"])
-        expires = float(payload["exp"])
-    except (KeyError, ValueError, TypeError):
-        raise InvalidToken("The access token is malformed")
+    claims = read_access_token(token)
     with _lock:
         if len(_tokens) > 100_000:
             _tokens.clear()
-        _tokens[token] = (expires, user_id, session_id)
-    return user_id, session_id
+        _tokens[token] = (claims.expires_at, claims.user_id, claims.session_id)
+    return claims.user_id, claims.session_id
 
 
 def feed_viewer(request: Request) -> uuid.UUID | None:
