@@ -8,6 +8,7 @@ when it raises. Services only ``flush()``. Work that must happen only once the d
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,8 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from app.config import get_settings
+
+logger = logging.getLogger("clipshop.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -149,9 +152,15 @@ def on_commit(session: Session, callback: Callable[[], Any]) -> None:
 
 
 def _run_on_commit(session: Session) -> None:
+    # The transaction is durable by now: a failing callback (say, the broker is briefly down when
+    # a job is sent) must not turn the request into an error. It is logged; the periodic sweeps
+    # pick up work whose message never left.
     callbacks = session.info.pop(_CALLBACKS_KEY, [])
     for callback in callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:
+            logger.exception("after-commit callback failed", extra={"callback": repr(callback)[:200]})
 
 
 def _commit(session: Session) -> None:

@@ -96,3 +96,30 @@ def test_json_logs_carry_the_request_id(client, caplog):
     line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "trace-me-42"
     assert line["route"] == "/healthz" and line["status"] == 200 and line["level"] == "INFO"
+
+
+def test_failing_after_commit_callback_does_not_undo_or_fail_the_request(client, monkeypatch, db):
+    """The write is durable before callbacks run; a broken callback is logged, not a 500."""
+    from sqlalchemy import select
+
+    from app.accounts import service
+    from app.accounts.models import User
+    from app.db import on_commit
+
+    real_create_guest = service.create_guest
+
+    def create_guest_with_broken_callback(session):
+        user = real_create_guest(session)
+
+        def broken() -> None:
+            raise ConnectionError("broker unreachable")
+
+        on_commit(session, broken)
+        return user
+
+    monkeypatch.setattr(service, "create_guest", create_guest_with_broken_callback)
+    response = client.post("/v1/auth/guest")
+    assert response.status_code == 201
+    user_id = response.json()["user"]["id"]
+    assert db.scalar(select(User.id).where(User.is_guest.is_(True))) is not None
+    assert str(db.scalar(select(User.id))) == user_id
