@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -90,6 +91,13 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
         tags=application.openapi_tags,
     )
     problem = problem_responses(400, 413, 422)
+
+    def problem_entry(status: int, description: str | None = None) -> dict[str, Any]:
+        return {
+            "description": description or problem[status]["description"],
+            "content": copy.deepcopy(problem[status]["content"]),
+        }
+
     for path_item in schema.get("paths", {}).values():
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
@@ -97,26 +105,10 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             # Validation failures are problem documents, not FastAPI's default shape.
             if "422" in responses or operation.get("parameters") or operation.get("requestBody"):
-                responses["422"] = {
-                    "description": "Validation error",
-                    "content": {
-                        PROBLEM_MEDIA_TYPE: {
-                            "schema": {"$ref": "#/components/schemas/Problem"},
-                            "example": problem[422]["content"][PROBLEM_MEDIA_TYPE]["example"],
-                        }
-                    },
-                }
+                responses["422"] = problem_entry(422, "Validation error")
             if operation.get("requestBody"):
                 for status in (400, 413):
-                    responses.setdefault(
-                        str(status),
-                        {
-                            "description": problem[status]["description"],
-                            "content": {
-                                PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
-                            },
-                        },
-                    )
+                    responses.setdefault(str(status), problem_entry(status))
             # Problem bodies are served as application/problem+json only.
             for status, response in responses.items():
                 if status.startswith(("4", "5")):

@@ -76,6 +76,21 @@ def _route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else "unmatched"
 
 
+async def send_problem(
+    scope: Scope, receive: Receive, send: Send, status: int, code: str, detail: str, *, close: bool = False
+) -> None:
+    """Answer with a problem document straight from ASGI middleware (outside FastAPI's handlers)."""
+    payload = json.dumps(problem_body(Request(scope, receive), status, code, detail)).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
 class RequestContextMiddleware:
     """Assigns a request id (or keeps a sane incoming one), echoes it in ``X-Request-ID``,
     records metrics per route template and writes one access-log line per request."""
@@ -117,7 +132,9 @@ class RequestContextMiddleware:
                 "unhandled error", extra={"request_id": request_id, "path": scope["path"]}
             )
             if not started[0]:
-                await self._internal_error(scope, receive, send_wrapper)
+                await send_problem(
+                    scope, receive, send_wrapper, 500, "internal_error", "An unexpected error occurred"
+                )
         finally:
             elapsed = time.perf_counter() - start
             route = _route_template(scope)
@@ -137,23 +154,6 @@ class RequestContextMiddleware:
                         "duration_ms": round(elapsed * 1000, 2),
                     },
                 )
-
-
-    @staticmethod
-    async def _internal_error(scope: Scope, receive: Receive, send: Send) -> None:
-        body = problem_body(Request(scope, receive), 500, "internal_error", "An unexpected error occurred")
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 500,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
 
 
 class BodyLimitMiddleware:
@@ -214,26 +214,15 @@ class BodyLimitMiddleware:
                 raise
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        body = problem_body(
-            request,
+        await send_problem(
+            scope,
+            receive,
+            send,
             413,
             "payload_too_large",
             f"The request body exceeds the limit of {self.max_bytes} bytes",
+            close=True,
         )
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
 
 
 class _BodyTooLarge(BaseException):
