@@ -42,7 +42,11 @@ class UploadStatus(StrEnum):
 
 class Clip(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "clip"
-    __table_args__ = (Index("ix_clip_status_updated_at", "status", "updated_at"),)
+    __table_args__ = (
+        Index("ix_clip_status_updated_at", "status", "updated_at"),
+        # the feed engine's scan for recently changed clips (any status)
+        Index("ix_clip_updated_at", "updated_at"),
+    )
 
     creator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     status: Mapped[ClipStatus] = mapped_column(
