@@ -77,7 +77,7 @@ class Reason(IntEnum):
     EXPLORE = 5
 
 
-@dataclass
+@dataclass(slots=True)
 class Ranked:
     clip: int  # clip index
     score: float
@@ -98,11 +98,11 @@ class Viewer:
     version: int = 0  # bumped on every change; sessions built from an older version are stale
 
 
-def _grow(a: np.ndarray, n: int) -> np.ndarray:
+def _grow(a: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
     if n <= a.shape[0]:
         return a
     cap = max(n, 2 * a.shape[0], 64)
-    out = np.zeros((cap, *a.shape[1:]), dtype=a.dtype)
+    out = np.full((cap, *a.shape[1:]), fill, dtype=a.dtype)
     out[: a.shape[0]] = a
     return out
 
@@ -125,6 +125,10 @@ class FeedEngine:
         self.interest_index: dict[Hashable, int] = {}
         self.clip_creator = np.zeros(0, np.int32)
         self.interests = np.zeros((0, 8), np.float32)  # row-normalised clip x interest matrix
+        # the same, row by row as (column, value) pairs padded with column -1: scoring a few
+        # thousand candidates gathers 4 numbers per clip instead of a row of every interest
+        self.int_cols = np.full((0, 4), -1, np.int32)
+        self.int_vals = np.zeros((0, 4), np.float32)
         self.created_at = np.zeros(0, np.float64)
         self.active = np.zeros(0, bool)
         self.n_tags = np.zeros(0, np.int16)
@@ -193,6 +197,8 @@ class FeedEngine:
                 self.clip_index[key] = idx
                 self.clip_creator = _grow(self.clip_creator, self.n)
                 self.interests = _grow(self.interests, self.n)
+                self.int_cols = _grow(self.int_cols, self.n, -1)
+                self.int_vals = _grow(self.int_vals, self.n)
                 self.created_at = _grow(self.created_at, self.n)
                 self.active = _grow(self.active, self.n)
                 self.n_tags = _grow(self.n_tags, self.n)
@@ -207,10 +213,18 @@ class FeedEngine:
                 self.creator_clips[old_creator].remove(idx)
             self.clip_creator[idx] = c
             self.creator_clips[c].append(idx)
-            cols = [self._interest_col(k) for k in interests]
+            cols = sorted({self._interest_col(k) for k in interests})
             self.interests[idx] = 0.0
+            self.int_cols[idx] = -1
+            self.int_vals[idx] = 0.0
             if cols:
                 self.interests[idx, cols] = 1.0 / math.sqrt(len(cols))
+                if len(cols) > self.int_cols.shape[1]:
+                    extra = len(cols) - self.int_cols.shape[1]
+                    self.int_cols = np.pad(self.int_cols, ((0, 0), (0, extra)), constant_values=-1)
+                    self.int_vals = np.pad(self.int_vals, ((0, 0), (0, extra)))
+                self.int_cols[idx, : len(cols)] = cols
+                self.int_vals[idx, : len(cols)] = 1.0 / math.sqrt(len(cols))
             self.created_at[idx] = created_at
             self.active[idx] = active
             self.n_tags[idx] = n_tags
@@ -408,7 +422,12 @@ class FeedEngine:
             self.compact()
 
     def similar_scores(self, v: Viewer) -> np.ndarray | None:
-        """Co-engagement affinity of every clip for this viewer (recency-weighted history).
+        """Co-engagement affinity of every clip for this viewer (recency-weighted history)."""
+        found = self._similar(v)
+        return None if found is None else found[0]
+
+    def _similar(self, v: Viewer) -> tuple[np.ndarray, np.ndarray] | None:
+        """(affinity of every clip, the clips with a non-zero affinity) for this viewer.
 
         similarity(i, j) = co(i, j) / (n_i^alpha * n_j^(1-alpha)), applied at query time so the
         co-count matrix is the only thing maintained.
@@ -435,14 +454,22 @@ class FeedEngine:
         lens = co.indptr[hist + 1] - starts
         total = int(lens.sum())
         if total == 0:
-            return np.zeros(self.n, np.float64)
+            return np.zeros(self.n, np.float64), np.zeros(0, np.int64)
         take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
         scores: np.ndarray = np.bincount(
             co.indices[take], weights=co.data[take] * np.repeat(w, lens), minlength=self.n
         ).astype(np.float64, copy=False)
-        neighbours = np.unique(co.indices[take]) if total < 2048 else np.flatnonzero(scores)
+        neighbours = np.flatnonzero(scores > 0)
         scores[neighbours] *= (self.engaged[neighbours] + cfg.sim_shrink) ** -(1.0 - cfg.sim_alpha)
-        return scores
+        return scores, neighbours
+
+    def interest_affinity(self, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Each clip's interest vector · ``w`` (the viewer's interest weights), for clips ``idx``."""
+        w_ext = np.append(w, 0.0)  # the padding column -1 reads this zero
+        # np.take on axis 0 gathers whole rows at once (fancy indexing a 2-D array is far slower)
+        cols = np.take(self.int_cols, idx, axis=0)
+        out: np.ndarray = (np.take(self.int_vals, idx, axis=0) * w_ext[cols]).sum(axis=1)
+        return out
 
     # ------------------------------------------------------------------ quality
     def quality(self, idx: np.ndarray) -> np.ndarray:
@@ -474,7 +501,7 @@ class FeedEngine:
     def freshness(self, idx: np.ndarray, now: float) -> np.ndarray:
         cfg = self.config
         age = np.maximum(now - self.created_at[idx], 0.0)
-        return cfg.freshness_floor + (1 - cfg.freshness_floor) * 0.5 ** (age / cfg.freshness_half_life_s)
+        return cfg.freshness_floor + (1 - cfg.freshness_floor) * np.exp2(-age / cfg.freshness_half_life_s)
 
     # ------------------------------------------------------------------ pools
     def maybe_refresh_pools(self) -> None:
@@ -524,34 +551,31 @@ class FeedEngine:
             now = self.clock if now is None else now
             v = self.viewer(viewer)
             w = self.effective_weights(v)
-            sim = self.similar_scores(v)
+            found = self._similar(v)
+            sim = None if found is None else found[0]
             parts = [self._pools["trending"], self._pools["popular"]]
             if w.any():
                 for col in np.argsort(-w)[: cfg.interest_pools]:
                     if w[col] > 0 and int(col) in self._interest_pools:
                         parts.append(self._interest_pools[int(col)])
-            if sim is not None:
-                nz = np.flatnonzero(sim)  # neighbours only: usually a small part of the catalogue
-                parts.append(nz[_top(sim[nz], 2 * cfg.pool_size)])
+            if found is not None:
+                nz = found[1]  # neighbours only: usually a small part of the catalogue
+                parts.append(nz[_top(found[0][nz], 2 * cfg.pool_size)])
             for c in v.follows:
                 parts.append(np.asarray(self.creator_clips.get(c, []), np.int64))
-            # union of the pools minus what the viewer has seen, with one boolean mask
-            mask = np.zeros(self.n, bool)
-            mask[np.concatenate(parts).astype(np.int64)] = True
-            mask &= self.active[: self.n]
-            blocked = np.fromiter(v.seen.union(exclude), np.int64)
-            mask[blocked] = False
-            cand = np.flatnonzero(mask)
+            # union of the pools (a few thousand clips) minus what the viewer has seen
+            cand = _unique(np.concatenate(parts).astype(np.int64))
+            cand = cand[self.active[cand]]
+            # what the viewer has seen (or this session already holds), as a mask over the clips
+            blocked = np.zeros(self.n, bool)
+            blocked[np.fromiter(v.seen.union(exclude), np.int64)] = True
+            cand = cand[~blocked[cand]]
             fresh = self._pools["fresh"]
-            if blocked.size and fresh.size:
-                allowed = np.ones(self.n, bool)
-                allowed[blocked] = False
-                fresh = fresh[allowed[fresh]]
             if cand.size == 0 and fresh.size == 0:
                 return []
             # signals, each normalised to 0..1 over the candidates
             wsum = float(w.max()) if w.any() else 0.0
-            s_int = (self.interests[cand] @ w.astype(np.float32)) / wsum if wsum > 0 else np.zeros(cand.size)
+            s_int = self.interest_affinity(cand, w) / wsum if wsum > 0 else np.zeros(cand.size)
             s_sim = sim[cand] if sim is not None else np.zeros(cand.size)
             if s_sim.size and s_sim.max() > 0:
                 s_sim = s_sim / s_sim.max()
@@ -584,7 +608,7 @@ class FeedEngine:
             score = aff * self._quality_cache(cand) * self.freshness(cand, now) * stock
             # the strongest signal explains the pick; nothing personal at all reads as trending
             reason_row = np.where(contrib[:4].max(axis=0) > 0, contrib[:4].argmax(axis=0), 3)
-            return self._rerank(v, w, cand, score, reason_row, fresh, n)
+            return self._rerank(v, w, cand, score, reason_row, fresh, blocked, n)
 
     def _rerank(
         self,
@@ -594,6 +618,7 @@ class FeedEngine:
         score: np.ndarray,
         reason_row: np.ndarray,
         fresh: np.ndarray,
+        blocked: np.ndarray,  # mask over the clips
         n: int,
     ) -> list[Ranked]:
         """Diversity re-rank, vectorised: interest mix, then one cheap pass for the hard rules.
@@ -610,14 +635,16 @@ class FeedEngine:
         order = _top(score, window)  # the window first (linear), then sort only the window
         order = order[np.argsort(-score[order], kind="stable")]
         cand, score, reason_row = cand[order], score[order], reason_row[order]
-        full = self.interests[cand] > 0
         n_interests = max(len(self.interest_keys), 1)
-        wv = w[: full.shape[1]]
+        wv = w[: self.interests.shape[1]]
         target = wv / wv.sum() if wv.sum() > 0 else np.full(wv.shape[0], 1.0 / n_interests)
         target = (1 - cfg.mix_floor) * target + cfg.mix_floor / n_interests
-        # each clip counts for its interest the viewer weighs most (its "primary" interest)
-        has = full.any(axis=1)
-        primary = np.where(has, np.argmax(full * (wv + 1e-9)[None, :], axis=1), -1)
+        # each clip counts for its interest the viewer weighs most (its "primary" interest; on a
+        # tie the lowest column)
+        cols = np.take(self.int_cols, cand, axis=0)
+        has = cols[:, 0] >= 0
+        weigh = np.where(cols >= 0, np.append(wv, 0.0)[cols] + 1e-9, -1.0)
+        primary = np.where(has, cols[np.arange(cand.size), np.argmax(weigh, axis=1)], -1)
         share = np.where(has, target[np.maximum(primary, 0)], cfg.mix_floor / n_interests)
         # fair-share order: the k-th best clip of an interest is due at slot ~ k / share
         by_group = np.lexsort((np.arange(cand.size), primary))
@@ -636,7 +663,15 @@ class FeedEngine:
         creators = self.clip_creator[cand].tolist()
         heavy = (self.n_tags[cand] >= cfg.product_heavy_tags).tolist()
         queue = ranked.tolist()
-        explore = self._explore_order(v, w, fresh).tolist()
+        explore_idx = self._explore_order(v, w, fresh, blocked)
+        explore = list(
+            zip(
+                explore_idx.tolist(),
+                self.clip_creator[explore_idx].tolist(),
+                (self.n_tags[explore_idx] >= cfg.product_heavy_tags).tolist(),
+                strict=True,
+            )
+        )
         explore_every = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0
         cand_list = cand.tolist()
         # plain lists: the slot loop below reads single items, far cheaper than from arrays
@@ -650,10 +685,12 @@ class FeedEngine:
         heavy_run = 0
         lookahead = 25  # how far down the explore list to look for a clip that keeps the rules
 
+        spacing, run_cap = cfg.creator_spacing, cfg.product_heavy_run_cap
+
         def allowed(creator: int, is_heavy: bool) -> bool:
-            if cfg.creator_spacing > 0 and creator in recent[-cfg.creator_spacing :]:
+            if spacing > 0 and creator in recent[-spacing:]:
                 return False
-            return not (is_heavy and heavy_run >= cfg.product_heavy_run_cap)
+            return not (is_heavy and heavy_run >= run_cap)
 
         while len(out) < n and (queue or explore):
             slot = len(out)
@@ -662,14 +699,13 @@ class FeedEngine:
                 and slot >= cfg.explore_first_slot
                 and (slot - cfg.explore_first_slot) % explore_every == explore_every - 1
             ):
-                for j, c in enumerate(explore[:lookahead]):
-                    creator = int(self.clip_creator[c])
-                    if c not in chosen and allowed(creator, bool(self.n_tags[c] >= cfg.product_heavy_tags)):
+                for j, (c, creator, is_heavy) in enumerate(explore[:lookahead]):
+                    if c not in chosen and allowed(creator, is_heavy):
                         del explore[j]
                         out.append(Ranked(c, 0.0, Reason.EXPLORE, -1))
                         chosen.add(c)
                         recent.append(creator)
-                        heavy_run = heavy_run + 1 if self.n_tags[c] >= cfg.product_heavy_tags else 0
+                        heavy_run = heavy_run + 1 if is_heavy else 0
                         break
                 else:
                     explore = []
@@ -678,7 +714,11 @@ class FeedEngine:
             if not queue:
                 break
             # the best clip that keeps the rules; when none does, the rules give way (never an empty feed)
-            pick = next((j for j, i in enumerate(queue) if allowed(creators[i], heavy[i])), 0)
+            pick = 0
+            for j, i in enumerate(queue):
+                if allowed(creators[i], heavy[i]):
+                    pick = j
+                    break
             i = queue.pop(pick)
             c = cand_list[i]
             if c in chosen:
@@ -696,7 +736,7 @@ class FeedEngine:
             out.append(Ranked(c, scores[i], reason, arg))
         return out
 
-    def _explore_order(self, v: Viewer, w: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    def _explore_order(self, v: Viewer, w: np.ndarray, fresh: np.ndarray, blocked: np.ndarray) -> np.ndarray:
         """Thompson sampling over fresh clips: Beta(completes + a, impressions - completes + b).
 
         Fresh clips matching the viewer's interests get a prior bonus so exploration stays relevant.
@@ -705,6 +745,9 @@ class FeedEngine:
             return fresh
         if fresh.size > 256:  # a random slice of a large fresh pool keeps this O(1) per request
             fresh = fresh[self.rng.integers(0, fresh.size, 256)]  # repeats are skipped when placing
+        fresh = fresh[~blocked[fresh]]  # what the viewer has seen (or this session holds)
+        if fresh.size == 0:
+            return fresh
         m, k = self.config.prior_complete
         c = self.counters
         imp = np.maximum(c["impressions"][fresh], c["views"][fresh])
@@ -713,12 +756,20 @@ class FeedEngine:
         b = imp - comp + (1 - m) * k * 0.25 + 1
         draw = self.rng.beta(a, b)
         if w.any():
-            draw = draw * (0.5 + (self.interests[fresh] @ w.astype(np.float32)) / float(w.max()))
+            draw = draw * (0.5 + self.interest_affinity(fresh, w) / float(w.max()))
         draw = draw * np.where(self.in_stock[fresh], 1.0, self.config.out_of_stock_factor)
         return fresh[np.argsort(-draw)[:64]]  # may repeat a clip: the re-rank places each once
 
 
 _REASONS = [Reason(code) for code in (1, 2, 3, 4, 5)]  # by signal row: follow, similar, interest, trending
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (for a few thousand ints, sorting beats ``np.unique``'s hashing)."""
+    if values.size == 0:
+        return values
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.feed import sources
 from app.feed.engine import Ranked, Reason
-from app.feed.runtime import FeedRuntime, card_bytes, get_runtime
+from app.feed.runtime import FeedRuntime, Reads, card_bytes, get_runtime
 from app.feed.sessions import (
     CursorExpired,
     FeedSession,
@@ -40,16 +40,16 @@ REASON_CODE = {
 _interest_names: dict[int, str] = {}
 
 
-def _reason_text(session: Session, rt: FeedRuntime, r: Ranked) -> tuple[str, str]:
+def _reason_text(db: Reads, rt: FeedRuntime, r: Ranked) -> tuple[str, str]:
     engine = rt.engine
     code = REASON_CODE[r.reason]
     if r.reason is Reason.FOLLOW and r.reason_arg >= 0:
         creator = engine.creator_keys[r.reason_arg]
-        handle = _handles(session, [creator]).get(creator) if isinstance(creator, uuid.UUID) else None
+        handle = _handles(db.session, [creator]).get(creator) if isinstance(creator, uuid.UUID) else None
         return code, f"Because you follow @{handle}" if handle else "From a creator you follow"
     if r.reason is Reason.INTEREST and r.reason_arg >= 0:
         interest_id = engine.interest_keys[r.reason_arg]
-        name = _interest_name(session, interest_id)
+        name = _interest_name(db, interest_id)
         return code, f"Popular in {name}" if name else "Picked for your interests"
     if r.reason is Reason.SIMILAR:
         return code, "Because you liked similar clips"
@@ -58,11 +58,11 @@ def _reason_text(session: Session, rt: FeedRuntime, r: Ranked) -> tuple[str, str
     return "trending", "Trending now"
 
 
-def _interest_name(session: Session, interest_id: Hashable) -> str | None:
+def _interest_name(db: Reads, interest_id: Hashable) -> str | None:
     if not isinstance(interest_id, int):
         return None
     if interest_id not in _interest_names:
-        interest = session.get(Interest, interest_id)
+        interest = db.session.get(Interest, interest_id)
         if interest is None:
             return None
         _interest_names[interest_id] = interest.name
@@ -75,31 +75,34 @@ def _handles(session: Session, creator_ids: list[Any]) -> dict[Any, str]:
     return {k: p.handle for k, p in accounts_service.get_creator_profiles(session, creator_ids).items()}
 
 
-def _rank_more(session: Session, rt: FeedRuntime, viewer: Hashable, fs: FeedSession, n: int) -> None:
+def _rank_more(db: Reads, rt: FeedRuntime, viewer: Hashable, fs: FeedSession, n: int) -> None:
     engine = rt.engine
     index = engine.clip_index
-    exclude = [i for i in (index.get(uuid.UUID(c)) for c in fs.items) if i is not None]
+    exclude = [i for i in map(index.get, fs.items) if i is not None]
+    keys = engine.clip_keys
     for r in engine.rank(viewer, n, exclude=exclude):
-        fs.items.append(str(engine.clip_keys[r.clip]))
-        fs.reasons.append(_reason_text(session, rt, r))
+        clip_id = keys[r.clip]
+        assert isinstance(clip_id, uuid.UUID)
+        fs.items.append(clip_id)
+        fs.reasons.append(_reason_text(db, rt, r))
 
 
-def build_page(session: Session, user_id: uuid.UUID | None, cursor: str | None, limit: int) -> bytes:
+def build_page(db: Reads, user_id: uuid.UUID | None, cursor: str | None, limit: int) -> bytes:
     settings = get_settings()
     rt = get_runtime()
     store = get_store()
     signer = str(user_id) if user_id is not None else "anon"
     if cursor is None:
         if rt.needs_catch_up(user_id):  # read-your-writes: the new session sees the viewer's events
-            rt.catch_up(session, scans=False)
+            rt.catch_up(db.session, scans=False)
         sid = new_session_id()
         viewer: Hashable = user_id if user_id is not None else f"anon:{sid}"
         if user_id is not None:
-            rt.sync_viewer(session, user_id)
-        session.rollback()  # end the read transaction before CPU work (SQLite: it holds the lock)
+            rt.sync_viewer(db, user_id)
+        db.end()  # end the read transaction before CPU work
         fs = FeedSession(sid, signer)
         with rt.lock:
-            _rank_more(session, rt, viewer, fs, max(settings.feed_session_length, limit))
+            _rank_more(db, rt, viewer, fs, max(settings.feed_session_length, limit))
             if user_id is None:
                 rt.engine.viewers.pop(viewer, None)
         offset = 0
@@ -110,29 +113,28 @@ def build_page(session: Session, user_id: uuid.UUID | None, cursor: str | None, 
             raise CursorExpired("This feed session has expired; start again without a cursor")
         fs = found
         viewer = user_id if user_id is not None else f"anon:{sid}"
-    page, tags = _fill(session, rt, viewer, fs, offset, limit)
+    page, tags = _fill(db, rt, viewer, fs, offset, limit)
     fs.served = max(fs.served, offset + len(page))
     store.put(fs)
     next_cursor = encode_cursor(fs.id, offset + len(page), signer) if page else None
-    return _render(session, rt, fs, offset, page, tags, next_cursor)
+    return _render(db, rt, fs, offset, page, tags, next_cursor)
 
 
 def _fill(
-    session: Session, rt: FeedRuntime, viewer: Hashable, fs: FeedSession, offset: int, limit: int
-) -> tuple[list[str], dict[uuid.UUID, list[dict[str, Any]]]]:
+    db: Reads, rt: FeedRuntime, viewer: Hashable, fs: FeedSession, offset: int, limit: int
+) -> tuple[list[uuid.UUID], dict[uuid.UUID, list[dict[str, Any]]]]:
     """The page at ``offset``; unserved clips that went out of stock or offline are dropped first."""
     engine = rt.engine
     for _attempt in range(5):
         if len(fs.items) < offset + limit:
             with rt.lock:
-                _rank_more(session, rt, viewer, fs, max(limit, get_settings().feed_session_length))
+                _rank_more(db, rt, viewer, fs, max(limit, get_settings().feed_session_length))
                 if isinstance(viewer, str):
                     engine.viewers.pop(viewer, None)
         window = fs.items[offset : offset + limit]
-        ids = [uuid.UUID(c) for c in window]
-        tags = _live_tags(session, rt, ids)
+        tags = _live_tags(db, rt, window)
         drop: list[int] = []
-        for pos, clip_id in enumerate(ids, start=offset):
+        for pos, clip_id in enumerate(window, start=offset):
             if pos < fs.served:
                 continue  # already shown on a page: a retried cursor gets the same page
             idx = engine.clip_index.get(clip_id)
@@ -148,20 +150,18 @@ def _fill(
             del fs.items[pos]
             del fs.reasons[pos]
     window = fs.items[offset : offset + limit]
-    return window, _live_tags(session, rt, [uuid.UUID(c) for c in window])
+    return window, _live_tags(db, rt, window)
 
 
-def _live_tags(
-    session: Session, rt: FeedRuntime, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[dict[str, Any]]]:
+def _live_tags(db: Reads, rt: FeedRuntime, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """Live tags, queried only for clips the engine knows to carry tags (most clips carry none);
     the engine learns of new or removed tags within a catch-up (about a second)."""
     engine = rt.engine
     tagged = [c for c in ids if (i := engine.clip_index.get(c)) is None or engine.n_tags[i] > 0]
     if not tagged:
         return {}
-    tags = sources.live_tags(session, tagged)
-    session.rollback()
+    tags = sources.live_tags(db.session, tagged)
+    db.end()
     return tags
 
 
@@ -171,20 +171,19 @@ def _reason_bytes(code: str, text: str) -> bytes:
 
 
 def _render(
-    session: Session,
+    db: Reads,
     rt: FeedRuntime,
     fs: FeedSession,
     offset: int,
-    page: list[str],
+    ids: list[uuid.UUID],
     tags: dict[uuid.UUID, list[dict[str, Any]]],
     next_cursor: str | None,
 ) -> bytes:
-    ids = [uuid.UUID(c) for c in page]
     cards = rt.cards
     missing = [c for c in ids if c not in cards]
     if missing:  # a clip that became ready since the last catch-up
-        fresh = sources.clip_cards(session, missing)
-        session.rollback()
+        fresh = sources.clip_cards(db.session, missing)
+        db.end()
         cards.update({clip_id: card_bytes(fields) for clip_id, fields in fresh.items()})
     engine = rt.engine
     counters = engine.counters

@@ -12,7 +12,7 @@ from app.db import SessionDep, on_commit
 from app.errors import Unauthorized, problem_responses
 from app.feed import pages, service
 from app.feed.dependencies import feed_viewer
-from app.feed.runtime import get_runtime, read_session
+from app.feed.runtime import Reads, get_runtime
 from app.feed.schemas import EventBatch, EventBatchResult, FeedPage, FollowRead
 
 router = APIRouter(tags=["feed"])
@@ -37,8 +37,11 @@ async def get_feed(
     # Deliberately not a nested response model: the page is stitched from cached JSON fragments
     # (see app/feed/pages.py); its shape is FeedPage, checked against the schema in the tests.
     user_id = feed_viewer(request)
-    with read_session() as session:
-        body = pages.build_page(session, user_id, cursor, limit)
+    db = Reads()
+    try:
+        body = pages.build_page(db, user_id, cursor, limit)
+    finally:
+        db.close()
     return Response(body, media_type="application/json")
 
 

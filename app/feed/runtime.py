@@ -36,11 +36,15 @@ from app.feed import service, sources
 from app.feed.engine import FeedEngine
 from app.feed.events import EventType
 from app.feed.models import CreatorFollow, FeedEvent
+from app.interests import service as interests_service
 from app.interests.models import UserInterest
 
 logger = logging.getLogger("clipshop.feed")
 
 GAP_RECHECK_SECONDS = 60.0
+# Onboarding picks read for a new session are reused for this long (a change made through this
+# process is seen at once; through another process, within this time).
+PICKS_CACHE_SECONDS = 5.0
 
 
 def card_bytes(card: dict[str, Any]) -> bytes:
@@ -72,6 +76,7 @@ class FeedRuntime:
         # when this process last committed events for each viewer
         self.catch_up_started = 0.0
         self.committed_for: dict[Hashable, float] = {}
+        self.picks_read: dict[uuid.UUID, float] = {}  # viewer -> when its picks were last read
 
     # ------------------------------------------------------------------ rebuild
     def ensure_loaded(self, session: Session) -> None:
@@ -104,6 +109,7 @@ class FeedRuntime:
         limit = get_settings().feed_rebuild_events
         top = session.scalar(select(FeedEvent.id).order_by(FeedEvent.id.desc()).limit(1)) or 0
         self.engine = engine
+        self.picks_read = {}
         self.high_water = max(0, top - limit)
         self.gaps = {}
         self.clips_synced_at = now
@@ -261,13 +267,19 @@ class FeedRuntime:
             return True
         return user_id is not None and self.committed_for.get(user_id, 0.0) >= started
 
-    def sync_viewer(self, session: Session, user_id: uuid.UUID) -> None:
-        """Onboarding picks are read fresh when a session starts (they change rarely, cheaply)."""
+    def sync_viewer(self, db: Reads, user_id: uuid.UUID) -> None:
+        """Onboarding picks, read when a session starts (at most every ``PICKS_CACHE_SECONDS``)."""
+        now = time.monotonic()
+        if now - self.picks_read.get(user_id, -PICKS_CACHE_SECONDS) < PICKS_CACHE_SECONDS:
+            return
+        if len(self.picks_read) > 200_000:
+            self.picks_read.clear()
+        self.picks_read[user_id] = now
         table = UserInterest.__table__
         query = select(table.c.interest_id, table.c.selected).where(table.c.user_id == user_id)
         picks: dict[Hashable, float] = {
             interest_id: 1.0
-            for interest_id, selected in session.connection().execute(query)  # Core: no ORM layer
+            for interest_id, selected in db.session.connection().execute(query)  # Core: no ORM layer
             if selected
         }
         viewer = self.engine.viewer(user_id)
@@ -341,6 +353,30 @@ def read_session() -> Session:
     return Session(_read_engine, expire_on_commit=False)
 
 
+class Reads:
+    """The database reads of one feed request, on a session opened at first use: most pages
+    (cursor pages of clips without tags) need none."""
+
+    def __init__(self) -> None:
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = read_session()
+        return self._session
+
+    def end(self) -> None:
+        """End the read transaction (SQLite: before CPU work); the session stays usable."""
+        if self._session is not None:
+            self._session.rollback()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
 def known_clip_creators(clip_ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
     """Clips the loaded engine serves -> their creator (empty before the engine is loaded)."""
     rt = _runtime
@@ -359,6 +395,12 @@ def known_clip_creators(clip_ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
 
 _runtime: FeedRuntime | None = None
 _runtime_lock = threading.Lock()
+
+
+@interests_service.on_picks_changed
+def _picks_changed(user_id: uuid.UUID) -> None:
+    if _runtime is not None:
+        _runtime.picks_read.pop(user_id, None)
 
 
 def get_runtime() -> FeedRuntime:

@@ -15,6 +15,7 @@ import hmac
 import secrets
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -37,7 +38,7 @@ class CursorExpired(BadRequest):
 class FeedSession:
     id: str
     viewer: str
-    items: list[str] = field(default_factory=list)  # clip ids, in serving order
+    items: list[uuid.UUID] = field(default_factory=list)  # clip ids, in serving order
     reasons: list[tuple[str, str]] = field(default_factory=list)  # (code, text) per item
     served: int = 0  # items[:served] have been returned; never touched again
 
@@ -55,7 +56,8 @@ class FeedSession:
     @classmethod
     def loads(cls, raw: bytes) -> FeedSession:
         d = orjson.loads(raw)
-        return cls(d["id"], d["viewer"], d["items"], [tuple(r) for r in d["reasons"]], d["served"])
+        items = [uuid.UUID(c) for c in d["items"]]
+        return cls(d["id"], d["viewer"], items, [tuple(r) for r in d["reasons"]], d["served"])
 
 
 class SessionStore(Protocol):

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, status
 
 from app.accounts.dependencies import AdminUser, CurrentUser
-from app.db import SessionDep
+from app.db import SessionDep, on_commit
 from app.errors import problem_responses
 from app.interests import service
 from app.interests.models import Interest
@@ -63,6 +65,7 @@ def my_interests(session: SessionDep, user: CurrentUser) -> MyInterests:
 )
 def set_my_interests(data: MyInterestsUpdate, session: SessionDep, user: CurrentUser) -> MyInterests:
     service.set_user_interests(session, user.id, data.slugs)
+    on_commit(session, partial(service.picks_changed, user.id))
     return _mine(session, user)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -8,6 +9,20 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.interests.models import Interest, UserInterest
+
+# Called (after commit) with the id of a viewer whose picks changed: readers that cache picks
+# (the feed) subscribe here rather than this domain knowing about them.
+_picks_listeners: list[Callable[[uuid.UUID], None]] = []
+
+
+def on_picks_changed(listener: Callable[[uuid.UUID], None]) -> Callable[[uuid.UUID], None]:
+    _picks_listeners.append(listener)
+    return listener
+
+
+def picks_changed(user_id: uuid.UUID) -> None:
+    for listener in _picks_listeners:
+        listener(user_id)
 
 
 def list_interests(session: Session, *, include_inactive: bool = False) -> list[Interest]:
