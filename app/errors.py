@@ -206,6 +206,11 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    return domain_error_response(request, exc)
+
+
+def domain_error_response(request: Request | None, exc: DomainError) -> JSONResponse:
+    """The problem response for a domain error (also used outside FastAPI's handlers)."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     return problem_response(
         request,

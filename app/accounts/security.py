@@ -115,6 +115,20 @@ def sign_in_is_live(user: User | None, auth_session: AuthSession | None) -> bool
     )
 
 
+def sign_in_is_live_by_id(connection: Any, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+    """``sign_in_is_live`` as one query on a connection (no ORM objects: hot read paths)."""
+    from sqlalchemy import select
+
+    from app.accounts.models import AuthSession, User
+
+    query = (
+        select(User.is_active)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(User.id == user_id, AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+    )
+    return bool(connection.execute(query).scalar())
+
+
 def new_refresh_token() -> tuple[str, str]:
     """Returns ``(token, sha256 hex)``; only the hash is stored."""
     token = secrets.token_urlsafe(48)

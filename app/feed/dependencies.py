@@ -16,8 +16,7 @@ import uuid
 from fastapi import Request
 
 from app.accounts.exceptions import InvalidToken
-from app.accounts.models import AuthSession, User
-from app.accounts.security import read_access_token, sign_in_is_live
+from app.accounts.security import read_access_token, sign_in_is_live_by_id
 from app.feed.runtime import read_session
 
 AUTH_CACHE_SECONDS = 5.0
@@ -29,7 +28,7 @@ _lock = threading.Lock()
 
 def _live_user(session_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID | None:
     with read_session() as session:
-        live = sign_in_is_live(session.get(User, user_id), session.get(AuthSession, session_id))
+        live = sign_in_is_live_by_id(session.connection(), user_id, session_id)
         return user_id if live else None
 
 
@@ -43,7 +42,11 @@ def _verify(token: str) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def feed_viewer(request: Request) -> uuid.UUID | None:
-    header = request.headers.get("authorization")
+    return viewer_from_header(request.headers.get("authorization"))
+
+
+def viewer_from_header(header: str | None) -> uuid.UUID | None:
+    """The signed-in viewer of an ``Authorization`` header (``None``: anonymous)."""
     if not header:
         return None
     scheme, _, token = header.partition(" ")

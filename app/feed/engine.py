@@ -135,6 +135,8 @@ class FeedEngine:
         self.in_stock = np.ones(0, bool)  # False when every tagged product is out of stock
         self.counters = {name: np.zeros(0, np.float64) for name in COUNTERS}
         self.engaged = np.zeros(0, np.float64)  # viewers who engaged (co-engagement normaliser)
+        # (engaged + shrink) ** -(1 - alpha) per clip, kept in step with ``engaged``
+        self.sim_norm = np.zeros(0, np.float64)
         self.trend = np.zeros(0, np.float64)  # time-decayed engagement, scaled by exp(-t_ref/tau)
         self.trend_ref = 0.0
         self.viewers: dict[Hashable, Viewer] = {}
@@ -204,6 +206,8 @@ class FeedEngine:
                 self.n_tags = _grow(self.n_tags, self.n)
                 self.in_stock = _grow(self.in_stock, self.n)
                 self.engaged = _grow(self.engaged, self.n)
+                self.sim_norm = _grow(self.sim_norm, self.n)
+                self.sim_norm[idx] = self.config.sim_shrink ** -(1.0 - self.config.sim_alpha)
                 self.trend = _grow(self.trend, self.n)
                 for name in COUNTERS:
                     self.counters[name] = _grow(self.counters[name], self.n)
@@ -370,6 +374,7 @@ class FeedEngine:
                 return
             v.strength[idx] = s
             self.engaged[idx] += 1
+            self.sim_norm[idx] = (self.engaged[idx] + cfg.sim_shrink) ** -(1.0 - cfg.sim_alpha)
             recent = v.history[-cfg.co_window :]
             if recent:
                 j = np.asarray(recent, np.int32)
@@ -456,12 +461,11 @@ class FeedEngine:
         if total == 0:
             return np.zeros(self.n, np.float64), np.zeros(0, np.int64)
         take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
+        ids = co.indices[take]
         scores: np.ndarray = np.bincount(
-            co.indices[take], weights=co.data[take] * np.repeat(w, lens), minlength=self.n
+            ids, weights=co.data[take] * np.repeat(w, lens) * self.sim_norm[ids], minlength=self.n
         ).astype(np.float64, copy=False)
-        neighbours = np.flatnonzero(scores > 0)
-        scores[neighbours] *= (self.engaged[neighbours] + cfg.sim_shrink) ** -(1.0 - cfg.sim_alpha)
-        return scores, neighbours
+        return scores, _unique(ids)
 
     def interest_affinity(self, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Each clip's interest vector · ``w`` (the viewer's interest weights), for clips ``idx``."""

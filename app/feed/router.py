@@ -16,6 +16,8 @@ from app.feed.runtime import Reads, get_runtime
 from app.feed.schemas import EventBatch, EventBatchResult, FeedPage, FollowRead
 
 router = APIRouter(tags=["feed"])
+# The feed's routes are the busiest of the service: mounted first, they are matched first.
+ROUTER_PRIORITY = 0
 
 
 @router.get(
