@@ -149,6 +149,8 @@ class FeedEngine:
         self._compacted_at = 0.0
         self._pools_at = 0.0
         self._quality: np.ndarray | None = None
+        self._static: np.ndarray | None = None
+        self._static_at = 0.0
         self._sim_dirty = False
         self.clock = 0.0
         self._pools: dict[str, np.ndarray] | None = None
@@ -502,6 +504,14 @@ class FeedEngine:
             q = self._quality = self.quality(np.arange(self.n))
         return q[idx]
 
+    def _static_factor(self, idx: np.ndarray, now: float) -> np.ndarray:
+        """quality x freshness of clips ``idx``: computed for every clip with the pools (and reused
+        while the clock is within a minute of then: freshness has a half-life of days)."""
+        static = self._static
+        if static is not None and static.shape[0] >= self.n and abs(now - self._static_at) < 60.0:
+            return np.take(static, idx)
+        return self._quality_cache(idx) * self.freshness(idx, now)
+
     def freshness(self, idx: np.ndarray, now: float) -> np.ndarray:
         cfg = self.config
         age = np.maximum(now - self.created_at[idx], 0.0)
@@ -541,6 +551,8 @@ class FeedEngine:
             self._pools = pools
             self._pools_at = time.monotonic()
             self._quality = self.quality(np.arange(n))
+            self._static = self._quality * self.freshness(np.arange(n), self.clock)
+            self._static_at = self.clock
 
     # ------------------------------------------------------------------ ranking
     def rank(
@@ -577,42 +589,34 @@ class FeedEngine:
             fresh = self._pools["fresh"]
             if cand.size == 0 and fresh.size == 0:
                 return []
-            # signals, each normalised to 0..1 over the candidates
-            wsum = float(w.max()) if w.any() else 0.0
-            s_int = self.interest_affinity(cand, w) / wsum if wsum > 0 else np.zeros(cand.size)
-            s_sim = sim[cand] if sim is not None else np.zeros(cand.size)
-            if s_sim.size and s_sim.max() > 0:
-                s_sim = s_sim / s_sim.max()
-            s_fol = (
-                np.isin(self.clip_creator[cand], np.fromiter(v.follows, np.int32, len(v.follows)))
-                if v.follows
-                else np.zeros(cand.size, bool)
-            )
+            # weighted signals, each normalised to 0..1 over the candidates, one row each:
+            # follow, similar, interest, trending, popular (rows without a signal stay zero)
+            contrib = np.zeros((5, cand.size))
+            if v.follows:
+                followed = np.zeros(len(self.creator_keys), bool)
+                followed[np.fromiter(v.follows, np.int64, len(v.follows))] = True
+                contrib[0] = cfg.w_follow * followed[self.clip_creator[cand]]
+            if sim is not None:
+                s_sim = sim[cand]
+                top = s_sim.max() if s_sim.size else 0.0
+                if top > 0:
+                    np.multiply(s_sim, cfg.w_similar / top, out=contrib[1])
+            wsum = float(w.max())
+            if wsum > 0:
+                np.multiply(self.interest_affinity(cand, w), cfg.w_interest / wsum, out=contrib[2])
             tr = self.trend[cand]
-            s_tr = (
-                np.log1p(tr / tr.max() * 100) / math.log(101)
-                if tr.size and tr.max() > 0
-                else np.zeros(cand.size)
-            )
+            top = tr.max() if tr.size else 0.0
+            if top > 0:
+                contrib[3] = np.log1p(tr * (100 / top)) * (cfg.w_trending / math.log(101))
             pop = self.engaged[cand]
-            s_pop = (
-                np.log1p(pop) / math.log1p(pop.max()) if pop.size and pop.max() > 0 else np.zeros(cand.size)
-            )
-            contrib = np.vstack(
-                [
-                    cfg.w_follow * s_fol,
-                    cfg.w_similar * s_sim,
-                    cfg.w_interest * s_int,
-                    cfg.w_trending * s_tr,
-                    cfg.w_popular * s_pop,
-                ]
-            )
-            aff = contrib.sum(axis=0) + 1e-6
-            stock = np.where(self.in_stock[cand], 1.0, cfg.out_of_stock_factor)
-            score = aff * self._quality_cache(cand) * self.freshness(cand, now) * stock
-            # the strongest signal explains the pick; nothing personal at all reads as trending
-            reason_row = np.where(contrib[:4].max(axis=0) > 0, contrib[:4].argmax(axis=0), 3)
-            return self._rerank(v, w, cand, score, reason_row, fresh, blocked, n)
+            top = pop.max() if pop.size else 0.0
+            if top > 0:
+                contrib[4] = np.log1p(pop) * (cfg.w_popular / math.log1p(top))
+            score = contrib.sum(axis=0)
+            score += 1e-6
+            score *= self._static_factor(cand, now)
+            score[~self.in_stock[cand]] *= cfg.out_of_stock_factor
+            return self._rerank(v, w, cand, score, contrib, fresh, blocked, n)
 
     def _rerank(
         self,
@@ -620,7 +624,7 @@ class FeedEngine:
         w: np.ndarray,
         cand: np.ndarray,
         score: np.ndarray,
-        reason_row: np.ndarray,
+        contrib: np.ndarray,
         fresh: np.ndarray,
         blocked: np.ndarray,  # mask over the clips
         n: int,
@@ -638,7 +642,10 @@ class FeedEngine:
         window = max(cfg.rerank_window_factor * n, cfg.rerank_window_min)
         order = _top(score, window)  # the window first (linear), then sort only the window
         order = order[np.argsort(-score[order], kind="stable")]
-        cand, score, reason_row = cand[order], score[order], reason_row[order]
+        cand, score = cand[order], score[order]
+        # the strongest signal explains the pick; nothing personal at all reads as trending
+        signals = contrib[:4, order]
+        reason_row = np.where(signals.max(axis=0) > 0, signals.argmax(axis=0), 3)
         n_interests = max(len(self.interest_keys), 1)
         wv = w[: self.interests.shape[1]]
         target = wv / wv.sum() if wv.sum() > 0 else np.full(wv.shape[0], 1.0 / n_interests)
