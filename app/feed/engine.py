@@ -150,6 +150,7 @@ class FeedEngine:
         self._pools_at = 0.0
         self._quality: np.ndarray | None = None
         self._static: np.ndarray | None = None
+        self._fresh_beta: tuple[np.ndarray, np.ndarray] | None = None
         self._static_at = 0.0
         self._sim_dirty = False
         self.clock = 0.0
@@ -532,6 +533,7 @@ class FeedEngine:
             self._interest_pools = {}
             if act.size == 0:
                 self._pools = {"trending": act, "popular": act, "fresh": act}
+                self._fresh_beta = None
                 self._pools_at = time.monotonic()
                 return
             base = self.quality(act) * np.log1p(self.engaged[act] + 1) * self.in_stock[act]
@@ -539,8 +541,14 @@ class FeedEngine:
             pools["trending"] = act[_top(trend, cfg.pool_size)]
             pools["popular"] = act[_top(base, cfg.pool_size)]
             imp = np.maximum(self.counters["impressions"][act], self.counters["views"][act])
-            fresh = act[imp < cfg.explore_max_impressions]
+            is_fresh = imp < cfg.explore_max_impressions
+            fresh = act[is_fresh]
             pools["fresh"] = fresh
+            # the exploration bandit's Beta(completes + a, impressions - completes + b) per fresh clip
+            m, k = cfg.prior_complete
+            f_imp = imp[is_fresh]
+            f_comp = np.minimum(self.counters["completes"][fresh], f_imp)
+            self._fresh_beta = (f_comp + m * k * 0.25 + 1, f_imp - f_comp + (1 - m) * k * 0.25 + 1)
             mat = self.interests[act]
             for col in range(len(self.interest_keys)):
                 members = np.flatnonzero(mat[:, col] > 0)
@@ -658,19 +666,20 @@ class FeedEngine:
         primary = np.where(has, cols[np.arange(cand.size), np.argmax(weigh, axis=1)], -1)
         share = np.where(has, target[np.maximum(primary, 0)], cfg.mix_floor / n_interests)
         # fair-share order: the k-th best clip of an interest is due at slot ~ k / share
-        by_group = np.lexsort((np.arange(cand.size), primary))
+        # k = the clip's place in its group, in score order (a stable sort keeps that order)
+        m = cand.size
+        places = np.arange(m)
+        by_group = np.argsort(primary, kind="stable")
         g_sorted = primary[by_group]
-        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
-        k_sorted = np.arange(cand.size) - np.repeat(starts, np.diff(np.r_[starts, cand.size]))
-        k = np.empty(cand.size, np.int64)
-        k[by_group] = k_sorted
+        new_group = np.ones(m, bool)
+        np.not_equal(g_sorted[1:], g_sorted[:-1], out=new_group[1:])
+        k = np.empty(m, np.int64)
+        k[by_group] = places - np.maximum.accumulate(np.where(new_group, places, 0))
         due = (k + 0.5) / share
-        fair_rank = np.empty(cand.size)
-        fair_rank[np.argsort(due, kind="stable")] = np.arange(cand.size)
+        fair_rank = np.empty(m)
+        fair_rank[np.argsort(due, kind="stable")] = places
         # blend relevance order (candidates are sorted by score) with the fair-share order
-        ranked = np.argsort(
-            (1 - cfg.mix_strength) * np.arange(cand.size) + cfg.mix_strength * fair_rank, kind="stable"
-        )
+        ranked = np.argsort((1 - cfg.mix_strength) * places + cfg.mix_strength * fair_rank, kind="stable")
         creators = self.clip_creator[cand].tolist()
         heavy = (self.n_tags[cand] >= cfg.product_heavy_tags).tolist()
         queue = ranked.tolist()
@@ -686,7 +695,7 @@ class FeedEngine:
         explore_every = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0
         cand_list = cand.tolist()
         # plain lists: the slot loop below reads single items, far cheaper than from arrays
-        reasons = [_REASONS[r] for r in reason_row.tolist()]
+        reason_codes = reason_row.tolist()
         primaries = primary.tolist()
         scores = score.tolist()
         personal = bool(w.any())
@@ -737,7 +746,7 @@ class FeedEngine:
             chosen.add(c)
             recent.append(creators[i])
             heavy_run = heavy_run + 1 if heavy[i] else 0
-            reason = reasons[i]
+            reason = _REASONS[reason_codes[i]]
             arg = -1
             if reason is Reason.FOLLOW:
                 arg = creators[i]
@@ -754,17 +763,25 @@ class FeedEngine:
         """
         if fresh.size == 0 or self.config.explore_share <= 0:
             return fresh
-        if fresh.size > 256:  # a random slice of a large fresh pool keeps this O(1) per request
-            fresh = fresh[self.rng.integers(0, fresh.size, 256)]  # repeats are skipped when placing
-        fresh = fresh[~blocked[fresh]]  # what the viewer has seen (or this session holds)
+        # the Beta parameters computed with the pools, when this is the pools' fresh list
+        pooled = self._fresh_beta if self._pools is not None and fresh is self._pools["fresh"] else None
+        # a random slice of a large fresh pool keeps this O(1) per request (repeats are skipped
+        # when placing)
+        pick = self.rng.integers(0, fresh.size, 256) if fresh.size > 256 else np.arange(fresh.size)
+        keep = ~blocked[fresh[pick]]  # what the viewer has seen (or this session holds)
+        pick = pick[keep]
+        fresh = fresh[pick]
         if fresh.size == 0:
             return fresh
-        m, k = self.config.prior_complete
-        c = self.counters
-        imp = np.maximum(c["impressions"][fresh], c["views"][fresh])
-        comp = np.minimum(c["completes"][fresh], imp)
-        a = comp + m * k * 0.25 + 1
-        b = imp - comp + (1 - m) * k * 0.25 + 1
+        if pooled is not None:
+            a, b = pooled[0][pick], pooled[1][pick]
+        else:
+            m, k = self.config.prior_complete
+            c = self.counters
+            imp = np.maximum(c["impressions"][fresh], c["views"][fresh])
+            comp = np.minimum(c["completes"][fresh], imp)
+            a = comp + m * k * 0.25 + 1
+            b = imp - comp + (1 - m) * k * 0.25 + 1
         draw = self.rng.beta(a, b)
         if w.any():
             draw = draw * (0.5 + self.interest_affinity(fresh, w) / float(w.max()))
