@@ -78,14 +78,25 @@ def _handles(session: Session, creator_ids: list[Any]) -> dict[Any, str]:
 
 def _rank_more(db: Reads, rt: FeedRuntime, viewer: Hashable, fs: FeedSession, n: int) -> None:
     engine = rt.engine
-    index = engine.clip_index
-    exclude = [i for i in map(index.get, fs.items) if i is not None]
+    positions = _positions(rt, fs)
+    exclude = [i for i in positions if i >= 0]
     keys = engine.clip_keys
     for r in engine.rank(viewer, n, exclude=exclude):
         clip_id = keys[r.clip]
         assert isinstance(clip_id, uuid.UUID)
         fs.items.append(clip_id)
+        positions.append(r.clip)
         fs.reasons.append(_reason_text(db, rt, r))
+
+
+def _positions(rt: FeedRuntime, fs: FeedSession) -> list[int]:
+    """The engine positions of the session's clips (-1: unknown to this engine), cached in the
+    session so that pages look clips up by position rather than by UUID."""
+    if fs.gen != rt.generation or len(fs.positions) != len(fs.items):
+        index = rt.engine.clip_index
+        fs.positions = [index.get(clip_id, -1) for clip_id in fs.items]
+        fs.gen = rt.generation
+    return fs.positions
 
 
 def build_page(db: Reads, user_id: uuid.UUID | None, cursor: str | None, limit: int) -> bytes:
@@ -133,32 +144,39 @@ def _fill(
                 if isinstance(viewer, str):
                     engine.viewers.pop(viewer, None)
         window = fs.items[offset : offset + limit]
-        tags = _live_tags(db, rt, window)
+        places = _positions(rt, fs)[offset : offset + limit]
+        tags = _live_tags(db, rt, window, places)
         drop: list[int] = []
-        for pos, clip_id in enumerate(window, start=offset):
+        active = engine.active
+        for pos, (clip_id, idx) in enumerate(zip(window, places, strict=True), start=offset):
             if pos < fs.served:
                 continue  # already shown on a page: a retried cursor gets the same page
-            idx = engine.clip_index.get(clip_id)
-            clip_tags = tags.get(clip_id) or []
-            sold_out = bool(clip_tags) and all(t["available"] <= 0 for t in clip_tags)
-            if sold_out and idx is not None:
-                engine.in_stock[idx] = False
-            if idx is None or not engine.active[idx] or sold_out:
+            sold_out = False
+            if tags:
+                clip_tags = tags.get(clip_id) or []
+                sold_out = bool(clip_tags) and all(t["available"] <= 0 for t in clip_tags)
+                if sold_out and idx >= 0:
+                    engine.in_stock[idx] = False
+            if idx < 0 or not active[idx] or sold_out:
                 drop.append(pos)
         if not drop:
             return window, tags
+        positions = _positions(rt, fs)
         for pos in reversed(drop):
             del fs.items[pos]
             del fs.reasons[pos]
+            del positions[pos]
     window = fs.items[offset : offset + limit]
-    return window, _live_tags(db, rt, window)
+    return window, _live_tags(db, rt, window, _positions(rt, fs)[offset : offset + limit])
 
 
-def _live_tags(db: Reads, rt: FeedRuntime, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+def _live_tags(
+    db: Reads, rt: FeedRuntime, ids: list[uuid.UUID], places: list[int]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """Live tags, queried only for clips the engine knows to carry tags (most clips carry none);
     the engine learns of new or removed tags within a catch-up (about a second)."""
-    engine = rt.engine
-    tagged = [c for c in ids if (i := engine.clip_index.get(c)) is None or engine.n_tags[i] > 0]
+    n_tags = rt.engine.n_tags
+    tagged = [c for c, i in zip(ids, places, strict=True) if i < 0 or n_tags[i] > 0]
     if not tagged:
         return {}
     tags = sources.live_tags(db.session, tagged)
@@ -188,8 +206,8 @@ def _render(
         cards.update({clip_id: card_bytes(fields) for clip_id, fields in fresh.items()})
     engine = rt.engine
     counters = engine.counters
-    index = [engine.clip_index.get(clip_id) for clip_id in ids]
-    known = [i for i in index if i is not None]
+    index = _positions(rt, fs)[offset : offset + len(ids)]
+    known = [i for i in index if i >= 0]
     # the page's counters in four gathers rather than forty scalar reads
     columns = [counters[name][known].astype(np.int64).tolist() for name in _SHOWN_COUNTS]
     counts_of = dict(zip(known, zip(*columns, strict=True), strict=True)) if known else {}
@@ -200,7 +218,7 @@ def _render(
         if card is None:
             continue
         idx = index[i]
-        counts = counts_of[idx] if idx is not None else (0, 0, 0, 0)
+        counts = counts_of[idx] if idx >= 0 else (0, 0, 0, 0)
         clip_tags = tags.get(clip_id)
         out += (
             b'{"clip":' if first else b',{"clip":',

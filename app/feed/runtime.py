@@ -17,6 +17,7 @@ an event. Redis (when configured) holds the feed sessions, so any process can se
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
 import threading
 import time
@@ -42,6 +43,7 @@ from app.interests.models import UserInterest
 logger = logging.getLogger("clipshop.feed")
 
 GAP_RECHECK_SECONDS = 60.0
+_generations = itertools.count(1)  # each rebuilt engine gets a new one (clip positions change)
 # Onboarding picks read for a new session are reused for this long (a change made through this
 # process is seen at once; through another process, within this time).
 PICKS_CACHE_SECONDS = 5.0
@@ -59,6 +61,7 @@ def _ts(value: datetime) -> float:
 class FeedRuntime:
     def __init__(self) -> None:
         self.engine = FeedEngine()
+        self.generation = next(_generations)
         self.loaded = False
         self.lock = threading.RLock()
         self.high_water = 0
@@ -109,6 +112,7 @@ class FeedRuntime:
         limit = get_settings().feed_rebuild_events
         top = session.scalar(select(FeedEvent.id).order_by(FeedEvent.id.desc()).limit(1)) or 0
         self.engine = engine
+        self.generation = next(_generations)
         self.picks_read = {}
         self.high_water = max(0, top - limit)
         self.gaps = {}

@@ -41,6 +41,10 @@ class FeedSession:
     items: list[uuid.UUID] = field(default_factory=list)  # clip ids, in serving order
     reasons: list[tuple[str, str]] = field(default_factory=list)  # (code, text) per item
     served: int = 0  # items[:served] have been returned; never touched again
+    # engine positions of ``items`` for the engine of generation ``gen`` (a cache of this
+    # process, never stored: a session read from Redis computes them again)
+    positions: list[int] = field(default_factory=list)
+    gen: int = -1
 
     def dumps(self) -> bytes:
         return orjson.dumps(
