@@ -41,7 +41,19 @@ REASON_CODE = {
 _interest_names: dict[int, str] = {}
 
 
+# One shared tuple per distinct reason: sessions hold references, not a new tuple per clip (fewer
+# objects for the garbage collector to walk while thousands of sessions are alive).
+_reason_tuples: dict[tuple[str, str], tuple[str, str]] = {}
+
+
 def _reason_text(db: Reads, rt: FeedRuntime, r: Ranked) -> tuple[str, str]:
+    reason = _reason_pair(db, rt, r)
+    if len(_reason_tuples) > 100_000:
+        _reason_tuples.clear()
+    return _reason_tuples.setdefault(reason, reason)
+
+
+def _reason_pair(db: Reads, rt: FeedRuntime, r: Ranked) -> tuple[str, str]:
     engine = rt.engine
     code = REASON_CODE[r.reason]
     if r.reason is Reason.FOLLOW and r.reason_arg >= 0:
