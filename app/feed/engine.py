@@ -734,12 +734,16 @@ class FeedEngine:
             if not queue:
                 break
             # the best clip that keeps the rules; when none does, the rules give way (never an empty feed)
-            pick = 0
-            for j, i in enumerate(queue):
-                if allowed(creators[i], heavy[i]):
-                    pick = j
-                    break
-            i = queue.pop(pick)
+            i = queue[0]
+            if (spacing > 0 and creators[i] in recent[-spacing:]) or (heavy[i] and heavy_run >= run_cap):
+                pick = 0  # the head breaks a rule: the first one further down that keeps them
+                for j, i in enumerate(queue):
+                    if allowed(creators[i], heavy[i]):
+                        pick = j
+                        break
+                i = queue.pop(pick)
+            else:
+                queue.pop(0)
             c = cand_list[i]
             if c in chosen:
                 continue
