@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -213,9 +213,6 @@ def _insert_ignore(session: Session) -> Any:
     return dialect.insert(FeedEvent).on_conflict_do_nothing(index_elements=["user_id", "event_id"])
 
 
-_PAIR_TYPES = (EventType.like, EventType.unlike, EventType.follow, EventType.unfollow)
-
-
 def _counters_upsert(source: str, selection: str) -> Any:
     """One set-based statement: per clip, the counter increments of the selected events, added
     to ``clip_stat`` (row created when missing). Runs inside the database, not in Python."""
@@ -234,14 +231,66 @@ def _counters_upsert(source: str, selection: str) -> Any:
     ).bindparams(bindparam("now", type_=ClipStat.__table__.c.updated_at.type))
 
 
+def _last_of_pairs(
+    source: str, selection: str, kinds: tuple[EventType, EventType], other: str, on: EventType
+) -> str:
+    """The (user, other) pairs whose last selected event of ``kinds`` (log order) is ``on``."""
+    pair_filter = f"{other} IS NOT NULL" + (" AND creator_id != user_id" if other == "creator_id" else "")
+    last = (
+        f"SELECT max(id) FROM {source} WHERE {selection} AND type IN ('{kinds[0].value}', '{kinds[1].value}') "
+        f"AND {pair_filter} GROUP BY user_id, {other}"
+    )
+    return (
+        f"SELECT f.user_id, f.{other} FROM feed_event AS f WHERE f.id IN ({last}) AND f.type = '{on.value}'"
+    )
+
+
+def _apply_pairs_sql(
+    session: Session,
+    table: str,
+    other: str,
+    kinds: tuple[EventType, EventType],
+    source: str,
+    selection: str,
+    params: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Set or clear the (user, other) rows of a like/follow table: the last event of each pair
+    (in log order) wins. Two statements, whatever the number of events."""
+    on, off = kinds
+    when = bindparam("now", type_=ClipLike.__table__.c.created_at.type)
+    session.execute(
+        text(
+            f"INSERT INTO {table} (user_id, {other}, created_at) "
+            f"SELECT p.user_id, p.{other}, :now FROM ({_last_of_pairs(source, selection, kinds, other, on)}) AS p "
+            f"WHERE true ON CONFLICT (user_id, {other}) DO NOTHING"
+        ).bindparams(when),
+        {**params, "now": now},
+    )
+    session.execute(
+        text(
+            f"DELETE FROM {table} WHERE (user_id, {other}) IN "
+            f"({_last_of_pairs(source, selection, kinds, other, off)})"
+        ),
+        params,
+    )
+
+
+_LIKES = (EventType.like, EventType.unlike)
+_FOLLOWS = (EventType.follow, EventType.unfollow)
+
+
 def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     """Fold unaggregated events into counters, likes and follows; exactly once. Returns how many.
 
-    The counters are one ``INSERT .. SELECT .. GROUP BY .. ON CONFLICT DO UPDATE`` over the
-    selected events; only like/unlike/follow/unfollow events (last one wins per pair) are read
-    into Python. On PostgreSQL the selection is the ids locked with ``FOR UPDATE SKIP LOCKED``
-    (concurrent aggregators split the work); on SQLite the transaction holds the write lock, so
-    "pending and id <= the last selected id" is the same set in every statement."""
+    Everything is set-based, inside the database, in one transaction: the counters are one
+    ``INSERT .. SELECT .. GROUP BY .. ON CONFLICT DO UPDATE`` over the selected events; likes and
+    follows (the last event of each (user, clip) / (user, creator) pair wins) two statements each,
+    when the selection has any; the like counters of the clips concerned are recounted from
+    ``clip_like`` (exact whatever the order of like/unlike); the events are flagged aggregated.
+    On PostgreSQL the selection is the ids locked with ``FOR UPDATE SKIP LOCKED`` (concurrent
+    aggregators split the work); on SQLite the transaction holds the write lock, so "pending and
+    id <= the last selected id" is the same set in every statement."""
     pending = select(FeedEvent.id).where(text("NOT feed_event.aggregated")).order_by(FeedEvent.id)
     pg = is_postgres(session)
     params: dict[str, Any]
@@ -259,58 +308,34 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
         selection, params = "NOT aggregated AND id <= :hi", {"hi": last}
         count = 0
     now = utcnow()
-    # SQLite: without the hint the planner walks the clip_id index (for the GROUP BY) or the
-    # primary key (for id <= :hi) over the whole log instead of the pending events
+    # SQLite: without the hint the planner walks the primary key (for id <= :hi) over the whole
+    # log instead of the pending events
     source = "feed_event" if pg else "feed_event INDEXED BY ix_feed_event_pending"
-    likes: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
-    follows: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
-    pair_kinds = ", ".join(f"'{t.value}'" for t in _PAIR_TYPES)
-    pair_rows = session.execute(
-        text(
-            f"SELECT user_id, type, clip_id, creator_id FROM {source} "
-            f"WHERE {selection} AND type IN ({pair_kinds}) ORDER BY id"
-        ).columns(FeedEvent.user_id, FeedEvent.type, FeedEvent.clip_id, FeedEvent.creator_id),
-        params,
-    ).all()
-    for user_id, kind, clip_id, creator_id in pair_rows:
-        t = EventType(kind)
-        if t in (EventType.like, EventType.unlike):
-            if clip_id is not None:
-                likes[(user_id, clip_id)] = t is EventType.like  # last one wins, in log order
-        elif creator_id is not None and creator_id != user_id:
-            follows[(user_id, creator_id)] = t is EventType.follow
+    pair_kinds = ", ".join(f"'{t.value}'" for t in (*_LIKES, *_FOLLOWS))
+    present = set(
+        session.scalars(
+            text(f"SELECT DISTINCT type FROM {source} WHERE {selection} AND type IN ({pair_kinds})"), params
+        )
+    )
     session.execute(_counters_upsert(source, selection), {**params, "now": now})
-    touched_likes = {clip for (_u, clip) in likes}
-    _apply_likes(session, likes)
-    _apply_follows(session, follows)
-    if touched_likes:
-        _ensure_stats(session, touched_likes)
-        counts = dict(
-            session.execute(
-                select(ClipLike.clip_id, func.count())
-                .where(ClipLike.clip_id.in_(touched_likes))
-                .group_by(ClipLike.clip_id)
-            ).all()
+    if present & {t.value for t in _LIKES}:
+        _apply_pairs_sql(session, "clip_like", "clip_id", _LIKES, source, selection, params, now)
+        like_kinds = ", ".join(f"'{t.value}'" for t in _LIKES)
+        session.execute(
+            text(
+                "INSERT INTO clip_stat (clip_id, likes, updated_at) "
+                "SELECT t.clip_id, (SELECT count(*) FROM clip_like AS l WHERE l.clip_id = t.clip_id), :now "
+                f"FROM (SELECT DISTINCT clip_id FROM {source} WHERE {selection} AND type IN ({like_kinds}) "
+                "AND clip_id IS NOT NULL) AS t WHERE true "
+                "ON CONFLICT (clip_id) DO UPDATE SET likes = excluded.likes, updated_at = excluded.updated_at"
+            ).bindparams(bindparam("now", type_=ClipStat.__table__.c.updated_at.type)),
+            {**params, "now": now},
         )
-        session.connection().execute(
-            update(ClipStat)
-            .where(ClipStat.clip_id == bindparam("cid"))
-            .values(likes=bindparam("n"), updated_at=now),
-            [{"cid": clip_id, "n": counts.get(clip_id, 0)} for clip_id in touched_likes],
-        )
+    if present & {t.value for t in _FOLLOWS}:
+        _apply_pairs_sql(session, "creator_follow", "creator_id", _FOLLOWS, source, selection, params, now)
     marked = session.execute(text(f"UPDATE {source} SET aggregated = true WHERE {selection}"), params)
     session.flush()
     return count or int(getattr(marked, "rowcount", 0) or 0)
-
-
-def _ensure_stats(session: Session, clip_ids: set[uuid.UUID]) -> None:
-    if not clip_ids:
-        return
-    dialect = postgresql if is_postgres(session) else sqlite
-    session.execute(
-        dialect.insert(ClipStat).on_conflict_do_nothing(index_elements=["clip_id"]),
-        [{"clip_id": c, "updated_at": utcnow()} for c in clip_ids],
-    )
 
 
 def _apply_pairs(
@@ -330,10 +355,6 @@ def _apply_pairs(
     for (u, o), v in pairs.items():
         if not v:
             session.execute(delete(model).where(model.user_id == u, column == o))
-
-
-def _apply_likes(session: Session, likes: dict[tuple[uuid.UUID, uuid.UUID], bool]) -> None:
-    _apply_pairs(session, ClipLike, "clip_id", likes)
 
 
 def _apply_follows(session: Session, follows: dict[tuple[uuid.UUID, uuid.UUID], bool]) -> None:
