@@ -280,6 +280,10 @@ _LIKES = (EventType.like, EventType.unlike)
 _FOLLOWS = (EventType.follow, EventType.unfollow)
 
 
+# PostgreSQL advisory lock the aggregators of every process take turns on (an arbitrary constant)
+AGGREGATOR_LOCK_KEY = 0x636C6970_61676772
+
+
 def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     """Fold unaggregated events into counters, likes and follows; exactly once. Returns how many.
 
@@ -288,13 +292,17 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     follows (the last event of each (user, clip) / (user, creator) pair wins) two statements each,
     when the selection has any; the like counters of the clips concerned are recounted from
     ``clip_like`` (exact whatever the order of like/unlike); the events are flagged aggregated.
-    On PostgreSQL the selection is the ids locked with ``FOR UPDATE SKIP LOCKED`` (concurrent
-    aggregators split the work); on SQLite the transaction holds the write lock, so "pending and
-    id <= the last selected id" is the same set in every statement."""
+
+    Aggregators take turns, so slices are folded in log order (with concurrent slices, an unlike
+    could be applied before the like it follows and leave the like standing): on PostgreSQL
+    behind a transaction-level advisory lock, then the selection is the pending ids, locked
+    ``FOR UPDATE``; on SQLite the transaction holds the write lock, so "pending and id <= the last
+    selected id" is the same set in every statement."""
     pending = select(FeedEvent.id).where(text("NOT feed_event.aggregated")).order_by(FeedEvent.id)
     pg = is_postgres(session)
     params: dict[str, Any]
     if pg:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AGGREGATOR_LOCK_KEY})
         ids = list(session.scalars(pending.limit(limit).with_for_update(skip_locked=True)))
         if not ids:
             return 0
