@@ -36,7 +36,9 @@ class FeedEvent(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     event_id: Mapped[uuid.UUID]
     type: Mapped[str] = mapped_column(String(16))
-    clip_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # not indexed: nothing looks events up by clip (an index would cost a random B-tree insert
+    # per event for no reader)
+    clip_id: Mapped[uuid.UUID | None]
     creator_id: Mapped[uuid.UUID | None]
     watch_ms: Mapped[int | None]
     progress: Mapped[float | None] = mapped_column(Float)
@@ -71,7 +73,8 @@ class ClipLike(Base):
     __tablename__ = "clip_like"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
-    clip_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # indexed: the aggregator recounts the likes of the clips a run touched
+    clip_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,19 +1,33 @@
 from __future__ import annotations
 
+import asyncio
+import email.message
+import json
 import uuid
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts.dependencies import CurrentUser
 from app.db import SessionDep, on_commit
 from app.errors import Unauthorized, problem_responses
 from app.feed import pages, service
 from app.feed.dependencies import feed_viewer
-from app.feed.runtime import Reads, get_runtime
-from app.feed.schemas import EventBatch, EventBatchResult, FeedPage, FollowRead
+from app.feed.runtime import Reads, get_runtime, read_session
+from app.feed.schemas import (
+    EVENT_BATCH_SCHEMA,
+    EventBatch,
+    EventBatchResult,
+    FeedPage,
+    FollowRead,
+    ValidEventBatch,
+)
+from app.feed.writer import get_writer
 
 router = APIRouter(tags=["feed"])
 # The feed's routes are the busiest of the service: mounted first, they are matched first.
@@ -54,19 +68,79 @@ async def get_feed(
         207: {"model": EventBatchResult, "description": "Some events were rejected (listed by index)"},
         **problem_responses(401, 413, 422),
     },
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": EVENT_BATCH_SCHEMA}}}
+    },
     summary="Send a batch of up to 500 feed events (idempotent per event_id)",
 )
-def post_events(body: EventBatch, request: Request) -> Response:
-    # The cached token check of the feed (no query, so no lock held before the insert itself).
+async def post_events(request: Request) -> Response:
+    # The body is read here rather than by FastAPI (see read_event_batch): the usual batch,
+    # every event valid, is validated straight from the JSON bytes.
+    events = await read_event_batch(request)
+    # The cached token check of the feed (as for GET /v1/feed).
     user_id = feed_viewer(request)
     if user_id is None:
         raise Unauthorized("Sign in or start a guest session")
-    # its own short unit of work (SQLite: behind the process's writer lock), committed here
-    result, inserted = service.store_events(user_id, body.events)
-    if inserted:
+    batch = service.check_events(user_id, events)
+    if batch.needs_database:  # references the in-memory engine cannot answer: a read
+        await run_in_threadpool(_resolve_with_database, batch)
+    # the process's event writer commits this batch with whatever else is queued (group commit)
+    stored = await asyncio.wrap_future(get_writer().submit(batch.rows()))
+    result = batch.result(stored)
+    if result.accepted:
         get_runtime().events_committed(user_id)
     code = status.HTTP_207_MULTI_STATUS if result.rejected else status.HTTP_200_OK
     return Response(orjson.dumps(result.model_dump()), status_code=code, media_type="application/json")
+
+
+def _is_json(content_type: str) -> bool:
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+async def read_event_batch(request: Request) -> list[Any]:
+    """The events of the body: ``EventIn`` items, or raw JSON values for the per-event checks.
+
+    The usual batch (every event valid) is validated straight from the JSON bytes, in one call.
+    Anything else takes the path FastAPI takes for a body parameter of type ``EventBatch``
+    (the same content-type rule, ``json.loads``, the same model), so malformed bodies get the
+    same 400/422 problems and a bad event is still reported on its own, by index."""
+    body = await request.body()
+    content_type = request.headers.get("content-type")
+    if not body:
+        error: dict[str, Any] = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
+        raise RequestValidationError([error])
+    value: Any = body  # not declared JSON: validated as the bytes, as FastAPI does
+    if content_type and _is_json(content_type):
+        try:
+            return list(ValidEventBatch.model_validate_json(body).events)
+        except ValidationError:
+            pass
+        try:
+            value = json.loads(body)
+        except json.JSONDecodeError as exc:
+            invalid: dict[str, Any] = {
+                "type": "json_invalid",
+                "loc": ("body", exc.pos),
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": exc.msg},
+            }
+            raise RequestValidationError([invalid], body=exc.doc) from exc
+    try:
+        return EventBatch.model_validate(value).events
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors, body=value) from exc
+
+
+def _resolve_with_database(batch: service.PendingBatch) -> None:
+    with read_session() as session:
+        batch.resolve_with_database(session)
 
 
 def _events_committed(user_id: uuid.UUID) -> None:

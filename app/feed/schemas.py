@@ -35,6 +35,29 @@ class EventBatch(BaseModel):
     )
 
 
+class ValidEventBatch(BaseModel):
+    """``EventBatch`` when every event is a valid ``EventIn`` (the usual case, validated in one go
+    from the JSON bytes; anything else is validated as an ``EventBatch``)."""
+
+    events: list[EventIn] = Field(min_length=1, max_length=500)
+
+
+def _inline_refs(schema: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline_refs(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline_refs(v, defs) for v in schema]
+    return schema
+
+
+# The request body of POST /v1/events as documented (the route reads the body itself).
+_batch_schema = EventBatch.model_json_schema()
+EVENT_BATCH_SCHEMA: dict[str, Any] = _inline_refs(_batch_schema, _batch_schema.get("$defs", {}))
+
+
 class EventResult(BaseModel):
     index: int
     event_id: str | None

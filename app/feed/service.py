@@ -1,9 +1,10 @@
 """Events in (write fast, aggregate after), follows, and the counters derived from events.
 
-Write path of ``POST /v1/events``: validate each event, bulk-insert the valid ones with
-``ON CONFLICT (user_id, event_id) DO NOTHING RETURNING`` (a replayed event is reported as a
-duplicate and changes nothing), commit. Aggregation is separate and exactly-once: the aggregator
-takes unaggregated events (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), folds them into
+Write path of ``POST /v1/events``: check each event (``check_events``: no I/O when the engine
+knows the clips), then hand the valid ones to the process's event writer (``app.feed.writer``),
+which commits every batch queued meanwhile in one transaction and says which events were new (a
+replayed event is reported as a duplicate and changes nothing). Aggregation is separate and
+exactly-once: the aggregator takes unaggregated events (runs take turns), folds them into
 ``clip_stat`` / ``clip_like`` / ``creator_follow`` and flags them aggregated in the same
 transaction, so counters never drift whatever the retries. Each API process's ranking engine
 tails the same log (``app.feed.runtime``).
@@ -11,25 +12,26 @@ tails the same log (``app.feed.runtime``).
 
 from __future__ import annotations
 
-import threading
 import uuid
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
 from app.config import get_settings
-from app.db import is_postgres, session_scope, utcnow
+from app.db import is_postgres, utcnow
 from app.errors import Unprocessable
 from app.feed import sources
 from app.feed.events import CLIP_EVENTS, EventType
 from app.feed.models import ClipLike, ClipStat, CreatorFollow, FeedEvent
 from app.feed.schemas import EventBatchResult, EventIn, EventResult
+from app.feed.writer import EventRow, get_writer
+from app.feed.writer import writer_lock as writer_lock  # the aggregator takes it too
 
 # event type -> clip_stat column it increments
 COUNTER_COLUMN: dict[EventType, str] = {
@@ -62,37 +64,128 @@ def _validation_reason(exc: ValidationError) -> str:
     return f"{where}: {first.get('msg', 'invalid')}"
 
 
-# SQLite has one writer at a time: the event writers (and the aggregator) of a process queue on
-# this lock instead of on SQLite's busy handler, whose sleeps (up to 100 ms) made 32 concurrent
-# batches wait far longer than the writes themselves take. On PostgreSQL a few writers at a time
-# keep within the connection pool (an overflow connection is opened and closed per checkout) and
-# leave the database's CPU to the writes rather than to dozens of competing backends.
-_sqlite_writer = threading.Lock()
-_pg_writers = threading.BoundedSemaphore(8)
+def store_events(user_id: uuid.UUID, raw_events: list[Any]) -> EventBatchResult:
+    """Check, store (through the process's event writer) and answer a batch; the events are
+    committed when this returns. ``POST /v1/events`` runs the same steps without blocking."""
+    batch = check_events(user_id, raw_events)
+    if batch.needs_database:
+        from app.feed.runtime import read_session
+
+        with read_session() as session:
+            batch.resolve_with_database(session)
+    return batch.result(get_writer().write(batch.rows()))
 
 
-def writer_lock() -> AbstractContextManager[Any]:
-    return _sqlite_writer if get_settings().is_sqlite else _pg_writers
+class PendingBatch:
+    """One batch of events on its way in.
+
+    ``check_events`` does every check that needs no I/O (each event against ``EventIn``, the
+    client timestamp, the fields each kind requires, event ids repeated within the batch) and
+    resolves the referenced clips from the engine's in-memory index. What the engine cannot
+    answer (a clip it does not serve, a creator id, a clip's duration for ``watch_ms``) takes a
+    read (``needs_database``, ``resolve_with_database``). ``rows()`` are then handed to the event
+    writer, and ``result()`` turns its answer (stored now / already stored) into the reply."""
+
+    def __init__(self, user_id: uuid.UUID, now: datetime) -> None:
+        self.user_id = user_id
+        self.now = now
+        self.results: list[EventResult] = []
+        self.parsed: list[tuple[int, EventIn]] = []
+        self.creators_of: dict[uuid.UUID, uuid.UUID] = {}
+        self.missing_clips: set[uuid.UUID] = set()
+        self.creator_ids: set[uuid.UUID] = set()
+        self.known_creators: set[uuid.UUID] = set()
+        self.durations: dict[uuid.UUID, int | None] = {}
+        self._row_index: list[int] = []
+        self._rows: list[EventRow] | None = None
+
+    @property
+    def needs_database(self) -> bool:
+        return bool(self.missing_clips or self.creator_ids or self.durations)
+
+    def resolve_with_database(self, session: Session) -> None:
+        if self.missing_clips:
+            self.creators_of.update(sources.clip_creators(session, self.missing_clips))
+            self.missing_clips = set()
+        if self.creator_ids:
+            self.known_creators = set(accounts_service.get_creator_profiles(session, list(self.creator_ids)))
+            self.creator_ids = set()
+        if self.durations:
+            self.durations = sources.clip_durations(session, list(self.durations))
+        session.rollback()
+
+    def rows(self) -> list[EventRow]:
+        """The events to store (call once the references are resolved)."""
+        if self._rows is not None:
+            return self._rows
+        rows: list[EventRow] = []
+        row_index = self._row_index
+        creators_of, user_id, now = self.creators_of, self.user_id, self.now
+        for index, e in self.parsed:
+            clip_id = e.clip_id
+            if clip_id is not None and clip_id not in creators_of:
+                self.results.append(_reject(index, e, "unknown_clip", "clip_id: no such clip"))
+                continue
+            creator = e.creator_id
+            kind = e.type
+            progress = e.progress
+            if kind in _FOLLOW_KINDS:
+                if creator is None:
+                    creator = creators_of.get(clip_id) if clip_id else None
+                elif creator not in self.known_creators:
+                    self.results.append(_reject(index, e, "unknown_creator", "creator_id: no such creator"))
+                    continue
+            elif progress is None and kind is _VIEW_PROGRESS and e.watch_ms is not None and clip_id:
+                duration = self.durations.get(clip_id)
+                progress = min(1.0, e.watch_ms / duration) if duration else None
+            rows.append(
+                EventRow(
+                    user_id, e.event_id, _KIND_TEXT[kind], clip_id, creator, e.watch_ms, progress, e.at, now
+                )
+            )
+            row_index.append(index)
+        self._rows = rows
+        return rows
+
+    def result(self, stored: list[bool]) -> EventBatchResult:
+        """The reply, given for each row whether it was stored now (else: already stored)."""
+        results = self.results
+        rows = self.rows()
+        accepted = 0
+        for row, index, new in zip(rows, self._row_index, stored, strict=True):
+            if new:
+                accepted += 1
+            else:
+                results.append(EventResult(index=index, event_id=str(row.event_id), status="duplicate"))
+        if results:
+            results.sort(key=lambda r: r.index)
+        duplicates = sum(1 for r in results if r.status == "duplicate")
+        return EventBatchResult(
+            accepted=accepted, duplicates=duplicates, rejected=len(results) - duplicates, results=results
+        )
 
 
-def store_events(user_id: uuid.UUID, raw_events: list[Any]) -> tuple[EventBatchResult, list[dict[str, Any]]]:
-    """``ingest_events`` in its own short transaction (committed before returning)."""
-    with writer_lock(), session_scope() as session:
-        return ingest_events(session, user_id, raw_events)
+_FOLLOW_KINDS = frozenset((EventType.follow, EventType.unfollow))
+_VIEW_PROGRESS = EventType.view_progress
+_KIND_TEXT = {kind: kind.value for kind in EventType}
 
 
-def ingest_events(
-    session: Session, user_id: uuid.UUID, raw_events: list[Any]
-) -> tuple[EventBatchResult, list[dict[str, Any]]]:
-    """Validate and store a batch. Returns the result and the rows actually inserted."""
+def check_events(user_id: uuid.UUID, raw_events: list[Any], now: datetime | None = None) -> PendingBatch:
+    """The checks of a batch that need no I/O; see ``PendingBatch``. An item is an ``EventIn``
+    (already validated) or the raw JSON value, validated here."""
+    from app.feed.runtime import known_clip_creators
+
     settings = get_settings()
-    now = utcnow()
-    skew = timedelta(seconds=settings.feed_event_max_skew_seconds)
-    results: list[EventResult] = []
-    parsed: list[tuple[int, EventIn]] = []
-    seen_ids: set[uuid.UUID] = set()
+    now = now or utcnow()
+    batch = PendingBatch(user_id, now)
+    results = batch.results
+    parsed = batch.parsed
+    earliest = now - timedelta(seconds=settings.feed_event_max_skew_seconds)
+    latest = now + timedelta(minutes=5)
+    seen_ids: set[int] = set()  # UUID.int: hashed in C (a UUID hashes in Python)
+    clip_ids: set[uuid.UUID] = set()
     for index, raw in enumerate(raw_events):
-        if isinstance(raw, EventIn):
+        if type(raw) is EventIn:
             event = raw
         elif not isinstance(raw, dict):
             results.append(_reject(index, raw, "invalid_event", "an event must be a JSON object"))
@@ -103,117 +196,46 @@ def ingest_events(
             except ValidationError as exc:
                 results.append(_reject(index, raw, "invalid_event", _validation_reason(exc)))
                 continue
-        at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
-        if not now - skew <= at <= now + timedelta(minutes=5):
+        at = event.at
+        if at.tzinfo is None:
+            at = event.at = at.replace(tzinfo=UTC)
+        if not earliest <= at <= latest:
             results.append(
                 _reject(index, event, "timestamp_out_of_range", "at: client timestamp is too far from now")
             )
             continue
-        event.at = at
-        if event.type in CLIP_EVENTS and event.clip_id is None:
-            results.append(
-                _reject(index, event, "clip_required", f"clip_id: required for {event.type.value}")
-            )
-            continue
-        if (
-            event.type in (EventType.follow, EventType.unfollow)
-            and event.creator_id is None
-            and event.clip_id is None
-        ):
-            results.append(
-                _reject(index, event, "creator_required", "creator_id: required for follow/unfollow")
-            )
-            continue
-        if event.type is EventType.view_progress and event.progress is None and event.watch_ms is None:
+        kind = event.type
+        clip_id = event.clip_id
+        if clip_id is None:
+            if kind in CLIP_EVENTS:
+                results.append(_reject(index, event, "clip_required", f"clip_id: required for {kind.value}"))
+                continue
+            if event.creator_id is None:
+                results.append(
+                    _reject(index, event, "creator_required", "creator_id: required for follow/unfollow")
+                )
+                continue
+        if kind is _VIEW_PROGRESS and event.progress is None and event.watch_ms is None:
             results.append(
                 _reject(index, event, "progress_required", "progress or watch_ms: required for view_progress")
             )
             continue
-        if event.event_id in seen_ids:
+        event_key = event.event_id.int
+        if event_key in seen_ids:
             results.append(EventResult(index=index, event_id=str(event.event_id), status="duplicate"))
             continue
-        seen_ids.add(event.event_id)
+        seen_ids.add(event_key)
         parsed.append((index, event))
-    # referenced clips and creators must exist (one query each)
-    clip_ids = {e.clip_id for _, e in parsed if e.clip_id is not None}
-    creators_of = _clip_creators(session, clip_ids)
-    creator_ids = {e.creator_id for _, e in parsed if e.creator_id is not None}
-    known_creators = (
-        set(accounts_service.get_creator_profiles(session, list(creator_ids))) if creator_ids else set()
-    )
-    rows: list[dict[str, Any]] = []
-    row_index: dict[uuid.UUID, int] = {}
-    for index, e in parsed:
-        if e.clip_id is not None and e.clip_id not in creators_of:
-            results.append(_reject(index, e, "unknown_clip", "clip_id: no such clip"))
-            continue
-        creator = e.creator_id
-        if e.type in (EventType.follow, EventType.unfollow):
-            if creator is None:
-                creator = creators_of.get(e.clip_id) if e.clip_id else None
-            elif creator not in known_creators:
-                results.append(_reject(index, e, "unknown_creator", "creator_id: no such creator"))
-                continue
-        progress = e.progress
-        if e.type is EventType.view_progress and progress is None and e.watch_ms is not None:
-            progress = sources.progress_of(session, e.clip_id, e.watch_ms) if e.clip_id else None
-        rows.append(
-            {
-                "user_id": user_id,
-                "event_id": e.event_id,
-                "type": e.type.value,
-                "clip_id": e.clip_id,
-                "creator_id": creator,
-                "watch_ms": e.watch_ms,
-                "progress": progress,
-                "client_at": e.at,
-                "received_at": now,
-                "aggregated": False,
-            }
-        )
-        row_index[e.event_id] = index
-    inserted: list[dict[str, Any]] = []
-    if rows:
-        # One multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING (SQLAlchemy's insertmanyvalues):
-        # the ids it returns are the new events; the others were already stored (a replay). On
-        # PostgreSQL a concurrent replay of the same batch may make both replies say "accepted";
-        # the log, and so every counter, holds each event once.
-        stmt = _insert_ignore(session).returning(FeedEvent.event_id)
-        new_ids = set(session.connection().execute(stmt, rows).scalars())
-        for row in rows:
-            if row["event_id"] in new_ids:
-                inserted.append(row)
-            else:
-                results.append(
-                    EventResult(
-                        index=row_index[row["event_id"]], event_id=str(row["event_id"]), status="duplicate"
-                    )
-                )
-    results.sort(key=lambda r: r.index)
-    duplicates = sum(1 for r in results if r.status == "duplicate")
-    rejected = sum(1 for r in results if r.status == "rejected")
-    return EventBatchResult(
-        accepted=len(inserted), duplicates=duplicates, rejected=rejected, results=results
-    ), inserted
-
-
-def _clip_creators(session: Session, clip_ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    """Servable clips -> creator, from the in-memory engine when it knows them (no query)."""
-    from app.feed.runtime import known_clip_creators
-
-    found = known_clip_creators(clip_ids)
-    missing = clip_ids - found.keys()
-    if missing:
-        found.update(sources.clip_creators(session, missing))
-    return found
-
-
-def _insert_ignore(session: Session) -> Any:
-    dialect = postgresql if is_postgres(session) else sqlite
-    return dialect.insert(FeedEvent).on_conflict_do_nothing(index_elements=["user_id", "event_id"])
-
-
-_PAIR_TYPES = (EventType.like, EventType.unlike, EventType.follow, EventType.unfollow)
+        if clip_id is not None:
+            clip_ids.add(clip_id)
+            if kind is _VIEW_PROGRESS and event.progress is None:
+                batch.durations[clip_id] = None  # watch_ms only: the clip's duration makes it a fraction
+        if kind in _FOLLOW_KINDS and event.creator_id is not None:
+            batch.creator_ids.add(event.creator_id)
+    # referenced clips: the engine's index knows the clips it serves; others take a query
+    batch.creators_of = known_clip_creators(clip_ids)
+    batch.missing_clips = clip_ids - batch.creators_of.keys()
+    return batch
 
 
 def _counters_upsert(source: str, selection: str) -> Any:
@@ -234,18 +256,78 @@ def _counters_upsert(source: str, selection: str) -> Any:
     ).bindparams(bindparam("now", type_=ClipStat.__table__.c.updated_at.type))
 
 
+def _last_of_pairs(
+    source: str, selection: str, kinds: tuple[EventType, EventType], other: str, on: EventType
+) -> str:
+    """The (user, other) pairs whose last selected event of ``kinds`` (log order) is ``on``."""
+    pair_filter = f"{other} IS NOT NULL" + (" AND creator_id != user_id" if other == "creator_id" else "")
+    last = (
+        f"SELECT max(id) FROM {source} WHERE {selection} AND type IN ('{kinds[0].value}', '{kinds[1].value}') "
+        f"AND {pair_filter} GROUP BY user_id, {other}"
+    )
+    return (
+        f"SELECT f.user_id, f.{other} FROM feed_event AS f WHERE f.id IN ({last}) AND f.type = '{on.value}'"
+    )
+
+
+def _apply_pairs_sql(
+    session: Session,
+    table: str,
+    other: str,
+    kinds: tuple[EventType, EventType],
+    source: str,
+    selection: str,
+    params: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Set or clear the (user, other) rows of a like/follow table: the last event of each pair
+    (in log order) wins. Two statements, whatever the number of events."""
+    on, off = kinds
+    when = bindparam("now", type_=ClipLike.__table__.c.created_at.type)
+    session.execute(
+        text(
+            f"INSERT INTO {table} (user_id, {other}, created_at) "
+            f"SELECT p.user_id, p.{other}, :now FROM ({_last_of_pairs(source, selection, kinds, other, on)}) AS p "
+            f"WHERE true ON CONFLICT (user_id, {other}) DO NOTHING"
+        ).bindparams(when),
+        {**params, "now": now},
+    )
+    session.execute(
+        text(
+            f"DELETE FROM {table} WHERE (user_id, {other}) IN "
+            f"({_last_of_pairs(source, selection, kinds, other, off)})"
+        ),
+        params,
+    )
+
+
+_LIKES = (EventType.like, EventType.unlike)
+_FOLLOWS = (EventType.follow, EventType.unfollow)
+
+
+# PostgreSQL advisory lock the aggregators of every process take turns on (an arbitrary constant)
+AGGREGATOR_LOCK_KEY = 0x636C6970_61676772
+
+
 def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     """Fold unaggregated events into counters, likes and follows; exactly once. Returns how many.
 
-    The counters are one ``INSERT .. SELECT .. GROUP BY .. ON CONFLICT DO UPDATE`` over the
-    selected events; only like/unlike/follow/unfollow events (last one wins per pair) are read
-    into Python. On PostgreSQL the selection is the ids locked with ``FOR UPDATE SKIP LOCKED``
-    (concurrent aggregators split the work); on SQLite the transaction holds the write lock, so
-    "pending and id <= the last selected id" is the same set in every statement."""
+    Everything is set-based, inside the database, in one transaction: the counters are one
+    ``INSERT .. SELECT .. GROUP BY .. ON CONFLICT DO UPDATE`` over the selected events; likes and
+    follows (the last event of each (user, clip) / (user, creator) pair wins) two statements each,
+    when the selection has any; the like counters of the clips concerned are recounted from
+    ``clip_like`` (exact whatever the order of like/unlike); the events are flagged aggregated.
+
+    Aggregators take turns, so slices are folded in log order (with concurrent slices, an unlike
+    could be applied before the like it follows and leave the like standing): on PostgreSQL
+    behind a transaction-level advisory lock, then the selection is the pending ids, locked
+    ``FOR UPDATE``; on SQLite the transaction holds the write lock, so "pending and id <= the last
+    selected id" is the same set in every statement."""
     pending = select(FeedEvent.id).where(text("NOT feed_event.aggregated")).order_by(FeedEvent.id)
     pg = is_postgres(session)
     params: dict[str, Any]
     if pg:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AGGREGATOR_LOCK_KEY})
         ids = list(session.scalars(pending.limit(limit).with_for_update(skip_locked=True)))
         if not ids:
             return 0
@@ -259,58 +341,34 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
         selection, params = "NOT aggregated AND id <= :hi", {"hi": last}
         count = 0
     now = utcnow()
-    # SQLite: without the hint the planner walks the clip_id index (for the GROUP BY) or the
-    # primary key (for id <= :hi) over the whole log instead of the pending events
+    # SQLite: without the hint the planner walks the primary key (for id <= :hi) over the whole
+    # log instead of the pending events
     source = "feed_event" if pg else "feed_event INDEXED BY ix_feed_event_pending"
-    likes: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
-    follows: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
-    pair_kinds = ", ".join(f"'{t.value}'" for t in _PAIR_TYPES)
-    pair_rows = session.execute(
-        text(
-            f"SELECT user_id, type, clip_id, creator_id FROM {source} "
-            f"WHERE {selection} AND type IN ({pair_kinds}) ORDER BY id"
-        ).columns(FeedEvent.user_id, FeedEvent.type, FeedEvent.clip_id, FeedEvent.creator_id),
-        params,
-    ).all()
-    for user_id, kind, clip_id, creator_id in pair_rows:
-        t = EventType(kind)
-        if t in (EventType.like, EventType.unlike):
-            if clip_id is not None:
-                likes[(user_id, clip_id)] = t is EventType.like  # last one wins, in log order
-        elif creator_id is not None and creator_id != user_id:
-            follows[(user_id, creator_id)] = t is EventType.follow
+    pair_kinds = ", ".join(f"'{t.value}'" for t in (*_LIKES, *_FOLLOWS))
+    present = set(
+        session.scalars(
+            text(f"SELECT DISTINCT type FROM {source} WHERE {selection} AND type IN ({pair_kinds})"), params
+        )
+    )
     session.execute(_counters_upsert(source, selection), {**params, "now": now})
-    touched_likes = {clip for (_u, clip) in likes}
-    _apply_likes(session, likes)
-    _apply_follows(session, follows)
-    if touched_likes:
-        _ensure_stats(session, touched_likes)
-        counts = dict(
-            session.execute(
-                select(ClipLike.clip_id, func.count())
-                .where(ClipLike.clip_id.in_(touched_likes))
-                .group_by(ClipLike.clip_id)
-            ).all()
+    if present & {t.value for t in _LIKES}:
+        _apply_pairs_sql(session, "clip_like", "clip_id", _LIKES, source, selection, params, now)
+        like_kinds = ", ".join(f"'{t.value}'" for t in _LIKES)
+        session.execute(
+            text(
+                "INSERT INTO clip_stat (clip_id, likes, updated_at) "
+                "SELECT t.clip_id, (SELECT count(*) FROM clip_like AS l WHERE l.clip_id = t.clip_id), :now "
+                f"FROM (SELECT DISTINCT clip_id FROM {source} WHERE {selection} AND type IN ({like_kinds}) "
+                "AND clip_id IS NOT NULL) AS t WHERE true "
+                "ON CONFLICT (clip_id) DO UPDATE SET likes = excluded.likes, updated_at = excluded.updated_at"
+            ).bindparams(bindparam("now", type_=ClipStat.__table__.c.updated_at.type)),
+            {**params, "now": now},
         )
-        session.connection().execute(
-            update(ClipStat)
-            .where(ClipStat.clip_id == bindparam("cid"))
-            .values(likes=bindparam("n"), updated_at=now),
-            [{"cid": clip_id, "n": counts.get(clip_id, 0)} for clip_id in touched_likes],
-        )
+    if present & {t.value for t in _FOLLOWS}:
+        _apply_pairs_sql(session, "creator_follow", "creator_id", _FOLLOWS, source, selection, params, now)
     marked = session.execute(text(f"UPDATE {source} SET aggregated = true WHERE {selection}"), params)
     session.flush()
     return count or int(getattr(marked, "rowcount", 0) or 0)
-
-
-def _ensure_stats(session: Session, clip_ids: set[uuid.UUID]) -> None:
-    if not clip_ids:
-        return
-    dialect = postgresql if is_postgres(session) else sqlite
-    session.execute(
-        dialect.insert(ClipStat).on_conflict_do_nothing(index_elements=["clip_id"]),
-        [{"clip_id": c, "updated_at": utcnow()} for c in clip_ids],
-    )
 
 
 def _apply_pairs(
@@ -330,10 +388,6 @@ def _apply_pairs(
     for (u, o), v in pairs.items():
         if not v:
             session.execute(delete(model).where(model.user_id == u, column == o))
-
-
-def _apply_likes(session: Session, likes: dict[tuple[uuid.UUID, uuid.UUID], bool]) -> None:
-    _apply_pairs(session, ClipLike, "clip_id", likes)
 
 
 def _apply_follows(session: Session, follows: dict[tuple[uuid.UUID, uuid.UUID], bool]) -> None:
@@ -405,10 +459,57 @@ _EVENT_COLUMNS = (
 )
 
 
+class EventLogRow(NamedTuple):
+    id: int
+    user_id: uuid.UUID
+    type: str
+    clip_id: uuid.UUID | None
+    creator_id: uuid.UUID | None
+    progress: float | None
+    client_at: datetime
+
+
 def recent_events(session: Session, after_id: int, limit: int) -> list[Any]:
     """Events after ``after_id``, in log order (what a process's engine has not applied yet)."""
+    if not is_postgres(session):
+        return _recent_events_sqlite(session, after_id, limit)
     query = select(*_EVENT_COLUMNS).where(FeedEvent.id > after_id).order_by(FeedEvent.id).limit(limit)
-    return list(session.execute(query).all())
+    return list(session.connection().execute(query).all())  # Core: no ORM layer per row
+
+
+def _recent_events_sqlite(session: Session, after_id: int, limit: int) -> list[EventLogRow]:
+    # In one step, as one JSON document: the sqlite3 module releases and retakes the GIL for
+    # every row it steps over, and while the request threads are busy each retake waits for
+    # another thread's switch interval (tens of thousands of rows a second arrive here). Ids and
+    # timestamps come back as stored (hex, UTC wall time); each distinct id is converted once.
+    document = (
+        session.connection()
+        .exec_driver_sql(
+            "SELECT json_group_array(json_array(id, user_id, type, clip_id, creator_id, progress, client_at)) "
+            "FROM (SELECT id, user_id, type, clip_id, creator_id, progress, client_at FROM feed_event "
+            "WHERE id > ? ORDER BY id LIMIT ?)",
+            (after_id, limit),
+        )
+        .scalar()
+    )
+    ids: dict[str, uuid.UUID] = {}
+
+    def as_uuid(value: str | None) -> uuid.UUID | None:
+        if value is None:
+            return None
+        found = ids.get(value)
+        if found is None:
+            found = ids[value] = uuid.UUID(hex=value)
+        return found
+
+    out = []
+    for id_, user_hex, kind, clip_hex, creator_hex, progress, client_at in orjson.loads(document or "[]"):
+        at = datetime.fromisoformat(client_at).replace(tzinfo=UTC)
+        user_id = as_uuid(user_hex)
+        assert user_id is not None
+        out.append(EventLogRow(id_, user_id, kind, as_uuid(clip_hex), as_uuid(creator_hex), progress, at))
+    out.sort(key=lambda row: row.id)  # the aggregate's order is the subquery's in practice; made sure
+    return out
 
 
 def events_by_ids(session: Session, ids: list[int]) -> list[Any]:

@@ -49,9 +49,10 @@ def clip_creators(session: Session, clip_ids: Iterable[uuid.UUID]) -> dict[uuid.
     return {r[0]: r[1] for r in rows if r[2] == ClipStatus.ready}
 
 
-def progress_of(session: Session, clip_id: uuid.UUID, watch_ms: int) -> float | None:
-    duration = session.scalar(select(Clip.duration_ms).where(Clip.id == clip_id))
-    return min(1.0, watch_ms / duration) if duration else None
+def clip_durations(session: Session, clip_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int | None]:
+    """Clips among ``clip_ids`` -> their duration in ms (None: not known yet)."""
+    rows = session.execute(select(Clip.id, Clip.duration_ms).where(Clip.id.in_(list(clip_ids))))
+    return {clip_id: duration for clip_id, duration in rows}
 
 
 def load_clips(session: Session, changed_since: datetime | None = None) -> list[FeedClipRow]:
