@@ -279,26 +279,29 @@ def _apply_pairs_sql(
     selection: str,
     params: dict[str, Any],
     now: datetime,
+    present: set[str],
 ) -> None:
     """Set or clear the (user, other) rows of a like/follow table: the last event of each pair
-    (in log order) wins. Two statements, whatever the number of events."""
+    (in log order) wins. A statement for each of the two kinds ``present`` in the selection,
+    whatever the number of events."""
     on, off = kinds
-    when = bindparam("now", type_=ClipLike.__table__.c.created_at.type)
-    session.execute(
-        text(
-            f"INSERT INTO {table} (user_id, {other}, created_at) "
-            f"SELECT p.user_id, p.{other}, :now FROM ({_last_of_pairs(source, selection, kinds, other, on)}) AS p "
-            f"WHERE true ON CONFLICT (user_id, {other}) DO NOTHING"
-        ).bindparams(when),
-        {**params, "now": now},
-    )
-    session.execute(
-        text(
-            f"DELETE FROM {table} WHERE (user_id, {other}) IN "
-            f"({_last_of_pairs(source, selection, kinds, other, off)})"
-        ),
-        params,
-    )
+    if on.value in present:
+        session.execute(
+            text(
+                f"INSERT INTO {table} (user_id, {other}, created_at) "
+                f"SELECT p.user_id, p.{other}, :now FROM ({_last_of_pairs(source, selection, kinds, other, on)}) "
+                f"AS p WHERE true ON CONFLICT (user_id, {other}) DO NOTHING"
+            ).bindparams(bindparam("now", type_=ClipLike.__table__.c.created_at.type)),
+            {**params, "now": now},
+        )
+    if off.value in present:
+        session.execute(
+            text(
+                f"DELETE FROM {table} WHERE (user_id, {other}) IN "
+                f"({_last_of_pairs(source, selection, kinds, other, off)})"
+            ),
+            params,
+        )
 
 
 _LIKES = (EventType.like, EventType.unlike)
@@ -314,8 +317,8 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
 
     Everything is set-based, inside the database, in one transaction: the counters are one
     ``INSERT .. SELECT .. GROUP BY .. ON CONFLICT DO UPDATE`` over the selected events; likes and
-    follows (the last event of each (user, clip) / (user, creator) pair wins) two statements each,
-    when the selection has any; the like counters of the clips concerned are recounted from
+    follows (the last event of each (user, clip) / (user, creator) pair wins) a statement per kind
+    the selection has; the like counters of the clips concerned are recounted from
     ``clip_like`` (exact whatever the order of like/unlike); the events are flagged aggregated.
 
     Aggregators take turns, so slices are folded in log order (with concurrent slices, an unlike
@@ -333,11 +336,9 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
             return 0
         selection, params, count = "id = ANY(:ids)", {"ids": ids}, len(ids)
     else:
-        last = session.scalar(pending.offset(limit - 1).limit(1))
+        last = session.scalar(select(func.max(pending.limit(limit).subquery().c.id)))
         if last is None:
-            last = session.scalar(select(func.max(FeedEvent.id)).where(text("NOT feed_event.aggregated")))
-            if last is None:
-                return 0
+            return 0
         selection, params = "NOT aggregated AND id <= :hi", {"hi": last}
         count = 0
     now = utcnow()
@@ -345,14 +346,20 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     # log instead of the pending events
     source = "feed_event" if pg else "feed_event INDEXED BY ix_feed_event_pending"
     pair_kinds = ", ".join(f"'{t.value}'" for t in (*_LIKES, *_FOLLOWS))
+    # which of the pair kinds the selection has (one row, whatever the number of events)
+    concat = "string_agg(DISTINCT type, ',')" if pg else "group_concat(DISTINCT type)"
     present = set(
-        session.scalars(
-            text(f"SELECT DISTINCT type FROM {source} WHERE {selection} AND type IN ({pair_kinds})"), params
-        )
+        (
+            session.scalar(
+                text(f"SELECT {concat} FROM {source} WHERE {selection} AND type IN ({pair_kinds})"),
+                params,
+            )
+            or ""
+        ).split(",")
     )
     session.execute(_counters_upsert(source, selection), {**params, "now": now})
     if present & {t.value for t in _LIKES}:
-        _apply_pairs_sql(session, "clip_like", "clip_id", _LIKES, source, selection, params, now)
+        _apply_pairs_sql(session, "clip_like", "clip_id", _LIKES, source, selection, params, now, present)
         like_kinds = ", ".join(f"'{t.value}'" for t in _LIKES)
         session.execute(
             text(
@@ -365,7 +372,9 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
             {**params, "now": now},
         )
     if present & {t.value for t in _FOLLOWS}:
-        _apply_pairs_sql(session, "creator_follow", "creator_id", _FOLLOWS, source, selection, params, now)
+        _apply_pairs_sql(
+            session, "creator_follow", "creator_id", _FOLLOWS, source, selection, params, now, present
+        )
     marked = session.execute(text(f"UPDATE {source} SET aggregated = true WHERE {selection}"), params)
     session.flush()
     return count or int(getattr(marked, "rowcount", 0) or 0)
@@ -492,22 +501,28 @@ def _recent_events_sqlite(session: Session, after_id: int, limit: int) -> list[E
         )
         .scalar()
     )
-    ids: dict[str, uuid.UUID] = {}
-
-    def as_uuid(value: str | None) -> uuid.UUID | None:
-        if value is None:
-            return None
-        found = ids.get(value)
-        if found is None:
-            found = ids[value] = uuid.UUID(hex=value)
-        return found
-
+    # ids and timestamps repeat a lot in a stretch of the log: each distinct text is converted once
+    uuids: dict[str | None, uuid.UUID | None] = {None: None}
+    times: dict[str, datetime] = {}
     out = []
     for id_, user_hex, kind, clip_hex, creator_hex, progress, client_at in orjson.loads(document or "[]"):
-        at = datetime.fromisoformat(client_at).replace(tzinfo=UTC)
-        user_id = as_uuid(user_hex)
-        assert user_id is not None
-        out.append(EventLogRow(id_, user_id, kind, as_uuid(clip_hex), as_uuid(creator_hex), progress, at))
+        try:
+            user_id = uuids[user_hex]
+        except KeyError:
+            user_id = uuids[user_hex] = uuid.UUID(hex=user_hex)
+        try:
+            clip_id = uuids[clip_hex]
+        except KeyError:
+            clip_id = uuids[clip_hex] = uuid.UUID(hex=clip_hex)
+        try:
+            creator_id = uuids[creator_hex]
+        except KeyError:
+            creator_id = uuids[creator_hex] = uuid.UUID(hex=creator_hex)
+        try:
+            at = times[client_at]
+        except KeyError:
+            at = times[client_at] = datetime.fromisoformat(client_at).replace(tzinfo=UTC)
+        out.append(EventLogRow(id_, user_id, kind, clip_id, creator_id, progress, at))  # type: ignore[arg-type]
     out.sort(key=lambda row: row.id)  # the aggregate's order is the subquery's in practice; made sure
     return out
 

@@ -1,19 +1,27 @@
 """Group commit for the event log: one writer thread per process writes every queued batch at once.
 
-``POST /v1/events`` validates a batch in the request, then hands its rows to the writer and waits.
+``POST /v1/events`` checks a batch in the request, then hands its rows to the writer and waits.
 The writer drains everything queued meanwhile (up to ``MAX_GROUP_ROWS`` rows) and writes it in ONE
-transaction with one statement, so a burst of concurrent batches costs one commit instead of one
+transaction with ONE statement, so a burst of concurrent batches costs one commit instead of one
 each:
 
-* SQLite (one writer at a time, and this thread holds the write lock for the whole transaction):
-  ``executemany`` of ``INSERT .. ON CONFLICT (user_id, event_id) DO NOTHING``; the rows with an id
-  above the largest id before the insert are exactly the new ones (nobody else can write in
-  between), the others were already stored.
+* SQLite (one writer at a time): ``INSERT .. SELECT .. FROM json_each(<the rows as one JSON
+  array>) ON CONFLICT (user_id, event_id) DO NOTHING``. Nobody else can write while it runs, so
+  the new rows are the last ``rowcount`` ids; when that is every row, nothing more is read.
 * PostgreSQL: ``INSERT .. SELECT FROM unnest(<one array per column>) ON CONFLICT DO NOTHING
   RETURNING user_id, event_id`` (the database decides, also against other processes).
 
-An event id sent twice within the same group (two concurrent copies of a batch) is written once:
-the first batch in queue order gets it, the later one is told it is a duplicate, and both answers
+The statement is its own transaction (autocommit): the events are committed when it returns.
+
+A batch's rows are turned into what the statement takes (JSON text on SQLite, array literals on
+PostgreSQL) by the request that submits them, so the writer thread only joins the pieces: the
+less Python it runs while it holds the write lock, the less it waits for the GIL there. On SQLite
+every statement is a single step for the same reason: the sqlite3 module releases and retakes the
+GIL around each step, and under load each retake waits for another thread's switch interval (an
+``executemany`` of 1,000 rows, a step per row, took seconds).
+
+An event sent twice within the same group (two concurrent copies of a batch) is stored once: the
+first batch in queue order gets it, the later one is told it was already stored, and both answers
 are given only after the commit. When the group's transaction fails (say one batch's user was
 deleted meanwhile: a foreign-key error), each batch of the group is written again in a
 transaction of its own, so only the batch at fault gets the error.
@@ -35,7 +43,8 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from app.config import get_settings
 from app.db import get_engine
@@ -69,8 +78,18 @@ class EventRow(NamedTuple):
     received_at: datetime
 
 
+class PreparedBatch(NamedTuple):
+    """A batch in the form the group statement takes (see ``prepare``)."""
+
+    keys: list[tuple[int, int]]  # (user id, event id) of each row, as integers
+    sqlite: bytes  # SQLite: the rows as a JSON array of arrays, in the order of _COLUMNS
+    # PostgreSQL: per column, the rows' elements of an array literal (every value here is free of
+    # quotes, commas, braces and spaces: hex ids, event kinds, numbers, ISO timestamps)
+    postgres: tuple[str, ...]
+
+
 class _Job(NamedTuple):
-    rows: Sequence[EventRow]
+    batch: PreparedBatch
     future: Future[list[bool]]
 
 
@@ -78,10 +97,6 @@ _COLUMNS = (
     "user_id, event_id, type, clip_id, creator_id, watch_ms, progress, client_at, received_at, aggregated"
 )
 
-# One statement for the whole group, its rows in one JSON parameter: the sqlite3 module releases
-# and retakes the GIL around every step of a statement, so an ``executemany`` (a step per row)
-# waits for the GIL once per row while the request threads are busy, which made a group take
-# seconds; ``json_each`` is a single step.
 _SQLITE_INSERT = (
     f"INSERT INTO feed_event ({_COLUMNS}) "
     "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
@@ -111,56 +126,131 @@ def _hex(value: uuid.UUID | None) -> str | None:
     return None if value is None else value.hex
 
 
-def _write_sqlite(conn: Connection, rows: list[EventRow]) -> set[tuple[str, str]] | None:
-    """Rows in; out the (user, event id) keys (as stored: hex) that were new, or None: all were."""
-    received: dict[datetime, str] = {}
-    params = []
-    for r in rows:
-        at = received.get(r.received_at)
-        if at is None:
-            at = received[r.received_at] = _sqlite_time(r.received_at)
-        params.append(
-            (
-                r.user_id.hex,
-                r.event_id.hex,
-                r.type,
-                _hex(r.clip_id),
-                _hex(r.creator_id),
-                r.watch_ms,
-                r.progress,
-                _sqlite_time(r.client_at),
-                at,
+def prepare(rows: Sequence[EventRow]) -> PreparedBatch:
+    """``rows`` in the form the group statement takes, for the database in use."""
+    keys = [(r.user_id.int, r.event_id.int) for r in rows]
+    if get_settings().is_sqlite:
+        received: dict[datetime, str] = {}
+        params = []
+        for r in rows:
+            at = received.get(r.received_at)
+            if at is None:
+                at = received[r.received_at] = _sqlite_time(r.received_at)
+            params.append(
+                (
+                    r.user_id.hex,
+                    r.event_id.hex,
+                    r.type,
+                    _hex(r.clip_id),
+                    _hex(r.creator_id),
+                    r.watch_ms,
+                    r.progress,
+                    _sqlite_time(r.client_at),
+                    at,
+                )
             )
-        )
-    last = conn.exec_driver_sql("SELECT max(id) FROM feed_event").scalar() or 0
-    conn.exec_driver_sql(_SQLITE_INSERT, (orjson.dumps(params).decode(),))
-    # Nobody else writes in this transaction: the rows above the previous last id are the new ones.
-    # Counted (and only then listed) in one step, for the reason above.
-    new = conn.exec_driver_sql("SELECT count(*) FROM feed_event WHERE id > ?", (last,)).scalar()
-    if new == len(rows):
+        return PreparedBatch(keys, orjson.dumps(params), ())
+    received = {r.received_at: r.received_at.isoformat() for r in rows}
+    columns = (
+        ",".join([r.user_id.hex for r in rows]),  # 32 hex digits: valid uuid input
+        ",".join([r.event_id.hex for r in rows]),
+        ",".join([r.type for r in rows]),
+        ",".join(["NULL" if r.clip_id is None else r.clip_id.hex for r in rows]),
+        ",".join(["NULL" if r.creator_id is None else r.creator_id.hex for r in rows]),
+        ",".join(["NULL" if r.watch_ms is None else str(r.watch_ms) for r in rows]),
+        ",".join(["NULL" if r.progress is None else repr(r.progress) for r in rows]),
+        ",".join([r.client_at.isoformat() for r in rows]),
+        ",".join([received[r.received_at] for r in rows]),
+    )
+    return PreparedBatch(keys, b"", columns)
+
+
+def _write_sqlite(
+    engine: Engine, batches: Sequence[PreparedBatch], unique: int
+) -> set[tuple[int, int]] | None:
+    """The new (user, event id) keys, or None: all ``unique`` distinct rows were new.
+
+    The INSERT runs on its own, outside ``BEGIN``: one statement is one transaction, so taking
+    the write lock, the insert and the commit are a single step (one GIL release instead of
+    three). It holds the write lock from start to commit, so its new rows took consecutive ids
+    up to ``lastrowid``."""
+    payload = b"[" + b",".join(b.sqlite[1:-1] for b in batches if len(b.sqlite) > 2) + b"]"
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute(_SQLITE_INSERT, (payload.decode(),))
+            new, last = cursor.rowcount, cursor.lastrowid
+            if new == unique:
+                return None
+            if not new or last is None:
+                return set()
+            cursor.execute(
+                "SELECT json_group_array(json_array(user_id, event_id)) FROM feed_event WHERE id > ? AND id <= ?",
+                (last - new, last),
+            )
+            found = cursor.fetchone()
+            listed = found[0] if found else None
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # the error SQLAlchemy would have raised (an IntegrityError is answered with a 409)
+            raise DBAPIError.instance(_SQLITE_INSERT, None, exc, engine.dialect.loaded_dbapi.Error) from exc
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
+    return {(int(u, 16), int(e, 16)) for u, e in orjson.loads(listed or "[]")}
+
+
+def _write_postgres(
+    engine: Engine, batches: Sequence[PreparedBatch], unique: int
+) -> set[tuple[int, int]] | None:
+    """As ``_write_sqlite``; the statement in autocommit mode is its own transaction (one round
+    trip instead of three)."""
+    arrays = tuple("{" + ",".join(b.postgres[i] for b in batches if b.postgres[i]) + "}" for i in range(9))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        returned = conn.exec_driver_sql(_PG_INSERT, arrays).all()
+    if len(returned) == unique:
         return None
-    listed = conn.exec_driver_sql(
-        "SELECT json_group_array(json_array(user_id, event_id)) FROM feed_event WHERE id > ?", (last,)
-    ).scalar()
-    return {(u, e) for u, e in orjson.loads(listed or "[]")}
+    return {(u.int, e.int) for u, e in returned}
 
 
-def _write_postgres(conn: Connection, rows: list[EventRow]) -> set[tuple[uuid.UUID, uuid.UUID]]:
-    columns = tuple(list(column) for column in zip(*rows, strict=True))
-    return {(u, e) for u, e in conn.exec_driver_sql(_PG_INSERT, columns)}
+def write_prepared(batches: Sequence[PreparedBatch]) -> list[list[bool] | BaseException]:
+    """Write several batches in one transaction; per batch, its flags (see the module) or the
+    error that made its write fail.
+
+    An event in a batch that an earlier batch of the group also carries is not stored twice:
+    the earlier batch gets it, the later one is told it was already stored. When the group's
+    transaction fails, the batches are written again one by one, each in its own transaction,
+    so only the batch at fault gets the error."""
+    seen: set[tuple[int, int]] = set()
+    first: list[list[bool]] = []  # per batch, per row: the group's first copy of its event
+    for batch in batches:
+        flags = []
+        for key in batch.keys:
+            flags.append(key not in seen)
+            seen.add(key)
+        first.append(flags)
+    try:
+        engine = get_engine()
+        with writer_lock():
+            write = _write_sqlite if engine.dialect.name == "sqlite" else _write_postgres
+            new = write(engine, batches, len(seen))
+    except Exception as exc:
+        if len(batches) == 1:
+            return [exc]
+        logger.warning("event group write failed; writing its batches one by one", exc_info=True)
+        return [write_prepared([batch])[0] for batch in batches]
+    outcomes: list[list[bool] | BaseException] = []
+    for batch, flags in zip(batches, first, strict=True):
+        outcomes.append(
+            flags if new is None else [f and key in new for key, f in zip(batch.keys, flags, strict=True)]
+        )
+    return outcomes
 
 
-def write_rows(rows: list[EventRow]) -> list[bool]:
-    """One transaction: insert ``rows`` (unique per (user, event id)); which ones were new."""
-    engine = get_engine()
-    with engine.connect() as conn, conn.begin():
-        if engine.dialect.name == "sqlite":
-            new_hex = _write_sqlite(conn, rows)
-            if new_hex is None:
-                return [True] * len(rows)
-            return [(r.user_id.hex, r.event_id.hex) in new_hex for r in rows]
-        new = _write_postgres(conn, rows)
-        return [(r.user_id, r.event_id) in new for r in rows]
+def write_group(batches: Sequence[Sequence[EventRow]]) -> list[list[bool] | BaseException]:
+    """``write_prepared`` for batches of rows."""
+    return write_prepared([prepare(rows) for rows in batches])
 
 
 class EventWriter:
@@ -173,14 +263,16 @@ class EventWriter:
         self._start_lock = threading.Lock()
 
     def submit(self, rows: Sequence[EventRow]) -> Future[list[bool]]:
-        """Queue a batch (unique event ids); the future resolves after the commit."""
+        """Queue a batch (its event ids unique); the future resolves after the commit. The rows
+        are prepared here, in the caller's thread."""
         future: Future[list[bool]] = Future()
         if not rows:
             future.set_result([])
             return future
+        job = _Job(prepare(rows), future)
         self._ensure_started()
         with self._ready:
-            self._jobs.append(_Job(rows, future))
+            self._jobs.append(job)
             self._ready.notify()
         return future
 
@@ -202,13 +294,13 @@ class EventWriter:
                 self._ready.wait()
             jobs: list[_Job] = []
             n = 0
-            while self._jobs and (not jobs or n + len(self._jobs[0].rows) <= MAX_GROUP_ROWS):
+            while self._jobs and (not jobs or n + len(self._jobs[0].batch.keys) <= MAX_GROUP_ROWS):
                 job = self._jobs.popleft()
                 # a caller that gave up waiting (its request was cancelled) got no answer: its
                 # events are not written (it has to send them again; that is idempotent)
                 if job.future.set_running_or_notify_cancel():
                     jobs.append(job)
-                    n += len(job.rows)
+                    n += len(job.batch.keys)
             return jobs
 
     def _run(self) -> None:
@@ -217,7 +309,7 @@ class EventWriter:
             if not jobs:
                 continue
             try:
-                outcomes = write_group([job.rows for job in jobs])
+                outcomes = write_prepared([job.batch for job in jobs])
             except BaseException as exc:  # never leave a caller waiting
                 logger.exception("event writer failed")
                 outcomes = [exc] * len(jobs)
@@ -226,40 +318,6 @@ class EventWriter:
                     job.future.set_exception(outcome)
                 else:
                     job.future.set_result(outcome)
-
-
-def write_group(batches: Sequence[Sequence[EventRow]]) -> list[list[bool] | BaseException]:
-    """Write several batches in one transaction; per batch, its flags (see the module) or the
-    error that made its write fail.
-
-    An event in a batch that an earlier batch of the group also carries is not written twice:
-    the earlier batch gets it, the later one is told it was already stored. When the group's
-    transaction fails, the batches are written again one by one, each in its own transaction,
-    so only the batch at fault gets the error."""
-    rows: list[EventRow] = []
-    # per batch: for each of its rows, the position in ``rows`` (None: a copy of an earlier one)
-    where: list[list[int | None]] = []
-    seen: set[tuple[int, int]] = set()
-    for batch in batches:
-        positions: list[int | None] = []
-        for row in batch:
-            key = (row.user_id.int, row.event_id.int)
-            if key in seen:
-                positions.append(None)
-            else:
-                seen.add(key)
-                positions.append(len(rows))
-                rows.append(row)
-        where.append(positions)
-    try:
-        with writer_lock():
-            new = write_rows(rows)
-    except Exception as exc:
-        if len(batches) == 1:
-            return [exc]
-        logger.warning("event group write failed; writing its batches one by one", exc_info=True)
-        return [write_group([batch])[0] for batch in batches]
-    return [[p is not None and new[p] for p in positions] for positions in where]
 
 
 _writer: EventWriter | None = None
