@@ -285,7 +285,8 @@ function init(args)
   mode, maxpages, switch = args[1], tonumber(args[2]), tonumber(args[5])
   lines(args[3], tokens)
   lines(args[4], clips)
-  math.randomseed(id * 7919)
+  -- seeded by the clock too: a rerun on a reused database must not resend the same event ids
+  math.randomseed(id * 7919 + os.time())
   token = tokens[math.random(#tokens)]
 end
 
