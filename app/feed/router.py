@@ -8,7 +8,7 @@ from functools import partial
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -131,6 +131,8 @@ async def read_event_batch(request: Request) -> list[Any]:
                 "ctx": {"error": exc.msg},
             }
             raise RequestValidationError([invalid], body=exc.doc) from exc
+        except UnicodeDecodeError as exc:  # not UTF-8/16/32 at all: FastAPI answers 400 too
+            raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
     try:
         return EventBatch.model_validate(value).events
     except ValidationError as exc:
