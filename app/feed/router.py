@@ -8,7 +8,7 @@ from functools import partial
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -104,7 +104,10 @@ async def read_event_batch(request: Request) -> list[Any]:
     Anything else takes the path FastAPI takes for a body parameter of type ``EventBatch``
     (the same content-type rule, ``json.loads``, the same model), so malformed bodies get the
     same 400/422 problems and a bad event is still reported on its own, by index."""
-    body = await request.body()
+    try:
+        body = await request.body()
+    except Exception as exc:  # as FastAPI answers a body it could not read
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
     content_type = request.headers.get("content-type")
     if not body:
         error: dict[str, Any] = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
@@ -126,6 +129,8 @@ async def read_event_batch(request: Request) -> list[Any]:
                 "ctx": {"error": exc.msg},
             }
             raise RequestValidationError([invalid], body=exc.doc) from exc
+        except Exception as exc:  # e.g. bytes that are no Unicode text
+            raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
     try:
         return EventBatch.model_validate(value).events
     except ValidationError as exc:
