@@ -109,7 +109,10 @@ async def read_event_batch(request: Request) -> list[Any]:
     Anything else takes the path FastAPI takes for a body parameter of type ``EventBatch``
     (the same content-type rule, ``json.loads``, the same model), so malformed bodies get the
     same 400/422 problems and a bad event is still reported on its own, by index."""
-    body = await request.body()
+    try:
+        body = await request.body()
+    except Exception as exc:  # as FastAPI answers a body it could not read
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
     content_type = request.headers.get("content-type")
     if not body:
         error: dict[str, Any] = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
@@ -131,7 +134,7 @@ async def read_event_batch(request: Request) -> list[Any]:
                 "ctx": {"error": exc.msg},
             }
             raise RequestValidationError([invalid], body=exc.doc) from exc
-        except UnicodeDecodeError as exc:  # not UTF-8/16/32 at all: FastAPI answers 400 too
+        except Exception as exc:  # e.g. bytes that are no Unicode text
             raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
     try:
         return EventBatch.model_validate(value).events

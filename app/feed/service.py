@@ -324,17 +324,34 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     Aggregators take turns, so slices are folded in log order (with concurrent slices, an unlike
     could be applied before the like it follows and leave the like standing): on PostgreSQL
     behind a transaction-level advisory lock, then the selection is the pending ids, locked
-    ``FOR UPDATE``; on SQLite the transaction holds the write lock, so "pending and id <= the last
+    ``FOR UPDATE`` and kept in a temporary table; on SQLite the transaction holds the write lock, so "pending and id <= the last
     selected id" is the same set in every statement."""
     pending = select(FeedEvent.id).where(text("NOT feed_event.aggregated")).order_by(FeedEvent.id)
     pg = is_postgres(session)
     params: dict[str, Any]
     if pg:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AGGREGATOR_LOCK_KEY})
-        ids = list(session.scalars(pending.limit(limit).with_for_update(skip_locked=True)))
-        if not ids:
+        # the slice's ids stay in the database (a temporary table emptied at commit) rather than
+        # going to Python and back with every statement
+        session.execute(
+            text(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS feed_aggregate_slice (id bigint) ON COMMIT DELETE ROWS"
+            )
+        )
+        count = (
+            session.connection()
+            .execute(
+                text(
+                    "INSERT INTO feed_aggregate_slice SELECT id FROM feed_event WHERE NOT aggregated "
+                    "ORDER BY id LIMIT :limit FOR UPDATE"
+                ),
+                {"limit": limit},
+            )
+            .rowcount
+        )
+        if not count:
             return 0
-        selection, params, count = "id = ANY(:ids)", {"ids": ids}, len(ids)
+        selection, params = "id IN (SELECT id FROM feed_aggregate_slice)", {}
     else:
         last = session.scalar(select(func.max(pending.limit(limit).subquery().c.id)))
         if last is None:

@@ -126,31 +126,39 @@ def _hex(value: uuid.UUID | None) -> str | None:
     return None if value is None else value.hex
 
 
+def _each_once(values: list[datetime], text: Any) -> list[str]:
+    """``text`` of each value, computed once per run of the same object (a batch's rows share
+    their receive time)."""
+    out: list[str] = []
+    last: datetime | None = None
+    current = ""
+    for value in values:
+        if value is not last:
+            last, current = value, text(value)
+        out.append(current)
+    return out
+
+
 def prepare(rows: Sequence[EventRow]) -> PreparedBatch:
     """``rows`` in the form the group statement takes, for the database in use."""
     keys = [(r.user_id.int, r.event_id.int) for r in rows]
     if get_settings().is_sqlite:
-        received: dict[datetime, str] = {}
-        params = []
-        for r in rows:
-            at = received.get(r.received_at)
-            if at is None:
-                at = received[r.received_at] = _sqlite_time(r.received_at)
-            params.append(
-                (
-                    r.user_id.hex,
-                    r.event_id.hex,
-                    r.type,
-                    _hex(r.clip_id),
-                    _hex(r.creator_id),
-                    r.watch_ms,
-                    r.progress,
-                    _sqlite_time(r.client_at),
-                    at,
-                )
+        received = _each_once([r.received_at for r in rows], _sqlite_time)
+        params = [
+            (
+                r.user_id.hex,
+                r.event_id.hex,
+                r.type,
+                _hex(r.clip_id),
+                _hex(r.creator_id),
+                r.watch_ms,
+                r.progress,
+                _sqlite_time(r.client_at),
+                at,
             )
+            for r, at in zip(rows, received, strict=True)
+        ]
         return PreparedBatch(keys, orjson.dumps(params), ())
-    received = {r.received_at: r.received_at.isoformat() for r in rows}
     columns = (
         ",".join([r.user_id.hex for r in rows]),  # 32 hex digits: valid uuid input
         ",".join([r.event_id.hex for r in rows]),
@@ -160,7 +168,7 @@ def prepare(rows: Sequence[EventRow]) -> PreparedBatch:
         ",".join(["NULL" if r.watch_ms is None else str(r.watch_ms) for r in rows]),
         ",".join(["NULL" if r.progress is None else repr(r.progress) for r in rows]),
         ",".join([r.client_at.isoformat() for r in rows]),
-        ",".join([received[r.received_at] for r in rows]),
+        ",".join(_each_once([r.received_at for r in rows], datetime.isoformat)),
     )
     return PreparedBatch(keys, b"", columns)
 
@@ -201,17 +209,25 @@ def _write_sqlite(
     return {(int(u, 16), int(e, 16)) for u, e in orjson.loads(listed or "[]")}
 
 
+_PG_NEW = (
+    "WITH new AS ({insert}) SELECT count(*), CASE WHEN count(*) < %s THEN "
+    "string_agg(replace(user_id::text, '-', '') || replace(event_id::text, '-', ''), ',') END FROM new"
+)
+
+
 def _write_postgres(
     engine: Engine, batches: Sequence[PreparedBatch], unique: int
 ) -> set[tuple[int, int]] | None:
     """As ``_write_sqlite``; the statement in autocommit mode is its own transaction (one round
-    trip instead of three)."""
+    trip instead of three). One row comes back: the number of new rows, and their keys only when
+    that is not all of them."""
     arrays = tuple("{" + ",".join(b.postgres[i] for b in batches if b.postgres[i]) + "}" for i in range(9))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        returned = conn.exec_driver_sql(_PG_INSERT, arrays).all()
-    if len(returned) == unique:
+        count, listed = conn.exec_driver_sql(_PG_NEW.format(insert=_PG_INSERT), (*arrays, unique)).one()
+    if count == unique:
         return None
-    return {(u.int, e.int) for u, e in returned}
+    keys = (listed or "").split(",") if count else []
+    return {(int(k[:32], 16), int(k[32:], 16)) for k in keys}
 
 
 def write_prepared(batches: Sequence[PreparedBatch]) -> list[list[bool] | BaseException]:
