@@ -14,16 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-
-def now_iso(offset_s: float = 0.0) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat()
-
-
-def ev(kind: str, clip_id: Any = None, **fields: Any) -> dict[str, Any]:
-    body = {"event_id": str(uuid.uuid4()), "type": kind, "at": now_iso(), **fields}
-    if clip_id is not None:
-        body["clip_id"] = str(clip_id)
-    return body
+from tests.feed.test_feed_api import ev, now_iso
 
 
 @pytest.fixture
