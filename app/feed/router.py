@@ -18,7 +18,7 @@ from app.db import SessionDep, on_commit
 from app.errors import Unauthorized, problem_responses
 from app.feed import pages, service
 from app.feed.dependencies import feed_viewer
-from app.feed.runtime import Reads, get_runtime, read_session
+from app.feed.runtime import Reads, get_runtime
 from app.feed.schemas import (
     EVENT_BATCH_SCHEMA,
     EventBatch,
@@ -83,12 +83,12 @@ async def post_events(request: Request) -> Response:
         raise Unauthorized("Sign in or start a guest session")
     batch = service.check_events(user_id, events)
     if batch.needs_database:  # references the in-memory engine cannot answer: a read
-        await run_in_threadpool(_resolve_with_database, batch)
+        await run_in_threadpool(service.resolve_with_database, batch)
     # the process's event writer commits this batch with whatever else is queued (group commit)
     stored = await asyncio.wrap_future(get_writer().submit(batch.rows()))
     result = batch.result(stored)
     if result.accepted:
-        get_runtime().events_committed(user_id)
+        _events_committed(user_id)
     code = status.HTTP_207_MULTI_STATUS if result.rejected else status.HTTP_200_OK
     return Response(orjson.dumps(result.model_dump()), status_code=code, media_type="application/json")
 
@@ -141,11 +141,6 @@ async def read_event_batch(request: Request) -> list[Any]:
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         raise RequestValidationError(errors, body=value) from exc
-
-
-def _resolve_with_database(batch: service.PendingBatch) -> None:
-    with read_session() as session:
-        batch.resolve_with_database(session)
 
 
 def _events_committed(user_id: uuid.UUID) -> None:

@@ -13,6 +13,7 @@ tails the same log (``app.feed.runtime``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -69,11 +70,16 @@ def store_events(user_id: uuid.UUID, raw_events: list[Any]) -> EventBatchResult:
     committed when this returns. ``POST /v1/events`` runs the same steps without blocking."""
     batch = check_events(user_id, raw_events)
     if batch.needs_database:
-        from app.feed.runtime import read_session
-
-        with read_session() as session:
-            batch.resolve_with_database(session)
+        resolve_with_database(batch)
     return batch.result(get_writer().write(batch.rows()))
+
+
+def resolve_with_database(batch: PendingBatch) -> None:
+    """Answer the references of a batch the in-memory engine could not (a read of its own)."""
+    from app.feed.runtime import read_session
+
+    with read_session() as session:
+        batch.resolve_with_database(session)
 
 
 class PendingBatch:
@@ -503,6 +509,18 @@ def recent_events(session: Session, after_id: int, limit: int) -> list[Any]:
     return list(session.connection().execute(query).all())  # Core: no ORM layer per row
 
 
+class _Converted(dict[Any, Any]):
+    """A cache of conversions: a key seen before is a plain dict hit; a new one is converted once."""
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.convert(key)
+        return value
+
+
 def _recent_events_sqlite(session: Session, after_id: int, limit: int) -> list[EventLogRow]:
     # In one step, as one JSON document: the sqlite3 module releases and retakes the GIL for
     # every row it steps over, and while the request threads are busy each retake waits for
@@ -519,27 +537,16 @@ def _recent_events_sqlite(session: Session, after_id: int, limit: int) -> list[E
         .scalar()
     )
     # ids and timestamps repeat a lot in a stretch of the log: each distinct text is converted once
-    uuids: dict[str | None, uuid.UUID | None] = {None: None}
-    times: dict[str, datetime] = {}
+    uuids = _Converted(lambda text: uuid.UUID(hex=text))
+    uuids[None] = None
+    times = _Converted(lambda text: datetime.fromisoformat(text).replace(tzinfo=UTC))
     out = []
     for id_, user_hex, kind, clip_hex, creator_hex, progress, client_at in orjson.loads(document or "[]"):
-        try:
-            user_id = uuids[user_hex]
-        except KeyError:
-            user_id = uuids[user_hex] = uuid.UUID(hex=user_hex)
-        try:
-            clip_id = uuids[clip_hex]
-        except KeyError:
-            clip_id = uuids[clip_hex] = uuid.UUID(hex=clip_hex)
-        try:
-            creator_id = uuids[creator_hex]
-        except KeyError:
-            creator_id = uuids[creator_hex] = uuid.UUID(hex=creator_hex)
-        try:
-            at = times[client_at]
-        except KeyError:
-            at = times[client_at] = datetime.fromisoformat(client_at).replace(tzinfo=UTC)
-        out.append(EventLogRow(id_, user_id, kind, clip_id, creator_id, progress, at))  # type: ignore[arg-type]
+        out.append(
+            EventLogRow(
+                id_, uuids[user_hex], kind, uuids[clip_hex], uuids[creator_hex], progress, times[client_at]
+            )
+        )
     out.sort(key=lambda row: row.id)  # the aggregate's order is the subquery's in practice; made sure
     return out
 
