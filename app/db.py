@@ -79,6 +79,7 @@ def as_utc(value: datetime) -> datetime:
 # --- engine -------------------------------------------------------------------------------------
 
 _engine: Engine | None = None
+SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: only the pages read are resident
 _session_factory: sessionmaker[Session] | None = None
 
 
@@ -97,6 +98,11 @@ def _configure_sqlite(engine: Engine) -> None:
         # checkpoint every ~40 MB of WAL rather than every 4 MB: the event log and its indexes
         # rewrite the same hot pages, which a checkpoint then copies (and fsyncs) once, not ten times
         cursor.execute("PRAGMA wal_autocheckpoint=10000")
+        # read the database file through a memory map: pages come straight from the OS page
+        # cache, and a connection's view survives other connections' writes (its own page cache
+        # is dropped whenever another connection wrote, which the event writer and the
+        # aggregator do many times a second)
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.feed.engine import FeedConfig, FeedEngine
+from app.feed.engine import EngineEvent, FeedConfig, FeedEngine
 from app.feed.events import EventType
 
 METHODS = ("clipshop", "popularity", "random", "als")
@@ -114,15 +114,18 @@ def recommend_clipshop(
         engine.upsert_clip(i, creator=("item", i), interests=[f"movies.{x.lower()}" for x in sorted(g)])
     rows = np.flatnonzero(train)
     rows = rows[np.argsort(ds.times[rows], kind="stable")]
+    events: list[EngineEvent] = []  # the order the events would arrive in through POST /v1/events
     for r in rows:
         u, i, rating, t = int(ds.users[r]), int(ds.items[r]), float(ds.ratings[r]), float(ds.times[r])
-        engine.apply(u, EventType.impression, i, t)
+        events.append((u, EventType.impression, i, t, 0.0, None))
         if rating >= 3.0:
-            engine.apply(u, EventType.complete, i, t)
+            events.append((u, EventType.complete, i, t, 0.0, None))
             if rating >= 4.0:
-                engine.apply(u, EventType.like, i, t)
+                events.append((u, EventType.like, i, t, 0.0, None))
         else:
-            engine.apply(u, EventType.view_progress, i, t, progress=0.4)
+            events.append((u, EventType.view_progress, i, t, 0.4, None))
+    for start in range(0, len(events), 100):  # in batches, as the engine's catch-up applies them
+        engine.apply_many(events[start : start + 100])
     engine.compact()
     engine.refresh_pools()
     out = {}

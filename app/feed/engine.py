@@ -12,6 +12,7 @@ onboarding interests) by ``app.feed.state``; nothing in it is the source of trut
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -23,6 +24,9 @@ import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from app.feed.events import EventType, signal_for
+
+# (viewer, kind, clip, t, progress, creator): one event as ``FeedEngine.apply_many`` takes it
+EngineEvent = tuple[Hashable, EventType, Hashable | None, float, float, Hashable | None]
 
 
 @dataclass
@@ -87,15 +91,25 @@ class Ranked:
 
 @dataclass
 class Viewer:
-    weights: np.ndarray  # learned interest weights (decayed)
+    # learned interest weights, one per interest column, decayed in time; stored in units of the
+    # reference time ``w_ref``: the weights as of ``t_weights`` (the last signal) are
+    # weights x 0.5 ** ((t_weights - w_ref) / half-life) (see ``FeedEngine.current_weights``)
+    weights: list[float]
     explicit: dict[int, float] = field(default_factory=dict)  # onboarding picks: column -> weight
     t_weights: float = 0.0
+    w_ref: float = 0.0
     seen: set[int] = field(default_factory=set)
     follows: set[int] = field(default_factory=set)
     history: list[int] = field(default_factory=list)  # engaged clips, oldest first
     strength: dict[int, float] = field(default_factory=dict)
     liked: set[int] = field(default_factory=set)
     version: int = 0  # bumped on every change; sessions built from an older version are stale
+
+    def rebase(self, t: float, half_life: float) -> None:
+        """Restate the stored weights in units of time ``t`` (keeps the stored numbers bounded)."""
+        factor = 0.5 ** ((t - self.w_ref) / half_life)
+        self.weights = [w * factor for w in self.weights]
+        self.w_ref = t
 
 
 def _grow(a: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
@@ -108,6 +122,17 @@ def _grow(a: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
 
 
 COUNTERS = ("impressions", "views", "completes", "likes", "shares", "taps", "carts", "purchases")
+# event kind -> the counter it bumps (likes are counted once per viewer, in apply_many)
+_COUNTER_OF: dict[EventType, str] = {
+    EventType.impression: "impressions",
+    EventType.view_progress: "views",
+    EventType.complete: "completes",
+    EventType.replay: "completes",
+    EventType.share: "shares",
+    EventType.product_tap: "taps",
+    EventType.add_to_cart: "carts",
+    EventType.purchase: "purchases",
+}
 
 
 class FeedEngine:
@@ -140,11 +165,12 @@ class FeedEngine:
         self.trend = np.zeros(0, np.float64)  # time-decayed engagement, scaled by exp(-t_ref/tau)
         self.trend_ref = 0.0
         self.viewers: dict[Hashable, Viewer] = {}
-        # co-engagement: pending (i, j, w) triples, folded into a CSR matrix by compact()
-        self._pairs_i: list[np.ndarray] = []
-        self._pairs_j: list[np.ndarray] = []
-        self._pairs_w: list[np.ndarray] = []
+        # co-engagement: pending (clip, the viewer's previously engaged clips) pairs, folded into
+        # a CSR matrix by compact(); _pending counts the matrix entries they add
+        self._pending_pairs: list[tuple[int, list[int]]] = []
         self._pending = 0
+        # each clip's interests as (column, weight) pairs, for the per-event weight updates
+        self._interest_pairs: list[tuple[tuple[int, float], ...]] = []
         self.co = sp.csr_matrix((0, 0), dtype=np.float32)
         self._compacted_at = 0.0
         self._pools_at = 0.0
@@ -169,7 +195,7 @@ class FeedEngine:
                 wider[:, : self.interests.shape[1]] = self.interests
                 self.interests = wider
                 for v in self.viewers.values():
-                    v.weights = np.pad(v.weights, (0, wider.shape[1] - v.weights.shape[0]))
+                    v.weights.extend([0.0] * (wider.shape[1] - len(v.weights)))
         return col
 
     def _creator(self, key: Hashable) -> int:
@@ -214,6 +240,7 @@ class FeedEngine:
                 self.trend = _grow(self.trend, self.n)
                 for name in COUNTERS:
                     self.counters[name] = _grow(self.counters[name], self.n)
+                self._interest_pairs.append(())
             c = self._creator(creator)
             old_creator = int(self.clip_creator[idx])
             if idx in self.creator_clips.get(old_creator, []):
@@ -224,6 +251,7 @@ class FeedEngine:
             self.interests[idx] = 0.0
             self.int_cols[idx] = -1
             self.int_vals[idx] = 0.0
+            self._interest_pairs[idx] = tuple((col, 1.0 / math.sqrt(len(cols))) for col in cols)
             if cols:
                 self.interests[idx, cols] = 1.0 / math.sqrt(len(cols))
                 if len(cols) > self.int_cols.shape[1]:
@@ -262,7 +290,7 @@ class FeedEngine:
     def viewer(self, key: Hashable) -> Viewer:
         v = self.viewers.get(key)
         if v is None:
-            v = Viewer(weights=np.zeros(self.interests.shape[1], np.float64))
+            v = Viewer(weights=[0.0] * self.interests.shape[1])
             self.viewers[key] = v
         return v
 
@@ -270,7 +298,7 @@ class FeedEngine:
         with self.lock:
             v = self.viewer(key)
             v.explicit = {self._interest_col(k): float(w) for k, w in weights.items()}
-            v.weights = np.pad(v.weights, (0, self.interests.shape[1] - v.weights.shape[0]))
+            v.weights.extend([0.0] * (self.interests.shape[1] - len(v.weights)))
             v.version += 1
 
     def follow(self, viewer: Hashable, creator: Hashable, on: bool = True) -> None:
@@ -283,8 +311,13 @@ class FeedEngine:
                 v.follows.discard(c)
             v.version += 1
 
+    def current_weights(self, v: Viewer) -> np.ndarray:
+        """The viewer's learned interest weights as of their last signal."""
+        scale = 0.5 ** ((v.t_weights - v.w_ref) / self.config.interest_half_life_s)
+        return np.asarray(v.weights, np.float64) * scale
+
     def effective_weights(self, v: Viewer) -> np.ndarray:
-        w = np.maximum(v.weights, 0.0)
+        w = np.maximum(self.current_weights(v), 0.0)
         if w.shape[0] < self.interests.shape[1]:
             w = np.pad(w, (0, self.interests.shape[1] - w.shape[0]))
         if v.explicit:
@@ -304,97 +337,140 @@ class FeedEngine:
         progress: float = 0.0,
         creator: Hashable | None = None,
     ) -> None:
-        """Apply one event: counters, viewer weights, seen set, co-engagement, trending.
+        """Apply one event (see ``apply_many``). ``progress`` is the watched fraction (0..1) of a
+        view progress event."""
+        self.apply_many(((viewer, kind, clip, t, progress, creator),))
 
-        ``progress`` is the watched fraction (0..1) for view progress events.
-        """
+    def apply_many(self, events: Iterable[EngineEvent]) -> int:
+        """Apply events in order: counters, viewer weights, seen set, co-engagement, trending.
+
+        Each event is ``(viewer, kind, clip, t, progress, creator)``. The per-event work is plain
+        Python on dicts, sets and lists; the array updates of the whole batch (counters, trending,
+        the co-engagement normaliser) are applied at the end in a few vectorised calls, and the
+        co-engagement pairs are only built into arrays when they are folded (``compact``). So a
+        batch costs a few microseconds per event. Returns the number of events applied."""
+        cfg = self.config
+        half_life = cfg.interest_half_life_s
+        tau = cfg.trending_half_life_s / math.log(2)
+        window = cfg.co_window
+        history_size = cfg.history_size
+        follow, unfollow = EventType.follow, EventType.unfollow
+        like, unlike = EventType.like, EventType.unlike
+        counter_of = _COUNTER_OF
         with self.lock:
-            self.clock = max(self.clock, t)
-            v = self.viewer(viewer)
-            v.version += 1
-            if kind in (EventType.follow, EventType.unfollow):
-                if creator is None and clip is not None and clip in self.clip_index:
-                    c = int(self.clip_creator[self.clip_index[clip]])
-                elif creator is not None:
-                    c = self._creator(creator)
+            clip_index = self.clip_index
+            viewers = self.viewers
+            pairs = self._interest_pairs
+            bumps: dict[str, list[int]] = {name: [] for name in COUNTERS}
+            unliked: list[int] = []
+            trend_idx: list[int] = []
+            trend_add: list[float] = []
+            engaged: list[int] = []
+            pending = self._pending_pairs
+            clock = self.clock
+            applied = 0
+            for viewer, kind, clip, t, progress, creator in events:
+                applied += 1
+                if t > clock:
+                    clock = t
+                v = viewers.get(viewer)
+                if v is None:
+                    v = self.viewer(viewer)
+                v.version += 1
+                if kind is follow or kind is unfollow:
+                    if creator is None and clip is not None and clip in clip_index:
+                        c = int(self.clip_creator[clip_index[clip]])
+                    elif creator is not None:
+                        c = self._creator(creator)
+                    else:
+                        continue
+                    if kind is follow:
+                        v.follows.add(c)
+                    else:
+                        v.follows.discard(c)
+                    continue
+                idx = clip_index.get(clip) if clip is not None else None
+                if idx is None:
+                    continue
+                v.seen.add(idx)
+                if kind is like:
+                    if idx in v.liked:  # a like counts once per viewer, like the stored likes
+                        bump = None
+                    else:
+                        v.liked.add(idx)
+                        bump = "likes"
+                elif kind is unlike:
+                    bump = None
+                    if idx in v.liked:
+                        v.liked.discard(idx)
+                        unliked.append(idx)
                 else:
-                    return
-                if kind is EventType.follow:
-                    v.follows.add(c)
-                else:
-                    v.follows.discard(c)
-                return
-            idx = self.clip_index.get(clip) if clip is not None else None
-            if idx is None:
-                return
-            v.seen.add(idx)
-            cnt = self.counters
-            if kind is EventType.impression:
-                cnt["impressions"][idx] += 1
-            elif kind is EventType.view_progress:
-                cnt["views"][idx] += 1
-            elif kind in (EventType.complete, EventType.replay):
-                cnt["completes"][idx] += 1
-            elif kind is EventType.like:
-                if idx not in v.liked:  # a like counts once per viewer, like the stored likes
-                    v.liked.add(idx)
-                    cnt["likes"][idx] += 1
-            elif kind is EventType.unlike:
-                if idx in v.liked:
-                    v.liked.discard(idx)
-                    cnt["likes"][idx] = max(0.0, cnt["likes"][idx] - 1)
-            elif kind is EventType.share:
-                cnt["shares"][idx] += 1
-            elif kind is EventType.product_tap:
-                cnt["taps"][idx] += 1
-            elif kind is EventType.add_to_cart:
-                cnt["carts"][idx] += 1
-            elif kind is EventType.purchase:
-                cnt["purchases"][idx] += 1
-            s = signal_for(kind, progress)
-            if s == 0.0:
-                return
-            # interest weights, decayed in time
-            cfg = self.config
-            if v.weights.shape[0] < self.interests.shape[1]:
-                v.weights = np.pad(v.weights, (0, self.interests.shape[1] - v.weights.shape[0]))
-            if v.t_weights and t > v.t_weights:
-                v.weights *= 0.5 ** ((t - v.t_weights) / cfg.interest_half_life_s)
-            v.t_weights = max(v.t_weights, t)
-            v.weights += s * self.interests[idx]
-            if s <= 0:
-                return
-            # trending (exponentially decayed, stored relative to trend_ref)
-            tau = cfg.trending_half_life_s / math.log(2)
-            if (t - self.trend_ref) / tau > 50:
-                self.trend *= math.exp(-(t - self.trend_ref) / tau)
-                self.trend_ref = t
-            self.trend[idx] += s * math.exp((t - self.trend_ref) / tau)
-            # history + co-engagement with the last engaged clips
-            prev = v.strength.get(idx)
-            if prev is not None:
-                v.strength[idx] = prev + s
-                return
-            v.strength[idx] = s
-            self.engaged[idx] += 1
-            self.sim_norm[idx] = (self.engaged[idx] + cfg.sim_shrink) ** -(1.0 - cfg.sim_alpha)
-            recent = v.history[-cfg.co_window :]
-            if recent:
-                j = np.asarray(recent, np.int32)
-                # closer in the viewer's sequence = stronger co-engagement
-                w = (1.0 / np.sqrt(np.arange(len(recent), 0, -1, dtype=np.float32))).astype(np.float32)
-                i = np.full(len(recent), idx, np.int32)
-                self._pairs_i += [i, j]
-                self._pairs_j += [j, i]
-                self._pairs_w += [w, w]
-                self._pending += 2 * len(recent)
+                    bump = counter_of.get(kind)
+                if bump is not None:
+                    bumps[bump].append(idx)
+                s = signal_for(kind, progress)
+                if s == 0.0:
+                    continue
+                # interest weights, decayed in time: kept in units of the viewer's reference time
+                # (actual = stored x 0.5 ** ((t_weights - w_ref) / half-life)), so an event adds
+                # to its clip's few interests instead of decaying every interest
+                if v.t_weights == 0.0 and v.w_ref == 0.0:  # the viewer's first signal
+                    v.w_ref = t
+                elif abs(t - v.w_ref) > 32 * half_life:
+                    v.rebase(t, half_life)
+                if t > v.t_weights:
+                    v.t_weights = t
+                f = s * 2.0 ** ((t - v.w_ref) / half_life)
+                weights = v.weights
+                for col, x in pairs[idx]:
+                    weights[col] += f * x
+                if s <= 0:
+                    continue
+                # trending (exponentially decayed, stored relative to trend_ref)
+                if (t - self.trend_ref) / tau > 50:
+                    self._add_trend(trend_idx, trend_add)
+                    trend_idx, trend_add = [], []
+                    self.trend *= math.exp(-(t - self.trend_ref) / tau)
+                    self.trend_ref = t
+                trend_idx.append(idx)
+                trend_add.append(s * math.exp((t - self.trend_ref) / tau))
+                # history + co-engagement with the last engaged clips
+                strength = v.strength
+                prev = strength.get(idx)
+                if prev is not None:
+                    strength[idx] = prev + s
+                    continue
+                strength[idx] = s
+                engaged.append(idx)
+                history = v.history
+                if history:
+                    pending.append((idx, history[-window:]))
+                    self._pending += 2 * min(len(history), window)
+                history.append(idx)
+                if len(history) > history_size:
+                    strength.pop(history.pop(0), None)
+            self.clock = clock
+            if pending:
                 self._sim_dirty = True
-            v.history.append(idx)
-            if len(v.history) > cfg.history_size:
-                old = v.history.pop(0)
-                v.strength.pop(old, None)
+            counters = self.counters
+            for name, idxs in bumps.items():
+                if idxs:
+                    np.add.at(counters[name], idxs, 1.0)
+            if unliked:
+                likes = counters["likes"]
+                np.subtract.at(likes, unliked, 1.0)
+                likes[unliked] = np.maximum(likes[unliked], 0.0)
+            self._add_trend(trend_idx, trend_add)
+            if engaged:
+                np.add.at(self.engaged, engaged, 1.0)
+                self.sim_norm[engaged] = (self.engaged[engaged] + cfg.sim_shrink) ** -(1.0 - cfg.sim_alpha)
             if self._pending > 2_000_000:
                 self.compact()
+            return applied
+
+    def _add_trend(self, idx: list[int], add: list[float]) -> None:
+        if idx:
+            np.add.at(self.trend, idx, add)
 
     # ------------------------------------------------------------------ co-engagement
     def compact(self) -> None:
@@ -405,17 +481,11 @@ class FeedEngine:
             if co.shape[0] < n:
                 indptr = np.pad(co.indptr, (0, n - co.shape[0]), mode="edge")
                 co = sp.csr_matrix((co.data, co.indices, indptr), shape=(n, n))
-            if self._pairs_i:
-                add = sp.csr_matrix(
-                    (
-                        np.concatenate(self._pairs_w),
-                        (np.concatenate(self._pairs_i), np.concatenate(self._pairs_j)),
-                    ),
-                    shape=(n, n),
-                    dtype=np.float32,
-                )
+            if self._pending_pairs:
+                i, j, w = _pairs_arrays(self._pending_pairs)
+                add = sp.csr_matrix((w, (i, j)), shape=(n, n), dtype=np.float32)
                 co = (co + add).tocsr()
-                self._pairs_i, self._pairs_j, self._pairs_w = [], [], []
+                self._pending_pairs = []
                 self._pending = 0
             self.co = co
             self._sim_dirty = False
@@ -794,6 +864,20 @@ class FeedEngine:
 
 
 _REASONS = [Reason(code) for code in (1, 2, 3, 4, 5)]  # by signal row: follow, similar, interest, trending
+
+
+def _pairs_arrays(pending: list[tuple[int, list[int]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, columns, weights) of the co-engagement entries of pending (clip, earlier clips)
+    pairs, both directions: an earlier clip k positions back weighs 1/sqrt(k)."""
+    lens = np.fromiter((len(earlier) for _, earlier in pending), np.int64, len(pending))
+    total = int(lens.sum())
+    src = np.repeat(np.fromiter((clip for clip, _ in pending), np.int32, len(pending)), lens)
+    dst = np.fromiter(itertools.chain.from_iterable(earlier for _, earlier in pending), np.int32, total)
+    # distance of each earlier clip from its clip: len, len-1, ..., 1 within each group
+    ends = np.cumsum(lens)
+    distance = np.repeat(ends, lens) - np.arange(total)
+    w = (1.0 / np.sqrt(distance)).astype(np.float32)
+    return np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([w, w])
 
 
 def _unique(values: np.ndarray) -> np.ndarray:

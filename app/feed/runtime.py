@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,8 @@ from app.interests.models import UserInterest
 logger = logging.getLogger("clipshop.feed")
 
 GAP_RECHECK_SECONDS = 60.0
+_KINDS = {kind.value: kind for kind in EventType}
+_FOLLOWS = (EventType.follow, EventType.unfollow)
 _generations = itertools.count(1)  # each rebuilt engine gets a new one (clip positions change)
 # Onboarding picks read for a new session are reused for this long (a change made through this
 # process is seen at once; through another process, within this time).
@@ -152,14 +154,16 @@ class FeedRuntime:
         )
 
     # ------------------------------------------------------------------ catch-up
-    def apply_row(self, row: Any, follows: bool = True) -> None:
-        kind = EventType(row.type)
-        if kind in (EventType.follow, EventType.unfollow) and not follows:
-            return  # the rebuild took follows from creator_follow, the source of truth
-        progress = row.progress or 0.0
-        self.engine.apply(
-            row.user_id, kind, row.clip_id, _ts(row.client_at), progress=progress, creator=row.creator_id
+    def apply_rows(self, rows: Iterable[Any], follows: bool = True) -> None:
+        """Apply rows of the event log to the engine (one ``apply_many`` call)."""
+        kinds = _KINDS
+        events = (
+            (row.user_id, kind, row.clip_id, _ts(row.client_at), row.progress or 0.0, row.creator_id)
+            for row in rows
+            # without ``follows``: the rebuild took them from creator_follow, the source of truth
+            if (kind := kinds[row.type]) not in _FOLLOWS or follows
         )
+        self.engine.apply_many(events)
 
     def _tail(self, session: Session, batch: int = 50_000, follows: bool = True) -> int:
         applied = 0
@@ -168,20 +172,22 @@ class FeedRuntime:
             return 0  # nothing new: one primary-key lookup
         if self.gaps:
             late = service.events_by_ids(session, list(self.gaps))
+            self.apply_rows(late, follows)
             for row in late:
-                self.apply_row(row, follows)
                 self.gaps.pop(row.id, None)
-                applied += 1
+            applied += len(late)
             self.gaps = {i: t for i, t in self.gaps.items() if now - t < GAP_RECHECK_SECONDS}
         while True:
             rows = service.recent_events(session, self.high_water, batch)
             session.rollback()
+            high_water = self.high_water
             for row in rows:
-                if row.id > self.high_water + 1 and self.loaded:
-                    for missing in range(self.high_water + 1, min(row.id, self.high_water + 1000)):
+                if row.id > high_water + 1 and self.loaded:
+                    for missing in range(high_water + 1, min(row.id, high_water + 1000)):
                         self.gaps[missing] = now
-                self.apply_row(row, follows)
-                self.high_water = row.id
+                high_water = row.id
+            self.apply_rows(rows, follows)
+            self.high_water = high_water
             applied += len(rows)
             if len(rows) < batch:
                 return applied
