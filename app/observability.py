@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import random
 import re
-import secrets
 import sys
 import time
 from contextvars import ContextVar
@@ -91,6 +92,16 @@ async def send_problem(
     await send({"type": "http.response.body", "body": payload})
 
 
+# Request ids only need to be unique, not unguessable: drawn from a generator seeded once per
+# process (and again in a forked child) rather than from os.urandom, a system call per request.
+_ids = random.Random(os.urandom(16))
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(16)))
+
+
+def _new_request_id() -> str:
+    return f"{_ids.getrandbits(64):016x}"
+
+
 class RequestContextMiddleware:
     """Assigns a request id (or keeps a sane incoming one), echoes it in ``X-Request-ID``,
     records metrics per route template and writes one access-log line per request."""
@@ -107,7 +118,7 @@ class RequestContextMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if incoming and _REQUEST_ID_RE.match(incoming) else secrets.token_hex(8)
+        request_id = incoming if incoming and _REQUEST_ID_RE.match(incoming) else _new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = current_request_id.set(request_id)
         status_holder = [500]

@@ -51,7 +51,9 @@ class FeedConfig:
     history_half_life: float = 8.0  # recency weighting of the viewer's history, in positions
     sim_alpha: float = 0.5  # co-count / (n_i^alpha * n_j^(1-alpha))
     sim_shrink: float = 2.0
-    compact_interval_s: float = 5.0  # co-engagement folding, when the matrix is large
+    compact_interval_s: float = 5.0  # co-engagement folding, when the matrix is large ...
+    compact_max_share: float = 0.05  # ... and no more often than keeps it to this share of the time
+    compact_small_entries: int = 500_000  # below this many entries, folding is cheap: at once
     pools_interval_s: float = 5.0  # viewer-independent pools are refreshed at most this often
     # candidate pools
     pool_size: int = 400
@@ -173,6 +175,7 @@ class FeedEngine:
         self._interest_pairs: list[tuple[tuple[int, float], ...]] = []
         self.co = sp.csr_matrix((0, 0), dtype=np.float32)
         self._compacted_at = 0.0
+        self._compact_seconds = 0.0  # how long the last compaction took
         self._pools_at = 0.0
         self._quality: np.ndarray | None = None
         self._static: np.ndarray | None = None
@@ -476,6 +479,7 @@ class FeedEngine:
     def compact(self) -> None:
         """Fold pending co-engagement pairs into the co-count matrix (cost ~ its size)."""
         with self.lock:
+            started = time.perf_counter()
             n = self.n
             co = self.co
             if co.shape[0] < n:
@@ -490,13 +494,17 @@ class FeedEngine:
             self.co = co
             self._sim_dirty = False
             self._compacted_at = time.monotonic()
+            self._compact_seconds = time.perf_counter() - started
 
     def maybe_compact(self) -> None:
         """Compact when it is cheap, or when the last compaction is old enough."""
         if not self._sim_dirty:
             return
-        small = self.co.nnz + self._pending < 500_000
-        if small or time.monotonic() - self._compacted_at > self.config.compact_interval_s:
+        small = self.co.nnz + self._pending < self.config.compact_small_entries
+        # a large matrix costs up to a second to rebuild: wait long enough between two that
+        # compacting takes at most ``compact_max_share`` of the time
+        interval = max(self.config.compact_interval_s, self._compact_seconds / self.config.compact_max_share)
+        if small or time.monotonic() - self._compacted_at > interval:
             self.compact()
 
     def similar_scores(self, v: Viewer) -> np.ndarray | None:

@@ -33,16 +33,19 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.db import get_engine, new_session, utcnow
-from app.feed import service, sources
+from app.feed import service, sources, writer
 from app.feed.engine import FeedEngine
 from app.feed.events import EventType
 from app.feed.models import CreatorFollow, FeedEvent
+from app.feed.writer import EventRow
 from app.interests import service as interests_service
 from app.interests.models import UserInterest
 
 logger = logging.getLogger("clipshop.feed")
 
 GAP_RECHECK_SECONDS = 60.0
+# events the writer may hand over ahead of the catch-up (beyond that they are read from the log)
+WRITTEN_MAX_ROWS = 200_000
 _KINDS = {kind.value: kind for kind in EventType}
 _FOLLOWS = (EventType.follow, EventType.unfollow)
 _generations = itertools.count(1)  # each rebuilt engine gets a new one (clip positions change)
@@ -82,6 +85,10 @@ class FeedRuntime:
         self.catch_up_started = 0.0
         self.committed_for: dict[Hashable, float] = {}
         self.picks_read: dict[uuid.UUID, float] = {}  # viewer -> when its picks were last read
+        # events this process's writer committed, not applied yet: first id -> (last id, rows)
+        self._written: dict[int, tuple[int, list[EventRow]]] = {}
+        self._written_rows = 0
+        self._written_lock = threading.Lock()
 
     # ------------------------------------------------------------------ rebuild
     def ensure_loaded(self, session: Session) -> None:
@@ -118,6 +125,8 @@ class FeedRuntime:
         self.picks_read = {}
         self.high_water = max(0, top - limit)
         self.gaps = {}
+        with self._written_lock:  # read from the log instead
+            self._written, self._written_rows = {}, 0
         self.clips_synced_at = now
         self.stock_synced_at = now
         self.tags_synced_at = now
@@ -154,6 +163,35 @@ class FeedRuntime:
         )
 
     # ------------------------------------------------------------------ catch-up
+    def written(self, first_id: int, last_id: int, rows: list[EventRow]) -> None:
+        """The event writer of this process committed ``rows`` as ids ``first_id..last_id``:
+        kept for the next catch-up, which applies them in log order without reading them back.
+        Anything doubtful is dropped here: the catch-up then reads those events from the log."""
+        if not self.loaded or len(rows) != last_id - first_id + 1:
+            return
+        with self._written_lock:
+            if last_id <= self.high_water or self._written_rows + len(rows) > WRITTEN_MAX_ROWS:
+                return
+            self._written[first_id] = (last_id, rows)
+            self._written_rows += len(rows)
+
+    def _next_written(self) -> int | None:
+        """The first id of the earliest group the writer handed over (stale ones dropped)."""
+        with self._written_lock:
+            for first_id in [f for f in self._written if f <= self.high_water]:
+                # the log was read past it meanwhile (its events came from there)
+                self._written_rows -= len(self._written.pop(first_id)[1])
+            return min(self._written, default=None)
+
+    def _apply_written(self, first_id: int) -> int:
+        """Apply the group starting at ``first_id``: every event before it has been applied."""
+        with self._written_lock:
+            last_id, rows = self._written.pop(first_id)
+            self._written_rows -= len(rows)
+        self.apply_rows(rows)
+        self.high_water = last_id
+        return len(rows)
+
     def apply_rows(self, rows: Iterable[Any], follows: bool = True) -> None:
         """Apply rows of the event log to the engine (one ``apply_many`` call)."""
         kinds = _KINDS
@@ -168,7 +206,12 @@ class FeedRuntime:
     def _tail(self, session: Session, batch: int = 50_000, follows: bool = True) -> int:
         applied = 0
         now = time.monotonic()
-        if not self.gaps and self.loaded and (service.last_event_id(session) or 0) <= self.high_water:
+        if (
+            not self.gaps
+            and self.loaded
+            and not self._written
+            and (service.last_event_id(session) or 0) <= self.high_water
+        ):
             return 0  # nothing new: one primary-key lookup
         if self.gaps:
             late = service.events_by_ids(session, list(self.gaps))
@@ -178,7 +221,9 @@ class FeedRuntime:
             applied += len(late)
             self.gaps = {i: t for i, t in self.gaps.items() if now - t < GAP_RECHECK_SECONDS}
         while True:
-            rows = service.recent_events(session, self.high_water, batch)
+            # the log up to the next group this process's writer handed over, then that group
+            before = self._next_written()
+            rows = service.recent_events(session, self.high_water, batch, before=before)
             session.rollback()
             high_water = self.high_water
             for row in rows:
@@ -189,8 +234,13 @@ class FeedRuntime:
             self.apply_rows(rows, follows)
             self.high_water = high_water
             applied += len(rows)
-            if len(rows) < batch:
+            if len(rows) == batch:
+                continue
+            if before is None:
                 return applied
+            # (only on SQLite: ids are taken in commit order there, so nothing can still arrive
+            # below a committed group)
+            applied += self._apply_written(before)
 
     def catch_up(self, session: Session, *, scans: bool = True) -> int:
         """Apply what changed in the database since the last catch-up. Cheap when nothing did.
@@ -411,6 +461,14 @@ _runtime_lock = threading.Lock()
 def _picks_changed(user_id: uuid.UUID) -> None:
     if _runtime is not None:
         _runtime.picks_read.pop(user_id, None)
+
+
+def _events_written(first_id: int, last_id: int, rows: list[EventRow]) -> None:
+    if _runtime is not None:
+        _runtime.written(first_id, last_id, rows)
+
+
+writer.add_listener(_events_written)
 
 
 def get_runtime() -> FeedRuntime:

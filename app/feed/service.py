@@ -491,6 +491,9 @@ _EVENT_COLUMNS = (
 )
 
 
+_NO_ID_AFTER = 1 << 62  # above every event id
+
+
 class EventLogRow(NamedTuple):
     id: int
     user_id: uuid.UUID
@@ -501,11 +504,15 @@ class EventLogRow(NamedTuple):
     client_at: datetime
 
 
-def recent_events(session: Session, after_id: int, limit: int) -> list[Any]:
-    """Events after ``after_id``, in log order (what a process's engine has not applied yet)."""
+def recent_events(session: Session, after_id: int, limit: int, before: int | None = None) -> list[Any]:
+    """Events after ``after_id`` (and before ``before``), in log order (what a process's engine
+    has not applied yet)."""
     if not is_postgres(session):
-        return _recent_events_sqlite(session, after_id, limit)
-    query = select(*_EVENT_COLUMNS).where(FeedEvent.id > after_id).order_by(FeedEvent.id).limit(limit)
+        return _recent_events_sqlite(session, after_id, limit, before)
+    query = select(*_EVENT_COLUMNS).where(FeedEvent.id > after_id)
+    if before is not None:
+        query = query.where(FeedEvent.id < before)
+    query = query.order_by(FeedEvent.id).limit(limit)
     return list(session.connection().execute(query).all())  # Core: no ORM layer per row
 
 
@@ -521,7 +528,9 @@ class _Converted(dict[Any, Any]):
         return value
 
 
-def _recent_events_sqlite(session: Session, after_id: int, limit: int) -> list[EventLogRow]:
+def _recent_events_sqlite(
+    session: Session, after_id: int, limit: int, before: int | None
+) -> list[EventLogRow]:
     # In one step, as one JSON document: the sqlite3 module releases and retakes the GIL for
     # every row it steps over, and while the request threads are busy each retake waits for
     # another thread's switch interval (tens of thousands of rows a second arrive here). Ids and
@@ -531,8 +540,8 @@ def _recent_events_sqlite(session: Session, after_id: int, limit: int) -> list[E
         .exec_driver_sql(
             "SELECT json_group_array(json_array(id, user_id, type, clip_id, creator_id, progress, client_at)) "
             "FROM (SELECT id, user_id, type, clip_id, creator_id, progress, client_at FROM feed_event "
-            "WHERE id > ? ORDER BY id LIMIT ?)",
-            (after_id, limit),
+            "WHERE id > ? AND id < ? ORDER BY id LIMIT ?)",
+            (after_id, _NO_ID_AFTER if before is None else before, limit),
         )
         .scalar()
     )

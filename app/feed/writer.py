@@ -36,7 +36,7 @@ import logging
 import threading
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
@@ -81,6 +81,7 @@ class EventRow(NamedTuple):
 class PreparedBatch(NamedTuple):
     """A batch in the form the group statement takes (see ``prepare``)."""
 
+    rows: Sequence[EventRow]
     keys: list[tuple[int, int]]  # (user id, event id) of each row, as integers
     sqlite: bytes  # SQLite: the rows as a JSON array of arrays, in the order of _COLUMNS
     # PostgreSQL: per column, the rows' elements of an array literal (every value here is free of
@@ -158,7 +159,7 @@ def prepare(rows: Sequence[EventRow]) -> PreparedBatch:
             )
             for r, at in zip(rows, received, strict=True)
         ]
-        return PreparedBatch(keys, orjson.dumps(params), ())
+        return PreparedBatch(rows, keys, orjson.dumps(params), ())
     columns = (
         ",".join([r.user_id.hex for r in rows]),  # 32 hex digits: valid uuid input
         ",".join([r.event_id.hex for r in rows]),
@@ -170,13 +171,14 @@ def prepare(rows: Sequence[EventRow]) -> PreparedBatch:
         ",".join([r.client_at.isoformat() for r in rows]),
         ",".join(_each_once([r.received_at for r in rows], datetime.isoformat)),
     )
-    return PreparedBatch(keys, b"", columns)
+    return PreparedBatch(rows, keys, b"", columns)
 
 
 def _write_sqlite(
     engine: Engine, batches: Sequence[PreparedBatch], unique: int
-) -> set[tuple[int, int]] | None:
-    """The new (user, event id) keys, or None: all ``unique`` distinct rows were new.
+) -> tuple[set[tuple[int, int]] | None, tuple[int, int] | None]:
+    """The new (user, event id) keys, or None: all ``unique`` distinct rows were new; and the
+    ids the new rows took (first, last), or None when there are none.
 
     The INSERT runs on its own, outside ``BEGIN``: one statement is one transaction, so taking
     the write lock, the insert and the commit are a single step (one GIL release instead of
@@ -189,10 +191,11 @@ def _write_sqlite(
         try:
             cursor.execute(_SQLITE_INSERT, (payload.decode(),))
             new, last = cursor.rowcount, cursor.lastrowid
+            ids = (last - new + 1, last) if new and last is not None else None
             if new == unique:
-                return None
+                return None, ids
             if not new or last is None:
-                return set()
+                return set(), None
             cursor.execute(
                 "SELECT json_group_array(json_array(user_id, event_id)) FROM feed_event WHERE id > ? AND id <= ?",
                 (last - new, last),
@@ -206,7 +209,7 @@ def _write_sqlite(
             cursor.close()
     finally:
         raw.close()
-    return {(int(u, 16), int(e, 16)) for u, e in orjson.loads(listed or "[]")}
+    return {(int(u, 16), int(e, 16)) for u, e in orjson.loads(listed or "[]")}, ids
 
 
 _PG_NEW = (
@@ -217,17 +220,18 @@ _PG_NEW = (
 
 def _write_postgres(
     engine: Engine, batches: Sequence[PreparedBatch], unique: int
-) -> set[tuple[int, int]] | None:
+) -> tuple[set[tuple[int, int]] | None, None]:
     """As ``_write_sqlite``; the statement in autocommit mode is its own transaction (one round
     trip instead of three). One row comes back: the number of new rows, and their keys only when
-    that is not all of them."""
+    that is not all of them. The new rows' ids are not reported: concurrent transactions take
+    ids from the same sequence and commit in any order."""
     arrays = tuple("{" + ",".join(b.postgres[i] for b in batches if b.postgres[i]) + "}" for i in range(9))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         count, listed = conn.exec_driver_sql(_PG_NEW.format(insert=_PG_INSERT), (*arrays, unique)).one()
     if count == unique:
-        return None
+        return None, None
     keys = (listed or "").split(",") if count else []
-    return {(int(k[:32], 16), int(k[32:], 16)) for k in keys}
+    return {(int(k[:32], 16), int(k[32:], 16)) for k in keys}, None
 
 
 def write_prepared(batches: Sequence[PreparedBatch]) -> list[list[bool] | BaseException]:
@@ -250,18 +254,39 @@ def write_prepared(batches: Sequence[PreparedBatch]) -> list[list[bool] | BaseEx
         engine = get_engine()
         with writer_lock():
             write = _write_sqlite if engine.dialect.name == "sqlite" else _write_postgres
-            new = write(engine, batches, len(seen))
+            new, ids = write(engine, batches, len(seen))
     except Exception as exc:
         if len(batches) == 1:
             return [exc]
         logger.warning("event group write failed; writing its batches one by one", exc_info=True)
         return [write_prepared([batch])[0] for batch in batches]
     outcomes: list[list[bool] | BaseException] = []
+    new_rows: list[EventRow] = []  # in the order the statement inserted them (taking ids in turn)
     for batch, flags in zip(batches, first, strict=True):
-        outcomes.append(
+        stored = (
             flags if new is None else [f and key in new for key, f in zip(batch.keys, flags, strict=True)]
         )
+        outcomes.append(stored)
+        if ids is not None and _listeners:
+            new_rows += [row for row, s in zip(batch.rows, stored, strict=True) if s]
+    if ids is not None:
+        for listener in _listeners:
+            try:
+                listener(ids[0], ids[1], new_rows)
+            except Exception:  # a listener's failure is not the write's
+                logger.exception("event write listener failed")
     return outcomes
+
+
+# Called after each committed write whose new rows' ids are known (SQLite): (first id, last id,
+# the new rows in id order). The feed runtime applies them to its engine from here instead of
+# reading them back from the log.
+_listeners: list[Callable[[int, int, list[EventRow]], None]] = []
+
+
+def add_listener(listener: Callable[[int, int, list[EventRow]], None]) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def write_group(batches: Sequence[Sequence[EventRow]]) -> list[list[bool] | BaseException]:

@@ -168,3 +168,51 @@ def test_a_like_counts_once_per_viewer() -> None:
     engine.apply("v", EventType.unlike, "pets.dogs-1", 4.0)
     engine.apply("v", EventType.unlike, "pets.dogs-1", 5.0)
     assert engine.counters["likes"][idx] == before + 1
+
+
+def test_interest_weights_decay_with_their_half_life() -> None:
+    config = FeedConfig(explore_share=0.0, interest_half_life_s=10 * DAY)
+    engine = build(config)
+    cols = [engine.interest_index[i] for i in INTERESTS[:2]]
+    engine.apply("v", EventType.like, f"{INTERESTS[0]}-0", 100 * DAY)
+    # the same signal one half-life later: the older one now counts half as much
+    engine.apply_many([("v", EventType.like, f"{INTERESTS[1]}-0", 110 * DAY, 0.0, None)])
+    w = engine.current_weights(engine.viewer("v"))
+    assert w[cols[1]] == pytest.approx(2 * w[cols[0]])
+    assert w[cols[1]] == pytest.approx(2.0)  # a like's full signal, as of the viewer's last event
+    # years later the stored numbers are restated against a new reference, not left to overflow
+    engine.apply("v", EventType.like, f"{INTERESTS[0]}-1", 5000 * DAY)
+    v = engine.viewer("v")
+    assert v.w_ref == 5000 * DAY
+    assert engine.current_weights(v)[cols[0]] == pytest.approx(2.0)
+
+
+def test_co_engagement_pairs_weigh_by_distance_in_the_viewers_sequence() -> None:
+    engine = build()
+    keys = [f"{INTERESTS[2]}-{k}" for k in (30, 31, 32)]
+    for t, key in enumerate(keys):
+        engine.apply("seq", EventType.complete, key, 500.0 + t)
+    engine.compact()
+    a, b, c = (engine.clip_index[k] for k in keys)
+    assert engine.co[c, b] == pytest.approx(1.0)  # one step apart
+    assert engine.co[c, a] == pytest.approx(1 / 2**0.5)  # two steps apart
+    assert engine.co[a, c] == engine.co[c, a]
+
+
+def test_a_slow_compaction_is_not_repeated_at_once() -> None:
+    config = FeedConfig(
+        explore_share=0.0, compact_interval_s=1.0, compact_max_share=0.05, compact_small_entries=0
+    )
+    engine = build(config)
+    engine.compact()
+    engine._compact_seconds = 1.0  # as if folding took a second: the next waits 20 s, not 1
+    engine._compacted_at -= 5.0
+    engine.apply("w", EventType.like, f"{INTERESTS[3]}-0", 600.0)
+    engine.apply("w", EventType.like, f"{INTERESTS[3]}-1", 601.0)
+    assert engine._pending
+    engine.maybe_compact()
+    assert engine._pending  # 5 s after a 1 s compaction: not yet
+    engine._compacted_at -= 20.0
+    engine.maybe_compact()
+    assert not engine._pending
+    assert engine.co[engine.clip_index[f"{INTERESTS[3]}-1"], engine.clip_index[f"{INTERESTS[3]}-0"]] == 1.0
