@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from sqlalchemy.engine import Engine
@@ -78,10 +78,27 @@ class EventRow(NamedTuple):
     received_at: datetime
 
 
-class PreparedBatch(NamedTuple):
-    """A batch in the form the group statement takes (see ``prepare``)."""
+class NewEvent(Protocol):
+    """What the write listeners read of each new row (an ``EventRow`` has it all)."""
 
-    rows: Sequence[EventRow]
+    @property
+    def user_id(self) -> uuid.UUID: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def clip_id(self) -> uuid.UUID | None: ...
+    @property
+    def creator_id(self) -> uuid.UUID | None: ...
+    @property
+    def progress(self) -> float | None: ...
+    @property
+    def client_at(self) -> datetime: ...
+
+
+class PreparedBatch(NamedTuple):
+    """A batch in the form the group statement takes (see ``prepare_columns``)."""
+
+    rows: Sequence[NewEvent]
     keys: list[tuple[int, int]]  # (user id, event id) of each row, as integers
     sqlite: bytes  # SQLite: the rows as a JSON array of arrays, in the order of _COLUMNS
     # PostgreSQL: per column, the rows' elements of an array literal (every value here is free of
@@ -142,36 +159,61 @@ def _each_once(values: list[datetime], text: Any) -> list[str]:
 
 def prepare(rows: Sequence[EventRow]) -> PreparedBatch:
     """``rows`` in the form the group statement takes, for the database in use."""
-    keys = [(r.user_id.int, r.event_id.int) for r in rows]
-    if get_settings().is_sqlite:
-        received = _each_once([r.received_at for r in rows], _sqlite_time)
-        params = [
-            (
-                r.user_id.hex,
-                r.event_id.hex,
-                r.type,
-                _hex(r.clip_id),
-                _hex(r.creator_id),
-                r.watch_ms,
-                r.progress,
-                _sqlite_time(r.client_at),
-                at,
-            )
-            for r, at in zip(rows, received, strict=True)
-        ]
-        return PreparedBatch(rows, keys, orjson.dumps(params), ())
-    columns = (
-        ",".join([r.user_id.hex for r in rows]),  # 32 hex digits: valid uuid input
-        ",".join([r.event_id.hex for r in rows]),
-        ",".join([r.type for r in rows]),
-        ",".join(["NULL" if r.clip_id is None else r.clip_id.hex for r in rows]),
-        ",".join(["NULL" if r.creator_id is None else r.creator_id.hex for r in rows]),
-        ",".join(["NULL" if r.watch_ms is None else str(r.watch_ms) for r in rows]),
-        ",".join(["NULL" if r.progress is None else repr(r.progress) for r in rows]),
-        ",".join([r.client_at.isoformat() for r in rows]),
-        ",".join(_each_once([r.received_at for r in rows], datetime.isoformat)),
+    return prepare_columns(
+        rows,
+        [r.user_id.hex for r in rows],
+        [r.event_id.hex for r in rows],
+        [r.type for r in rows],
+        [_hex(r.clip_id) for r in rows],
+        [_hex(r.creator_id) for r in rows],
+        [r.watch_ms for r in rows],
+        [r.progress for r in rows],
+        [r.client_at for r in rows],
+        [r.received_at for r in rows],
     )
-    return PreparedBatch(rows, keys, b"", columns)
+
+
+def prepare_columns(
+    rows: Sequence[NewEvent],
+    user_hex: list[str],
+    event_hex: list[str],
+    types: list[str],
+    clip_hex: list[str | None],
+    creator_hex: list[str | None],
+    watch_ms: list[int | None],
+    progress: list[float | None],
+    client_at: list[datetime],
+    received_at: list[datetime],
+) -> PreparedBatch:
+    """A batch given column by column (ids as 32 hex digits, aware datetimes), in the form the
+    group statement takes for the database in use. ``rows`` are what the write listeners get."""
+    keys = [(int(u, 16), int(e, 16)) for u, e in zip(user_hex, event_hex, strict=True)]
+    if get_settings().is_sqlite:
+        columns = zip(
+            user_hex,
+            event_hex,
+            types,
+            clip_hex,
+            creator_hex,
+            watch_ms,
+            progress,
+            [_sqlite_time(at) for at in client_at],
+            _each_once(received_at, _sqlite_time),
+            strict=True,
+        )
+        return PreparedBatch(rows, keys, orjson.dumps(list(columns)), ())
+    postgres = (
+        ",".join(user_hex),  # 32 hex digits: valid uuid input
+        ",".join(event_hex),
+        ",".join(types),
+        ",".join(["NULL" if c is None else c for c in clip_hex]),
+        ",".join(["NULL" if c is None else c for c in creator_hex]),
+        ",".join(["NULL" if w is None else str(w) for w in watch_ms]),
+        ",".join(["NULL" if p is None else repr(p) for p in progress]),
+        ",".join([at.isoformat() for at in client_at]),
+        ",".join(_each_once(received_at, datetime.isoformat)),
+    )
+    return PreparedBatch(rows, keys, b"", postgres)
 
 
 def _write_sqlite(
@@ -261,7 +303,7 @@ def write_prepared(batches: Sequence[PreparedBatch]) -> list[list[bool] | BaseEx
         logger.warning("event group write failed; writing its batches one by one", exc_info=True)
         return [write_prepared([batch])[0] for batch in batches]
     outcomes: list[list[bool] | BaseException] = []
-    new_rows: list[EventRow] = []  # in the order the statement inserted them (taking ids in turn)
+    new_rows: list[NewEvent] = []  # in the order the statement inserted them (taking ids in turn)
     for batch, flags in zip(batches, first, strict=True):
         stored = (
             flags if new is None else [f and key in new for key, f in zip(batch.keys, flags, strict=True)]
@@ -281,10 +323,10 @@ def write_prepared(batches: Sequence[PreparedBatch]) -> list[list[bool] | BaseEx
 # Called after each committed write whose new rows' ids are known (SQLite): (first id, last id,
 # the new rows in id order). The feed runtime applies them to its engine from here instead of
 # reading them back from the log.
-_listeners: list[Callable[[int, int, list[EventRow]], None]] = []
+_listeners: list[Callable[[int, int, list[NewEvent]], None]] = []
 
 
-def add_listener(listener: Callable[[int, int, list[EventRow]], None]) -> None:
+def add_listener(listener: Callable[[int, int, list[NewEvent]], None]) -> None:
     if listener not in _listeners:
         _listeners.append(listener)
 
@@ -306,11 +348,15 @@ class EventWriter:
     def submit(self, rows: Sequence[EventRow]) -> Future[list[bool]]:
         """Queue a batch (its event ids unique); the future resolves after the commit. The rows
         are prepared here, in the caller's thread."""
+        return self.submit_prepared(prepare(rows))
+
+    def submit_prepared(self, batch: PreparedBatch) -> Future[list[bool]]:
+        """``submit`` for a batch already in the statement's form."""
         future: Future[list[bool]] = Future()
-        if not rows:
+        if not batch.keys:
             future.set_result([])
             return future
-        job = _Job(prepare(rows), future)
+        job = _Job(batch, future)
         self._ensure_started()
         with self._ready:
             self._jobs.append(job)
