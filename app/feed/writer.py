@@ -132,7 +132,7 @@ _PG_INSERT = (
 )
 
 
-def _sqlite_time(value: datetime) -> str:
+def sqlite_time(value: datetime) -> str:
     """The text SQLAlchemy's SQLite ``DateTime`` stores: the UTC wall time, microseconds always
     (``YYYY-MM-DD HH:MM:SS.ffffff``: the first 26 characters of ``isoformat``)."""
     if value.tzinfo is not None and value.utcoffset():
@@ -184,9 +184,11 @@ def prepare_columns(
     progress: list[float | None],
     client_at: list[datetime],
     received_at: list[datetime],
+    sqlite_client_at: list[str] | None = None,
 ) -> PreparedBatch:
     """A batch given column by column (ids as 32 hex digits, aware datetimes), in the form the
-    group statement takes for the database in use. ``rows`` are what the write listeners get."""
+    group statement takes for the database in use. ``rows`` are what the write listeners get;
+    ``sqlite_client_at``: ``client_at`` already in SQLite's text form, when the caller has it."""
     keys = [(int(u, 16), int(e, 16)) for u, e in zip(user_hex, event_hex, strict=True)]
     if get_settings().is_sqlite:
         columns = zip(
@@ -197,8 +199,8 @@ def prepare_columns(
             creator_hex,
             watch_ms,
             progress,
-            [_sqlite_time(at) for at in client_at],
-            _each_once(received_at, _sqlite_time),
+            sqlite_client_at or [sqlite_time(at) for at in client_at],
+            _each_once(received_at, sqlite_time),
             strict=True,
         )
         return PreparedBatch(rows, keys, orjson.dumps(list(columns)), ())

@@ -162,3 +162,19 @@ def test_timestamps_read_alike_by_both_paths(text: str) -> None:
     parsed = EventIn(event_id=uuid.uuid4(), type="like", at=text).at  # type: ignore[arg-type]
     assert datetime.fromisoformat(text) == parsed
     assert datetime.fromisoformat(text).utcoffset() == parsed.utcoffset()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-23T03:00:00Z",
+        "2026-11-23T03:00:00.5Z",
+        "2026-11-23T03:00:00.123456+00:00",
+        "2026-11-23T03:00:00.1-01:00",
+    ],
+)
+def test_stored_times_from_the_text_are_the_writers(text: str) -> None:
+    from app.feed.fastevents import _stored_time
+    from app.feed.writer import sqlite_time
+
+    assert _stored_time(text, datetime.fromisoformat(text)) == sqlite_time(datetime.fromisoformat(text))
