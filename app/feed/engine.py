@@ -54,6 +54,7 @@ class FeedConfig:
     compact_interval_s: float = 5.0  # co-engagement folding, when the matrix is large ...
     compact_max_share: float = 0.05  # ... and no more often than keeps it to this share of the time
     compact_small_entries: int = 500_000  # below this many entries, folding is cheap: at once
+    compact_max_pending: int = 10_000_000  # pending entries folded whatever the pace (memory)
     pools_interval_s: float = 5.0  # viewer-independent pools are refreshed at most this often
     # candidate pools
     pool_size: int = 400
@@ -467,7 +468,7 @@ class FeedEngine:
             if engaged:
                 np.add.at(self.engaged, engaged, 1.0)
                 self.sim_norm[engaged] = (self.engaged[engaged] + cfg.sim_shrink) ** -(1.0 - cfg.sim_alpha)
-            if self._pending > 2_000_000:
+            if self._pending > cfg.compact_max_pending:
                 self.compact()
             return applied
 

@@ -16,37 +16,29 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import orjson
 
 from app.config import get_settings
 from app.db import utcnow
+from app.feed.engine import EngineEvent
 from app.feed.events import CLIP_EVENTS, EventType
 from app.feed.runtime import get_runtime
 from app.feed.writer import PreparedBatch, prepare_columns, sqlite_time
 
-# what str(uuid.uuid4()) gives: 8-4-4-4-12 lowercase hex digits
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+# what str(uuid.uuid4()) gives: 8-4-4-4-12 lowercase hex digits; a column of them, one a line
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_UUIDS = re.compile(f"(?:{_UUID}\n)*{_UUID}\\Z")
 # RFC 3339 with an offset (``Z`` or ±hh:mm), at most microseconds: read alike by pydantic and
 # ``datetime.fromisoformat``
-_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)\Z")
+_AT = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+_ATS = re.compile(f"(?:{_AT}\n)*{_AT}\\Z")
 _FIELDS = frozenset(("event_id", "type", "at", "clip_id", "watch_ms", "progress"))
 _KINDS = {kind.value: kind for kind in CLIP_EVENTS}
 _VIEW_PROGRESS = EventType.view_progress
 _MAX_WATCH_MS = 24 * 3600 * 1000
 _MAX_EVENTS = 500
-
-
-class CleanRow(NamedTuple):
-    """What the engine reads of a stored event (the writer hands new rows to it)."""
-
-    user_id: uuid.UUID
-    type: str
-    clip_id: uuid.UUID
-    creator_id: None
-    progress: float | None
-    client_at: datetime
 
 
 class CleanBatch(NamedTuple):
@@ -73,14 +65,20 @@ class CleanBatch(NamedTuple):
 def _stored_time(text: str, at: datetime) -> str:
     """``at`` as SQLite stores it (``sqlite_time``): from the request's text when that is UTC
     (formatting a datetime costs several times more)."""
-    if text[-1] == "Z" or text.endswith("+00:00"):
-        stop = len(text) - (1 if text[-1] == "Z" else 6)
-        return f"{text[:10]} {text[11:19]}.{text[20:stop]:0<6}"
-    return sqlite_time(at)
+    if text[-1] == "Z":
+        fraction = text[20:-1]
+    elif text.endswith("+00:00"):
+        fraction = text[20:-6]
+    else:
+        return sqlite_time(at)
+    return text[:10] + " " + text[11:19] + "." + fraction + "000000"[len(fraction) :]
 
 
 def clean_batch(user_id: uuid.UUID, body: bytes, now: datetime | None = None) -> CleanBatch | None:
-    """The batch ready for the event writer, or ``None``: not a clean batch (see the module)."""
+    """The batch ready for the event writer, or ``None``: not a clean batch (see the module).
+
+    Column by column: each check is one comprehension or one regular expression over the whole
+    column, not a few Python steps per event."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -93,78 +91,68 @@ def clean_batch(user_id: uuid.UUID, body: bytes, now: datetime | None = None) ->
     runtime = get_runtime()
     if not runtime.loaded:
         return None
-    clip_key = runtime.served_clip_by_text
-    now = now or utcnow()
-    settings = get_settings()
-    earliest = now - timedelta(seconds=settings.feed_event_max_skew_seconds)
-    latest = now + timedelta(minutes=5)
-    user_hex = user_id.hex
-    event_ids: list[str] = []
-    event_hex: list[str] = []
-    kinds: list[str] = []
-    clip_hex: list[str | None] = []
-    watch: list[int | None] = []
-    progresses: list[float | None] = []
-    times: list[datetime] = []
-    sqlite = settings.is_sqlite
-    sqlite_at: list[str] = []  # SQLite only: client_at as stored
-    rows: list[CleanRow] = []
-    seen: set[str] = set()
-    for event in events:
-        if type(event) is not dict or not event.keys() <= _FIELDS:
-            return None
-        event_id, kind_text, at_text = event.get("event_id"), event.get("type"), event.get("at")
-        clip_text = event.get("clip_id")
-        if (
-            type(event_id) is not str
-            or type(kind_text) is not str
-            or type(at_text) is not str
-            or type(clip_text) is not str
-            or event_id in seen
-            or not _UUID.match(event_id)
-            or not _AT.match(at_text)
+    if not all(type(e) is dict and e.keys() <= _FIELDS for e in events):
+        return None
+    event_ids = [e.get("event_id") for e in events]
+    at_texts = [e.get("at") for e in events]
+    clip_texts = [e.get("clip_id") for e in events]
+    try:  # (join: a TypeError when one of them is not a string)
+        if not (
+            _UUIDS.match("\n".join(event_ids))
+            and _UUIDS.match("\n".join(clip_texts))
+            and _ATS.match("\n".join(at_texts))
         ):
             return None
-        kind = _KINDS.get(kind_text)
-        clip = clip_key(clip_text)
-        if kind is None or clip is None:
-            return None  # a follow event, an unknown kind or a clip the engine does not serve
-        at = datetime.fromisoformat(at_text)
-        if not earliest <= at <= latest:
+        kinds = [_KINDS.get(e.get("type")) for e in events]  # (a TypeError: not hashable)
+    except TypeError:
+        return None
+    n = len(events)
+    if None in kinds or len(set(event_ids)) != n:
+        return None  # a follow event or an unknown kind; an event id twice
+    types = cast(list[EventType], kinds)
+    clip_key = runtime.served_clip_by_text
+    clips = [clip_key(text) for text in clip_texts]
+    if None in clips:
+        return None  # a clip the engine does not serve
+    try:
+        times = [datetime.fromisoformat(text) for text in at_texts]
+    except ValueError:  # the right shape, not a date (a 13th month, say)
+        return None
+    now = now or utcnow()
+    settings = get_settings()
+    if min(times) < now - timedelta(seconds=settings.feed_event_max_skew_seconds) or max(
+        times
+    ) > now + timedelta(minutes=5):
+        return None
+    watch = [e.get("watch_ms") for e in events]
+    if any(w is not None and (type(w) is not int or not 0 <= w <= _MAX_WATCH_MS) for w in watch):
+        return None
+    progresses: list[Any] = [e.get("progress") for e in events]
+    if any(p is not None for p in progresses):
+        if any(p is not None and (type(p) not in (float, int) or not 0.0 <= p <= 1.0) for p in progresses):
             return None
-        watch_ms = event.get("watch_ms")
-        if watch_ms is not None and (type(watch_ms) is not int or not 0 <= watch_ms <= _MAX_WATCH_MS):
-            return None
-        progress: Any = event.get("progress")
-        if progress is not None:
-            if (type(progress) is not float and type(progress) is not int) or not 0.0 <= progress <= 1.0:
-                return None
-            progress = float(progress)
-        elif kind is _VIEW_PROGRESS:
-            return None  # from watch_ms and the clip's duration (a read), or an error
-        seen.add(event_id)
-        event_ids.append(event_id)
-        event_hex.append(event_id.replace("-", ""))
-        kinds.append(kind_text)
-        clip_hex.append(clip_text.replace("-", ""))
-        watch.append(watch_ms)
-        progresses.append(progress)
-        times.append(at)
-        if sqlite:
-            sqlite_at.append(_stored_time(at_text, at))
-        rows.append(CleanRow(user_id, kind_text, clip, None, progress, at))
-    n = len(rows)
+        progresses = [None if p is None else float(p) for p in progresses]
+    if _VIEW_PROGRESS in types and any(
+        k is _VIEW_PROGRESS and p is None for k, p in zip(types, progresses, strict=True)
+    ):
+        return None  # from watch_ms and the clip's duration (a read), or an error
+    rows: list[EngineEvent] = [
+        (user_id, kind, clip, at.timestamp(), progress or 0.0, None)
+        for kind, clip, at, progress in zip(types, clips, times, progresses, strict=True)
+    ]
     prepared = prepare_columns(
         rows,
-        [user_hex] * n,
-        event_hex,
-        kinds,
-        clip_hex,
+        [user_id.hex] * n,
+        [text.replace("-", "") for text in event_ids],
+        [kind.value for kind in types],
+        [text.replace("-", "") for text in clip_texts],
         [None] * n,
         watch,
         progresses,
         times,
         [now] * n,
-        sqlite_at if sqlite else None,
+        [_stored_time(text, at) for text, at in zip(at_texts, times, strict=True)]
+        if settings.is_sqlite
+        else None,
     )
     return CleanBatch(event_ids, prepared)

@@ -34,10 +34,9 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.db import get_engine, new_session, utcnow
 from app.feed import service, sources, writer
-from app.feed.engine import FeedEngine
+from app.feed.engine import EngineEvent, FeedEngine
 from app.feed.events import EventType
 from app.feed.models import CreatorFollow, FeedEvent
-from app.feed.writer import NewEvent
 from app.interests import service as interests_service
 from app.interests.models import UserInterest
 
@@ -86,11 +85,11 @@ class FeedRuntime:
         self.committed_for: dict[Hashable, float] = {}
         self.picks_read: dict[uuid.UUID, float] = {}  # viewer -> when its picks were last read
         # events this process's writer committed, not applied yet: first id -> (last id, rows)
-        self._written: dict[int, tuple[int, list[NewEvent]]] = {}
+        self._written: dict[int, tuple[int, list[EngineEvent]]] = {}
         self._written_rows = 0
         self._written_lock = threading.Lock()
-        # clip id text -> the engine's key of that clip (see served_clip_by_text)
-        self._clip_texts: dict[str, uuid.UUID] = {}
+        # the engine, and clip id text -> (its key, its index) there (see served_clip_by_text)
+        self._clip_texts: tuple[FeedEngine, dict[str, tuple[uuid.UUID, int]]] = (self.engine, {})
 
     # ------------------------------------------------------------------ rebuild
     def ensure_loaded(self, session: Session) -> None:
@@ -123,7 +122,7 @@ class FeedRuntime:
         limit = get_settings().feed_rebuild_events
         top = session.scalar(select(FeedEvent.id).order_by(FeedEvent.id.desc()).limit(1)) or 0
         self.engine = engine
-        self._clip_texts = {}
+        self._clip_texts = (engine, {})
         self.generation = next(_generations)
         self.picks_read = {}
         self.high_water = max(0, top - limit)
@@ -166,8 +165,9 @@ class FeedRuntime:
         )
 
     # ------------------------------------------------------------------ catch-up
-    def written(self, first_id: int, last_id: int, rows: list[NewEvent]) -> None:
-        """The event writer of this process committed ``rows`` as ids ``first_id..last_id``:
+    def written(self, first_id: int, last_id: int, rows: list[EngineEvent]) -> None:
+        """The event writer of this process committed ``rows`` (as the engine takes them) as ids
+        ``first_id..last_id``:
         kept for the next catch-up, which applies them in log order without reading them back.
         Anything doubtful is dropped here: the catch-up then reads those events from the log."""
         if not self.loaded or len(rows) != last_id - first_id + 1:
@@ -191,25 +191,24 @@ class FeedRuntime:
         with self._written_lock:
             last_id, rows = self._written.pop(first_id)
             self._written_rows -= len(rows)
-        self.apply_rows(rows)
+        self.engine.apply_many(rows)
         self.high_water = last_id
         return len(rows)
 
     def served_clip_by_text(self, text: str) -> uuid.UUID | None:
         """The clip of a canonical id text when the engine serves it (its own key object, so
         that looking the clip up again is an identity hit), else ``None``."""
-        engine = self.engine
-        clip = self._clip_texts.get(text)
-        if clip is None:
+        engine, texts = self._clip_texts
+        hit = texts.get(text)
+        if hit is None:
             idx = engine.clip_index.get(uuid.UUID(text))
             if idx is None:
                 return None
             key = engine.clip_keys[idx]
             if not isinstance(key, uuid.UUID):
                 return None
-            clip = self._clip_texts[text] = key
-        idx = engine.clip_index.get(clip)  # (a rebuild may have replaced the engine meanwhile)
-        return clip if idx is not None and engine.active[idx] else None
+            hit = texts[text] = (key, idx)
+        return hit[0] if engine.active[hit[1]] else None
 
     def apply_rows(self, rows: Iterable[Any], follows: bool = True) -> None:
         """Apply rows of the event log to the engine (one ``apply_many`` call)."""
@@ -482,7 +481,7 @@ def _picks_changed(user_id: uuid.UUID) -> None:
         _runtime.picks_read.pop(user_id, None)
 
 
-def _events_written(first_id: int, last_id: int, rows: list[NewEvent]) -> None:
+def _events_written(first_id: int, last_id: int, rows: list[EngineEvent]) -> None:
     if _runtime is not None:
         _runtime.written(first_id, last_id, rows)
 

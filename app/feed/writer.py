@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy.engine import Engine
@@ -48,8 +48,12 @@ from sqlalchemy.exc import DBAPIError
 
 from app.config import get_settings
 from app.db import get_engine
+from app.feed.engine import EngineEvent
+from app.feed.events import EventType
 
 logger = logging.getLogger("clipshop.feed")
+
+_KINDS = {kind.value: kind for kind in EventType}
 
 # Rows written in one transaction at most (a burst beyond this is written in several groups).
 MAX_GROUP_ROWS = 5000
@@ -78,28 +82,11 @@ class EventRow(NamedTuple):
     received_at: datetime
 
 
-class NewEvent(Protocol):
-    """What the write listeners read of each new row (an ``EventRow`` has it all)."""
-
-    @property
-    def user_id(self) -> uuid.UUID: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def clip_id(self) -> uuid.UUID | None: ...
-    @property
-    def creator_id(self) -> uuid.UUID | None: ...
-    @property
-    def progress(self) -> float | None: ...
-    @property
-    def client_at(self) -> datetime: ...
-
-
 class PreparedBatch(NamedTuple):
     """A batch in the form the group statement takes (see ``prepare_columns``)."""
 
-    rows: Sequence[NewEvent]
-    keys: list[tuple[int, int]]  # (user id, event id) of each row, as integers
+    events: Sequence[EngineEvent]  # each row as the feed engine takes it (for the write listeners)
+    keys: list[str]  # each row's user id and event id, as 64 hex digits
     sqlite: bytes  # SQLite: the rows as a JSON array of arrays, in the order of _COLUMNS
     # PostgreSQL: per column, the rows' elements of an array literal (every value here is free of
     # quotes, commas, braces and spaces: hex ids, event kinds, numbers, ISO timestamps)
@@ -140,6 +127,10 @@ def sqlite_time(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
+def _timestamp(value: datetime) -> float:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
 def _hex(value: uuid.UUID | None) -> str | None:
     return None if value is None else value.hex
 
@@ -160,7 +151,10 @@ def _each_once(values: list[datetime], text: Any) -> list[str]:
 def prepare(rows: Sequence[EventRow]) -> PreparedBatch:
     """``rows`` in the form the group statement takes, for the database in use."""
     return prepare_columns(
-        rows,
+        [
+            (r.user_id, _KINDS[r.type], r.clip_id, _timestamp(r.client_at), r.progress or 0.0, r.creator_id)
+            for r in rows
+        ],
         [r.user_id.hex for r in rows],
         [r.event_id.hex for r in rows],
         [r.type for r in rows],
@@ -174,7 +168,7 @@ def prepare(rows: Sequence[EventRow]) -> PreparedBatch:
 
 
 def prepare_columns(
-    rows: Sequence[NewEvent],
+    events: Sequence[EngineEvent],
     user_hex: list[str],
     event_hex: list[str],
     types: list[str],
@@ -187,9 +181,9 @@ def prepare_columns(
     sqlite_client_at: list[str] | None = None,
 ) -> PreparedBatch:
     """A batch given column by column (ids as 32 hex digits, aware datetimes), in the form the
-    group statement takes for the database in use. ``rows`` are what the write listeners get;
+    group statement takes for the database in use. ``events`` are what the write listeners get;
     ``sqlite_client_at``: ``client_at`` already in SQLite's text form, when the caller has it."""
-    keys = [(int(u, 16), int(e, 16)) for u, e in zip(user_hex, event_hex, strict=True)]
+    keys = [u + e for u, e in zip(user_hex, event_hex, strict=True)]
     if get_settings().is_sqlite:
         columns = zip(
             user_hex,
@@ -203,7 +197,7 @@ def prepare_columns(
             _each_once(received_at, sqlite_time),
             strict=True,
         )
-        return PreparedBatch(rows, keys, orjson.dumps(list(columns)), ())
+        return PreparedBatch(events, keys, orjson.dumps(list(columns)), ())
     postgres = (
         ",".join(user_hex),  # 32 hex digits: valid uuid input
         ",".join(event_hex),
@@ -215,12 +209,12 @@ def prepare_columns(
         ",".join([at.isoformat() for at in client_at]),
         ",".join(_each_once(received_at, datetime.isoformat)),
     )
-    return PreparedBatch(rows, keys, b"", postgres)
+    return PreparedBatch(events, keys, b"", postgres)
 
 
 def _write_sqlite(
     engine: Engine, batches: Sequence[PreparedBatch], unique: int
-) -> tuple[set[tuple[int, int]] | None, tuple[int, int] | None]:
+) -> tuple[set[str] | None, tuple[int, int] | None]:
     """The new (user, event id) keys, or None: all ``unique`` distinct rows were new; and the
     ids the new rows took (first, last), or None when there are none.
 
@@ -253,7 +247,7 @@ def _write_sqlite(
             cursor.close()
     finally:
         raw.close()
-    return {(int(u, 16), int(e, 16)) for u, e in orjson.loads(listed or "[]")}, ids
+    return {u + e for u, e in orjson.loads(listed or "[]")}, ids
 
 
 _PG_NEW = (
@@ -264,7 +258,7 @@ _PG_NEW = (
 
 def _write_postgres(
     engine: Engine, batches: Sequence[PreparedBatch], unique: int
-) -> tuple[set[tuple[int, int]] | None, None]:
+) -> tuple[set[str] | None, None]:
     """As ``_write_sqlite``; the statement in autocommit mode is its own transaction (one round
     trip instead of three). One row comes back: the number of new rows, and their keys only when
     that is not all of them. The new rows' ids are not reported: concurrent transactions take
@@ -275,7 +269,7 @@ def _write_postgres(
     if count == unique:
         return None, None
     keys = (listed or "").split(",") if count else []
-    return {(int(k[:32], 16), int(k[32:], 16)) for k in keys}, None
+    return set(keys), None
 
 
 def write_prepared(batches: Sequence[PreparedBatch]) -> list[list[bool] | BaseException]:
@@ -286,7 +280,7 @@ def write_prepared(batches: Sequence[PreparedBatch]) -> list[list[bool] | BaseEx
     the earlier batch gets it, the later one is told it was already stored. When the group's
     transaction fails, the batches are written again one by one, each in its own transaction,
     so only the batch at fault gets the error."""
-    seen: set[tuple[int, int]] = set()
+    seen: set[str] = set()
     first: list[list[bool]] = []  # per batch, per row: the group's first copy of its event
     for batch in batches:
         flags = []
@@ -305,14 +299,14 @@ def write_prepared(batches: Sequence[PreparedBatch]) -> list[list[bool] | BaseEx
         logger.warning("event group write failed; writing its batches one by one", exc_info=True)
         return [write_prepared([batch])[0] for batch in batches]
     outcomes: list[list[bool] | BaseException] = []
-    new_rows: list[NewEvent] = []  # in the order the statement inserted them (taking ids in turn)
+    new_rows: list[EngineEvent] = []  # in the order the statement inserted them (taking ids in turn)
     for batch, flags in zip(batches, first, strict=True):
         stored = (
             flags if new is None else [f and key in new for key, f in zip(batch.keys, flags, strict=True)]
         )
         outcomes.append(stored)
         if ids is not None and _listeners:
-            new_rows += [row for row, s in zip(batch.rows, stored, strict=True) if s]
+            new_rows += [event for event, s in zip(batch.events, stored, strict=True) if s]
     if ids is not None:
         for listener in _listeners:
             try:
@@ -323,12 +317,12 @@ def write_prepared(batches: Sequence[PreparedBatch]) -> list[list[bool] | BaseEx
 
 
 # Called after each committed write whose new rows' ids are known (SQLite): (first id, last id,
-# the new rows in id order). The feed runtime applies them to its engine from here instead of
+# the new rows in id order, as the engine takes them). The feed runtime applies them to its engine from here instead of
 # reading them back from the log.
-_listeners: list[Callable[[int, int, list[NewEvent]], None]] = []
+_listeners: list[Callable[[int, int, list[EngineEvent]], None]] = []
 
 
-def add_listener(listener: Callable[[int, int, list[NewEvent]], None]) -> None:
+def add_listener(listener: Callable[[int, int, list[EngineEvent]], None]) -> None:
     if listener not in _listeners:
         _listeners.append(listener)
 

@@ -115,6 +115,11 @@ def test_what_the_clean_path_leaves_to_the_general_one(client: Any, make_user: A
         "uppercase id": {**base, "event_id": base["event_id"].upper()},
         "naive timestamp": {**base, "at": datetime.now(UTC).replace(tzinfo=None).isoformat()},
         "nanoseconds": {**base, "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")},
+        "not a date": {**base, "at": "2026-13-45T10:00:00Z"},
+        "other digits": {**base, "at": "٢٠٢٦-11-23T10:00:00Z"},
+        "an id of another type": {**base, "event_id": 5},
+        "a kind of another type": {**base, "type": ["like"]},
+        "a clip id of another type": {**base, "clip_id": None},
         "too old": {**base, "at": now_iso(-8 * 86400)},
         "too far ahead": {**base, "at": now_iso(400)},
         "a follow": {**ev("follow", clip)},
@@ -155,10 +160,10 @@ def test_what_the_clean_path_leaves_to_the_general_one(client: Any, make_user: A
     ],
 )
 def test_timestamps_read_alike_by_both_paths(text: str) -> None:
-    from app.feed.fastevents import _AT
+    from app.feed.fastevents import _ATS
     from app.feed.schemas import EventIn
 
-    assert _AT.match(text)
+    assert _ATS.match(text)
     parsed = EventIn(event_id=uuid.uuid4(), type="like", at=text).at  # type: ignore[arg-type]
     assert datetime.fromisoformat(text) == parsed
     assert datetime.fromisoformat(text).utcoffset() == parsed.utcoffset()
