@@ -173,7 +173,9 @@ def bench_upload(work: Path, size_mb: int) -> dict[str, float]:
         signup.raise_for_status()
         headers = {"Authorization": f"Bearer {signup.json()['access_token']}"}
         size = size_mb * 1_000_000
-        upload = httpx.post(f"{base}/v1/uploads", json={"size": size, "content_type": "video/mp4"}, headers=headers)
+        upload = httpx.post(
+            f"{base}/v1/uploads", json={"size": size, "content_type": "video/mp4"}, headers=headers
+        )
         upload.raise_for_status()
         url = upload.json()["content_url"]
         time.sleep(0.5)
@@ -219,7 +221,9 @@ def bench_upload(work: Path, size_mb: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--upload-mb", type=int, default=1000)
     parser.add_argument("--skip-upload", action="store_true")

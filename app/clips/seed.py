@@ -52,7 +52,9 @@ def seed_demo_clips() -> dict[str, Any]:
             )
         )
         slugs = list(
-            session.scalars(select(Interest.slug).where(Interest.parent_id.is_not(None)).order_by(Interest.id))
+            session.scalars(
+                select(Interest.slug).where(Interest.parent_id.is_not(None)).order_by(Interest.id)
+            )
         )
     missing = [c for c in DEMO_CLIPS if c[0] not in existing]
     with tempfile.TemporaryDirectory(prefix="clipshop-seed-") as tmp:
