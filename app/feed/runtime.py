@@ -45,6 +45,7 @@ logger = logging.getLogger("clipshop.feed")
 GAP_RECHECK_SECONDS = 60.0
 # events the writer may hand over ahead of the catch-up (beyond that they are read from the log)
 WRITTEN_MAX_ROWS = 200_000
+AGGREGATE_LIMIT = 50_000  # events folded per aggregation run
 _KINDS = {kind.value: kind for kind in EventType}
 _FOLLOWS = (EventType.follow, EventType.unfollow)
 _generations = itertools.count(1)  # each rebuilt engine gets a new one (clip positions change)
@@ -390,6 +391,7 @@ class FeedRuntime:
                 self.ensure_loaded(session)
         except Exception:
             logger.exception("feed engine rebuild failed; retried on the next request")
+        aggregated_at, backlog = 0.0, False
         while not self._stop.is_set():
             self._wake.wait(interval)
             # let a burst of nudges (one per accepted batch) coalesce into one run
@@ -397,9 +399,14 @@ class FeedRuntime:
                 return
             self._wake.clear()
             try:
-                with service.writer_lock(), new_session() as session:
-                    service.aggregate_pending(session)
-                    session.commit()
+                # aggregation at most once a refresh interval (unless a run left more behind): a
+                # run rewrites the counters of every clip it touches, so fewer, larger runs write
+                # far less (on SQLite they also hold the write lock the event writer needs)
+                if backlog or time.monotonic() - aggregated_at >= interval:
+                    aggregated_at = time.monotonic()
+                    with service.writer_lock(), new_session() as session:
+                        backlog = service.aggregate_pending(session, AGGREGATE_LIMIT) == AGGREGATE_LIMIT
+                        session.commit()
                 with read_session() as session:
                     self.catch_up(session)
             except Exception:  # keep the loop alive; the next tick retries

@@ -47,7 +47,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from app.config import get_settings
-from app.db import get_engine
+from app.db import get_engine, sqlite_write_lock
 from app.feed.engine import EngineEvent
 from app.feed.events import EventType
 
@@ -59,15 +59,10 @@ _KINDS = {kind.value: kind for kind in EventType}
 MAX_GROUP_ROWS = 5000
 
 
-# SQLite has one writer at a time: this thread and the aggregator of a process queue on this lock
-# rather than on SQLite's busy handler, whose sleeps (up to 100 ms) cost far more than the writes.
-_sqlite_writer = threading.Lock()
-
-
 def writer_lock() -> AbstractContextManager[Any]:
     """Held by whoever writes the event log or aggregates it in this process (SQLite only: on
     PostgreSQL the event writer and the aggregator do not get in each other's way)."""
-    return _sqlite_writer if get_settings().is_sqlite else nullcontext()
+    return sqlite_write_lock if get_settings().is_sqlite else nullcontext()
 
 
 class EventRow(NamedTuple):
