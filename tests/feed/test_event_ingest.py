@@ -333,3 +333,18 @@ def test_this_process_and_other_processes_events_reach_the_engine_once_in_log_or
     with read_session() as session:
         assert runtime.catch_up(session) == 1
     assert impressions[idx] == before + 10
+
+
+def test_a_group_larger_than_one_statement_takes_is_written_alike(
+    make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a group is one multi-row VALUES statement; one with more parameters than SQLite
+    takes in a statement goes through json_each instead, with the same outcome."""
+    from app.feed import writer
+
+    user = uuid.UUID(make_user("viewer")[0]["id"])
+    monkeypatch.setattr(writer, "_max_parameters", 2 * 9)  # two rows per statement at most
+    rows = [_row(user) for _ in range(3)]
+    assert writer.write_group([rows[:2], rows]) == [[True, True], [False, False, True]]
+    stored = {e for u, e in _stored_events() if u == user}
+    assert stored == {r.event_id for r in rows}
