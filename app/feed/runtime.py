@@ -168,9 +168,9 @@ class FeedRuntime:
     # ------------------------------------------------------------------ catch-up
     def written(self, first_id: int, last_id: int, rows: list[EngineEvent]) -> None:
         """The event writer of this process committed ``rows`` (as the engine takes them) as ids
-        ``first_id..last_id``:
-        kept for the next catch-up, which applies them in log order without reading them back.
-        Anything doubtful is dropped here: the catch-up then reads those events from the log."""
+        ``first_id..last_id``: kept for the next catch-up, which applies them in log order without
+        reading them back. Anything doubtful is dropped here: the catch-up then reads those
+        events from the log."""
         if not self.loaded or len(rows) != last_id - first_id + 1:
             return
         with self._written_lock:
