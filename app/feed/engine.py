@@ -547,7 +547,10 @@ class FeedEngine:
         scores: np.ndarray = np.bincount(
             ids, weights=co.data[take] * np.repeat(w, lens) * self.sim_norm[ids], minlength=self.n
         ).astype(np.float64, copy=False)
-        return scores, _unique(ids)
+        # the clips with an affinity: from the gathered ids when they are few, else one pass over
+        # the scores (sorting tens of thousands of ids costs far more than scanning the catalogue)
+        found = np.flatnonzero(scores > 0) if total > self.n // 16 else _unique(ids)
+        return scores, found
 
     def interest_affinity(self, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Each clip's interest vector · ``w`` (the viewer's interest weights), for clips ``idx``."""
