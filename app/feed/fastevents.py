@@ -97,10 +97,13 @@ def clean_batch(user_id: uuid.UUID, body: bytes, now: datetime | None = None) ->
     at_texts = [e.get("at") for e in events]
     clip_texts = [e.get("clip_id") for e in events]
     try:  # (join: a TypeError when one of them is not a string)
+        columns = ("\n".join(event_ids), "\n".join(clip_texts), "\n".join(at_texts))
         if not (
-            _UUIDS.match("\n".join(event_ids))
-            and _UUIDS.match("\n".join(clip_texts))
-            and _ATS.match("\n".join(at_texts))
+            _UUIDS.match(columns[0])
+            and _UUIDS.match(columns[1])
+            and _ATS.match(columns[2])
+            # one value a line: no value may bring a line break of its own
+            and all(column.count("\n") == len(events) - 1 for column in columns)
         ):
             return None
         kinds = [_KINDS.get(e.get("type")) for e in events]  # (a TypeError: not hashable)

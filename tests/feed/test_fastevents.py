@@ -118,6 +118,8 @@ def test_what_the_clean_path_leaves_to_the_general_one(client: Any, make_user: A
         "not a date": {**base, "at": "2026-13-45T10:00:00Z"},
         "other digits": {**base, "at": "٢٠٢٦-11-23T10:00:00Z"},
         "an id of another type": {**base, "event_id": 5},
+        "two ids in one": {**base, "event_id": f"{uuid.uuid4()}\n{uuid.uuid4()}"},
+        "two times in one": {**base, "at": f"{now_iso()}\n{now_iso()}".replace("+00:00", "Z")},
         "a kind of another type": {**base, "type": ["like"]},
         "a clip id of another type": {**base, "clip_id": None},
         "too old": {**base, "at": now_iso(-8 * 86400)},
