@@ -84,6 +84,8 @@ def as_utc(value: datetime) -> datetime:
 _engine: Engine | None = None
 SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: only the pages read are resident
 SQLITE_CHECKPOINT_SECONDS = 1.0
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_RESTART_WAIT_MS = 200
 SQLITE_WAL_RESTART_BYTES = 256 << 20
 SQLITE_WAL_KEEP_BYTES = 64 << 20  # journal_size_limit: a WAL that started over is cut to this
 _session_factory: sessionmaker[Session] | None = None
@@ -98,7 +100,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Checkpoints are run by a background thread (``_SQLiteCheckpointer``), concurrently with
@@ -165,8 +167,16 @@ class _SQLiteCheckpointer:
                 try:
                     raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").close()
                     if os.path.exists(self._wal) and os.path.getsize(self._wal) > SQLITE_WAL_RESTART_BYTES:
-                        with sqlite_write_lock:
-                            raw.cursor().execute("PRAGMA wal_checkpoint(RESTART)").close()
+                        # waits for readers on old snapshots: briefly, or it holds up the
+                        # process's writers behind the lock (the next round tries again)
+                        cursor = raw.cursor()
+                        cursor.execute(f"PRAGMA busy_timeout={SQLITE_RESTART_WAIT_MS}")
+                        try:
+                            with sqlite_write_lock:
+                                cursor.execute("PRAGMA wal_checkpoint(RESTART)")
+                        finally:
+                            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                            cursor.close()
                 finally:
                     raw.close()
             except Exception:  # the next round retries; the automatic checkpoint is the backstop
