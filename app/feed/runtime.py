@@ -46,8 +46,7 @@ GAP_RECHECK_SECONDS = 60.0
 # events the writer may hand over ahead of the catch-up (beyond that they are read from the log)
 WRITTEN_MAX_ROWS = 200_000
 AGGREGATE_LIMIT = 50_000  # events folded per aggregation run
-_KINDS = {kind.value: kind for kind in EventType}
-_FOLLOWS = (EventType.follow, EventType.unfollow)
+_FOLLOWS = frozenset((EventType.follow.value, EventType.unfollow.value))
 _generations = itertools.count(1)  # each rebuilt engine gets a new one (clip positions change)
 # Onboarding picks read for a new session are reused for this long (a change made through this
 # process is seen at once; through another process, within this time).
@@ -213,12 +212,11 @@ class FeedRuntime:
 
     def apply_rows(self, rows: Iterable[Any], follows: bool = True) -> None:
         """Apply rows of the event log to the engine (one ``apply_many`` call)."""
-        kinds = _KINDS
         events = (
-            (row.user_id, kind, row.clip_id, _ts(row.client_at), row.progress or 0.0, row.creator_id)
+            writer.engine_event(row)
             for row in rows
             # without ``follows``: the rebuild took them from creator_follow, the source of truth
-            if (kind := kinds[row.type]) not in _FOLLOWS or follows
+            if follows or row.type not in _FOLLOWS
         )
         self.engine.apply_many(events)
 

@@ -51,7 +51,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from app.config import get_settings
-from app.db import get_engine, sqlite_write_lock
+from app.db import as_utc, get_engine, sqlite_write_lock
 from app.feed.engine import EngineEvent
 from app.feed.events import EventType
 
@@ -150,10 +150,6 @@ def sqlite_time(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def _timestamp(value: datetime) -> float:
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-
-
 def _hex(value: uuid.UUID | None) -> str | None:
     return None if value is None else value.hex
 
@@ -171,13 +167,22 @@ def _each_once(values: list[datetime], text: Any) -> list[str]:
     return out
 
 
+def engine_event(row: Any) -> EngineEvent:
+    """A stored event (an ``EventRow``, a row of the log) as the feed engine takes it."""
+    return (
+        row.user_id,
+        _KINDS[row.type],
+        row.clip_id,
+        as_utc(row.client_at).timestamp(),
+        row.progress or 0.0,
+        row.creator_id,
+    )
+
+
 def prepare(rows: Sequence[EventRow]) -> PreparedBatch:
     """``rows`` in the form the group statement takes, for the database in use."""
     return prepare_columns(
-        [
-            (r.user_id, _KINDS[r.type], r.clip_id, _timestamp(r.client_at), r.progress or 0.0, r.creator_id)
-            for r in rows
-        ],
+        [engine_event(r) for r in rows],
         [r.user_id.hex for r in rows],
         [r.event_id.hex for r in rows],
         [r.type for r in rows],
