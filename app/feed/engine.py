@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import threading
 import time
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
@@ -92,6 +94,19 @@ class Ranked:
     reason_arg: int  # creator index (FOLLOW), interest column (INTEREST), clip index (SIMILAR)
 
 
+@dataclass(slots=True)
+class Affinity:
+    """A viewer's co-engagement affinity: non-zero only for the clips ``ids``."""
+
+    ids: np.ndarray  # distinct clips with an affinity
+    scores: np.ndarray  # their affinity, in the order of ``ids``
+    slot: np.ndarray  # clip -> 1 + its place in ``ids`` (0: no affinity), over the whole catalogue
+
+    def of(self, idx: np.ndarray) -> np.ndarray:
+        """The affinity of clips ``idx`` (zero for clips without one)."""
+        return np.append(0.0, self.scores)[self.slot[idx]]
+
+
 @dataclass
 class Viewer:
     # learned interest weights, one per interest column, decayed in time; stored in units of the
@@ -143,6 +158,7 @@ class FeedEngine:
         self.config = config or FeedConfig()
         self.lock = threading.RLock()
         self.rng = np.random.default_rng(seed)
+        self._prng = random.Random(seed)  # single draws (numpy's per-call cost is in microseconds)
         self.n = 0
         self.clip_keys: list[Hashable] = []
         self.clip_index: dict[Hashable, int] = {}
@@ -180,7 +196,8 @@ class FeedEngine:
         self._pools_at = 0.0
         self._quality: np.ndarray | None = None
         self._static: np.ndarray | None = None
-        self._fresh_beta: tuple[np.ndarray, np.ndarray] | None = None
+        # the fresh pool in a random order with its Beta parameters (see _explore_order)
+        self._fresh_sample: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._static_at = 0.0
         self._sim_dirty = False
         self.clock = 0.0
@@ -508,13 +525,8 @@ class FeedEngine:
         if small or time.monotonic() - self._compacted_at > interval:
             self.compact()
 
-    def similar_scores(self, v: Viewer) -> np.ndarray | None:
-        """Co-engagement affinity of every clip for this viewer (recency-weighted history)."""
-        found = self._similar(v)
-        return None if found is None else found[0]
-
-    def _similar(self, v: Viewer) -> tuple[np.ndarray, np.ndarray] | None:
-        """(affinity of every clip, the clips with a non-zero affinity) for this viewer.
+    def _similar(self, v: Viewer) -> Affinity | None:
+        """The co-engagement affinity of the clips for this viewer (recency-weighted history).
 
         similarity(i, j) = co(i, j) / (n_i^alpha * n_j^(1-alpha)), applied at query time so the
         co-count matrix is the only thing maintained.
@@ -540,24 +552,31 @@ class FeedEngine:
         starts = co.indptr[hist]
         lens = co.indptr[hist + 1] - starts
         total = int(lens.sum())
+        slot = np.zeros(self.n, np.int32)
         if total == 0:
-            return np.zeros(self.n, np.float64), np.zeros(0, np.int64)
+            return Affinity(np.zeros(0, np.int64), np.zeros(0), slot)
         take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
         ids = co.indices[take]
-        scores: np.ndarray = np.bincount(
-            ids, weights=co.data[take] * np.repeat(w, lens) * self.sim_norm[ids], minlength=self.n
+        # the distinct neighbours without sorting: scatter each entry's position to its clip;
+        # exactly one entry of each clip finds its own position there (whichever write won)
+        places = np.arange(1, total + 1, dtype=np.int32)
+        slot[ids] = places
+        distinct = ids[slot[ids] == places].astype(np.int64)
+        slot[distinct] = places[: distinct.size]
+        scores = np.bincount(
+            slot[ids] - 1,
+            weights=co.data[take] * np.repeat(w, lens) * self.sim_norm[ids],
+            minlength=distinct.size,
         ).astype(np.float64, copy=False)
-        # the clips with an affinity: from the gathered ids when they are few, else one pass over
-        # the scores (sorting tens of thousands of ids costs far more than scanning the catalogue)
-        found = np.flatnonzero(scores > 0) if total > self.n // 16 else _unique(ids)
-        return scores, found
+        return Affinity(distinct, scores, slot)
 
     def interest_affinity(self, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Each clip's interest vector · ``w`` (the viewer's interest weights), for clips ``idx``."""
         w_ext = np.append(w, 0.0)  # the padding column -1 reads this zero
-        # np.take on axis 0 gathers whole rows at once (fancy indexing a 2-D array is far slower)
-        cols = np.take(self.int_cols, idx, axis=0)
-        out: np.ndarray = (np.take(self.int_vals, idx, axis=0) * w_ext[cols]).sum(axis=1)
+        # np.take gathers whole rows at once (fancy indexing a 2-D array is far slower), and a
+        # product with a vector of ones sums the few columns of each row far faster than .sum(axis=1)
+        weighted = np.take(self.int_vals, idx, axis=0) * np.take(w_ext, np.take(self.int_cols, idx, axis=0))
+        out: np.ndarray = weighted @ np.ones(weighted.shape[1])
         return out
 
     # ------------------------------------------------------------------ quality
@@ -615,7 +634,7 @@ class FeedEngine:
             self._interest_pools = {}
             if act.size == 0:
                 self._pools = {"trending": act, "popular": act, "fresh": act}
-                self._fresh_beta = None
+                self._fresh_sample = None
                 self._pools_at = time.monotonic()
                 return
             base = self.quality(act) * np.log1p(self.engaged[act] + 1) * self.in_stock[act]
@@ -630,7 +649,11 @@ class FeedEngine:
             m, k = cfg.prior_complete
             f_imp = imp[is_fresh]
             f_comp = np.minimum(self.counters["completes"][fresh], f_imp)
-            self._fresh_beta = (f_comp + m * k * 0.25 + 1, f_imp - f_comp + (1 - m) * k * 0.25 + 1)
+            a, b = f_comp + m * k * 0.25 + 1, f_imp - f_comp + (1 - m) * k * 0.25 + 1
+            # in a random order, the first few repeated at the end (see _explore_order)
+            shuffled = self.rng.permutation(fresh.size)
+            shuffled = np.concatenate([shuffled, shuffled[:_EXPLORE_SAMPLE]])
+            self._fresh_sample = (fresh[shuffled], a[shuffled], b[shuffled])
             mat = self.interests[act]
             for col in range(len(self.interest_keys)):
                 members = np.flatnonzero(mat[:, col] > 0)
@@ -649,6 +672,16 @@ class FeedEngine:
         self, viewer: Hashable, n: int, now: float | None = None, exclude: Iterable[int] = ()
     ) -> list[Ranked]:
         """The viewer's next ``n`` clips: pools -> vectorised score -> diversity re-rank."""
+        got = self.rank_columns(viewer, n, now, exclude)
+        return [
+            Ranked(c, s, _REASONS[r], a)
+            for c, s, r, a in zip(got.clips, got.scores, got.reasons, got.args, strict=True)
+        ]
+
+    def rank_columns(
+        self, viewer: Hashable, n: int, now: float | None = None, exclude: Iterable[int] = ()
+    ) -> RankedColumns:
+        """``rank`` as parallel lists (no object per clip: the feed's pages read them so)."""
         with self.lock:
             if self._pools is None:
                 self.refresh_pools()
@@ -658,15 +691,13 @@ class FeedEngine:
             v = self.viewer(viewer)
             w = self.effective_weights(v)
             found = self._similar(v)
-            sim = None if found is None else found[0]
             parts = [self._pools["trending"], self._pools["popular"]]
             if w.any():
-                for col in np.argsort(-w)[: cfg.interest_pools]:
-                    if w[col] > 0 and int(col) in self._interest_pools:
-                        parts.append(self._interest_pools[int(col)])
-            if found is not None:
-                nz = found[1]  # neighbours only: usually a small part of the catalogue
-                parts.append(nz[_top(found[0][nz], 2 * cfg.pool_size)])
+                for col in np.argsort(-w)[: cfg.interest_pools].tolist():
+                    if w[col] > 0 and col in self._interest_pools:
+                        parts.append(self._interest_pools[col])
+            if found is not None:  # the strongest neighbours: usually a small part of the catalogue
+                parts.append(found.ids[_top(found.scores, 2 * cfg.pool_size)])
             for c in v.follows:
                 parts.append(np.asarray(self.creator_clips.get(c, []), np.int64))
             # union of the pools (a few thousand clips) minus what the viewer has seen
@@ -678,7 +709,7 @@ class FeedEngine:
             cand = cand[~blocked[cand]]
             fresh = self._pools["fresh"]
             if cand.size == 0 and fresh.size == 0:
-                return []
+                return RankedColumns([], [], [], [])
             # weighted signals, each normalised to 0..1 over the candidates, one row each:
             # follow, similar, interest, trending, popular (rows without a signal stay zero)
             contrib = np.zeros((5, cand.size))
@@ -686,8 +717,8 @@ class FeedEngine:
                 followed = np.zeros(len(self.creator_keys), bool)
                 followed[np.fromiter(v.follows, np.int64, len(v.follows))] = True
                 contrib[0] = cfg.w_follow * followed[self.clip_creator[cand]]
-            if sim is not None:
-                s_sim = sim[cand]
+            if found is not None:
+                s_sim = found.of(cand)
                 top = s_sim.max() if s_sim.size else 0.0
                 if top > 0:
                     np.multiply(s_sim, cfg.w_similar / top, out=contrib[1])
@@ -718,7 +749,7 @@ class FeedEngine:
         fresh: np.ndarray,
         blocked: np.ndarray,  # mask over the clips
         n: int,
-    ) -> list[Ranked]:
+    ) -> RankedColumns:
         """Diversity re-rank, vectorised: interest mix, then one cheap pass for the hard rules.
 
         1. Interest mix: the order blends relevance with a fair-share schedule in which each
@@ -733,20 +764,18 @@ class FeedEngine:
         order = _top(score, window)  # the window first (linear), then sort only the window
         order = order[np.argsort(-score[order], kind="stable")]
         cand, score = cand[order], score[order]
-        # the strongest signal explains the pick; nothing personal at all reads as trending
-        signals = contrib[:4, order]
-        reason_row = np.where(signals.max(axis=0) > 0, signals.argmax(axis=0), 3)
         n_interests = max(len(self.interest_keys), 1)
         wv = w[: self.interests.shape[1]]
-        target = wv / wv.sum() if wv.sum() > 0 else np.full(wv.shape[0], 1.0 / n_interests)
+        total = wv.sum()
+        target = wv / total if total > 0 else np.full(wv.shape[0], 1.0 / n_interests)
         target = (1 - cfg.mix_floor) * target + cfg.mix_floor / n_interests
         # each clip counts for its interest the viewer weighs most (its "primary" interest; on a
-        # tie the lowest column)
+        # tie the lowest column); the padding column -1 reads -1, below any weight, so a clip
+        # without interests has primary -1 and the share of the spread-out floor
         cols = np.take(self.int_cols, cand, axis=0)
-        has = cols[:, 0] >= 0
-        weigh = np.where(cols >= 0, np.append(wv, 0.0)[cols] + 1e-9, -1.0)
-        primary = np.where(has, cols[np.arange(cand.size), np.argmax(weigh, axis=1)], -1)
-        share = np.where(has, target[np.maximum(primary, 0)], cfg.mix_floor / n_interests)
+        weigh = np.take(np.append(wv + 1e-9, -1.0), cols)
+        primary = np.take_along_axis(cols, weigh.argmax(axis=1)[:, None], axis=1)[:, 0]
+        share = np.take(np.append(target, cfg.mix_floor / n_interests), primary)
         # fair-share order: the k-th best clip of an interest is due at slot ~ k / share
         # k = the clip's place in its group, in score order (a stable sort keeps that order)
         m = cand.size
@@ -757,15 +786,47 @@ class FeedEngine:
         np.not_equal(g_sorted[1:], g_sorted[:-1], out=new_group[1:])
         k = np.empty(m, np.int64)
         k[by_group] = places - np.maximum.accumulate(np.where(new_group, places, 0))
-        due = (k + 0.5) / share
         fair_rank = np.empty(m)
-        fair_rank[np.argsort(due, kind="stable")] = places
-        # blend relevance order (candidates are sorted by score) with the fair-share order
+        fair_rank[np.argsort((k + 0.5) / share, kind="stable")] = places
+        # blend relevance order (candidates are sorted by score) with the fair-share order, and
+        # lay every per-clip column out in that order: the pass below walks them front to back
         ranked = np.argsort((1 - cfg.mix_strength) * places + cfg.mix_strength * fair_rank, kind="stable")
-        creators = self.clip_creator[cand].tolist()
-        heavy = (self.n_tags[cand] >= cfg.product_heavy_tags).tolist()
-        queue = ranked.tolist()
-        explore_idx = self._explore_order(v, w, fresh, blocked)
+        cand, score, primary, order = cand[ranked], score[ranked], primary[ranked], order[ranked]
+        creator_arr = self.clip_creator[cand]
+        heavy_arr = self.n_tags[cand] >= cfg.product_heavy_tags
+        picks = self._place(
+            cand.tolist(),
+            creator_arr.tolist(),
+            heavy_arr.tolist(),
+            self._explore_order(v, w, fresh, blocked),
+            n,
+        )
+        if not picks:
+            return RankedColumns([], [], [], [])
+        # the columns of the picks; a pick < 0 is the explored clip ~pick
+        pick = np.array(picks, np.int64)
+        explored = pick < 0
+        at = np.where(explored, 0, pick)
+        # the strongest signal explains the pick; nothing personal at all reads as trending
+        signals = contrib[:4, order[at]]
+        row = np.where(signals.max(axis=0) > 0, signals.argmax(axis=0), 3)
+        about_interest = (row >= 2) & (primary[at] >= 0)  # interest or trending: named after the interest
+        reasons = np.where(about_interest, Reason.INTEREST if w.any() else Reason.TRENDING, row + 1)
+        args = np.where(row == 0, creator_arr[at], np.where(about_interest, primary[at], -1))
+        return RankedColumns(
+            np.where(explored, ~pick, cand[at]).tolist(),
+            np.where(explored, 0.0, score[at]).tolist(),
+            np.where(explored, Reason.EXPLORE, reasons).tolist(),
+            np.where(explored, -1, args).tolist(),
+        )
+
+    def _place(
+        self, clips: list[int], creators: list[int], heavy: list[bool], explore_idx: np.ndarray, n: int
+    ) -> list[int]:
+        """The slots, in order: places in ``clips`` (walked front to back) and, as ~clip, explored
+        clips. A clip that would break creator spacing or the product-heavy run cap gives way to
+        the first one further down that keeps them; when none does, the rules give way."""
+        cfg = self.config
         explore = list(
             zip(
                 explore_idx.tolist(),
@@ -774,72 +835,58 @@ class FeedEngine:
                 strict=True,
             )
         )
-        explore_every = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0
-        cand_list = cand.tolist()
-        # plain lists: the slot loop below reads single items, far cheaper than from arrays
-        reason_codes = reason_row.tolist()
-        primaries = primary.tolist()
-        scores = score.tolist()
-        personal = bool(w.any())
-        chosen: set[int] = set()
-        out: list[Ranked] = []
-        recent: list[int] = []
-        heavy_run = 0
-        lookahead = 25  # how far down the explore list to look for a clip that keeps the rules
-
+        every, first = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0, cfg.explore_first_slot
+        explore_slots = set(range(first + every - 1, n, every)) if every else set()
         spacing, run_cap = cfg.creator_spacing, cfg.product_heavy_run_cap
-
-        def allowed(creator: int, is_heavy: bool) -> bool:
-            if spacing > 0 and creator in recent[-spacing:]:
-                return False
-            return not (is_heavy and heavy_run >= run_cap)
-
+        lookahead = 25  # how far down the explore list to look for a clip that keeps the rules
+        queue = list(range(len(clips)))
+        queue.reverse()  # popped from the end: the head of the order is the last item
+        chosen: set[int] = set()
+        out: list[int] = []
+        recent: list[int] = []  # the creators of the slots so far
+        heavy_run = 0
         while len(out) < n and (queue or explore):
             slot = len(out)
-            if (
-                explore_every
-                and slot >= cfg.explore_first_slot
-                and (slot - cfg.explore_first_slot) % explore_every == explore_every - 1
-            ):
+            if explore and slot in explore_slots:
                 for j, (c, creator, is_heavy) in enumerate(explore[:lookahead]):
-                    if c not in chosen and allowed(creator, is_heavy):
-                        del explore[j]
-                        out.append(Ranked(c, 0.0, Reason.EXPLORE, -1))
-                        chosen.add(c)
-                        recent.append(creator)
-                        heavy_run = heavy_run + 1 if is_heavy else 0
-                        break
+                    if (
+                        c in chosen
+                        or (spacing and creator in recent[-spacing:])
+                        or (is_heavy and heavy_run >= run_cap)
+                    ):
+                        continue
+                    del explore[j]
+                    out.append(~c)
+                    chosen.add(c)
+                    recent.append(creator)
+                    heavy_run = heavy_run + 1 if is_heavy else 0
+                    break
                 else:
-                    explore = []
+                    explore = []  # none keeps the rules: no more exploring in this list
                 if len(out) > slot:
                     continue
             if not queue:
                 break
-            # the best clip that keeps the rules; when none does, the rules give way (never an empty feed)
-            i = queue[0]
-            if (spacing > 0 and creators[i] in recent[-spacing:]) or (heavy[i] and heavy_run >= run_cap):
-                pick = 0  # the head breaks a rule: the first one further down that keeps them
-                for j, i in enumerate(queue):
-                    if allowed(creators[i], heavy[i]):
+            i = queue[-1]
+            if (spacing and creators[i] in recent[-spacing:]) or (heavy[i] and heavy_run >= run_cap):
+                pick = len(queue) - 1  # the head breaks a rule: the first one further down that keeps them
+                for j in range(len(queue) - 2, -1, -1):
+                    i = queue[j]
+                    if not (spacing and creators[i] in recent[-spacing:]) and not (
+                        heavy[i] and heavy_run >= run_cap
+                    ):
                         pick = j
                         break
                 i = queue.pop(pick)
             else:
-                queue.pop(0)
-            c = cand_list[i]
+                queue.pop()
+            c = clips[i]
             if c in chosen:
                 continue
             chosen.add(c)
+            out.append(i)
             recent.append(creators[i])
             heavy_run = heavy_run + 1 if heavy[i] else 0
-            reason = _REASONS[reason_codes[i]]
-            arg = -1
-            if reason is Reason.FOLLOW:
-                arg = creators[i]
-            elif reason in (Reason.INTEREST, Reason.TRENDING) and primaries[i] >= 0:
-                arg = primaries[i]
-                reason = Reason.INTEREST if personal else Reason.TRENDING
-            out.append(Ranked(c, scores[i], reason, arg))
         return out
 
     def _explore_order(self, v: Viewer, w: np.ndarray, fresh: np.ndarray, blocked: np.ndarray) -> np.ndarray:
@@ -848,26 +895,31 @@ class FeedEngine:
         Fresh clips matching the viewer's interests get a prior bonus so exploration stays relevant.
         """
         if fresh.size == 0 or self.config.explore_share <= 0:
-            return fresh
-        # the Beta parameters computed with the pools, when this is the pools' fresh list
-        pooled = self._fresh_beta if self._pools is not None and fresh is self._pools["fresh"] else None
-        # a random slice of a large fresh pool keeps this O(1) per request (repeats are skipped
-        # when placing)
-        pick = self.rng.integers(0, fresh.size, 256) if fresh.size > 256 else np.arange(fresh.size)
-        keep = ~blocked[fresh[pick]]  # what the viewer has seen (or this session holds)
-        pick = pick[keep]
-        fresh = fresh[pick]
-        if fresh.size == 0:
-            return fresh
+            return fresh[:0]
+        sample = _EXPLORE_SAMPLE
+        pooled = self._fresh_sample if self._pools is not None and fresh is self._pools["fresh"] else None
         if pooled is not None:
-            a, b = pooled[0][pick], pooled[1][pick]
+            # the pools keep the fresh clips in a random order (and their Beta parameters), with
+            # the first ``sample`` repeated at the end: a window at a random offset is a random
+            # sample of a large pool, taken as views (O(1) per request)
+            clips, a, b = pooled
+            start = self._prng.randrange(fresh.size) if fresh.size > sample else 0
+            stop = start + min(sample, fresh.size)
+            fresh, a, b = clips[start:stop], a[start:stop], b[start:stop]
+            keep = ~blocked[fresh]  # what the viewer has seen (or this session holds)
+            fresh, a, b = fresh[keep], a[keep], b[keep]
         else:
+            if fresh.size > sample:
+                fresh = fresh[self.rng.integers(0, fresh.size, sample)]
+            fresh = fresh[~blocked[fresh]]
             m, k = self.config.prior_complete
             c = self.counters
             imp = np.maximum(c["impressions"][fresh], c["views"][fresh])
             comp = np.minimum(c["completes"][fresh], imp)
             a = comp + m * k * 0.25 + 1
             b = imp - comp + (1 - m) * k * 0.25 + 1
+        if fresh.size == 0:
+            return fresh
         draw = self.rng.beta(a, b)
         if w.any():
             draw = draw * (0.5 + self.interest_affinity(fresh, w) / float(w.max()))
@@ -875,7 +927,17 @@ class FeedEngine:
         return fresh[np.argsort(-draw)[:64]]  # may repeat a clip: the re-rank places each once
 
 
-_REASONS = [Reason(code) for code in (1, 2, 3, 4, 5)]  # by signal row: follow, similar, interest, trending
+_EXPLORE_SAMPLE = 256  # fresh clips drawn from per request
+_REASONS = [Reason(code) if code else Reason.TRENDING for code in range(6)]  # by code
+
+
+class RankedColumns(NamedTuple):
+    """A ranking as parallel lists: clip index, score, reason code (``Reason``), reason argument."""
+
+    clips: list[int]
+    scores: list[float]
+    reasons: list[int]
+    args: list[int]
 
 
 def _pairs_arrays(pending: list[tuple[int, list[int]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.feed import sources
-from app.feed.engine import Ranked, Reason
+from app.feed.engine import Reason
 from app.feed.runtime import FeedRuntime, Reads, card_bytes, get_runtime
 from app.feed.sessions import (
     CursorExpired,
@@ -46,36 +46,44 @@ _reason_tuples: dict[tuple[str, str], tuple[str, str]] = {}
 _reason_by_key: dict[tuple[int, Reason, int], tuple[str, str]] = {}
 
 
-def _reason_text(db: Reads, rt: FeedRuntime, r: Ranked) -> tuple[str, str]:
-    if r.reason is not Reason.FOLLOW:  # the others depend only on (reason, interest column)
-        key = (rt.generation, r.reason, r.reason_arg)
+def _reason_texts(db: Reads, rt: FeedRuntime, reasons: list[int], args: list[int]) -> list[tuple[str, str]]:
+    """The (code, text) of each (reason, argument): one lookup per distinct pair."""
+    texts: dict[tuple[int, int], tuple[str, str]] = {}
+    for pair in set(zip(reasons, args, strict=True)):
+        texts[pair] = _reason_text(db, rt, Reason(pair[0]), pair[1])
+    return [texts[pair] for pair in zip(reasons, args, strict=True)]
+
+
+def _reason_text(db: Reads, rt: FeedRuntime, reason: Reason, arg: int) -> tuple[str, str]:
+    if reason is not Reason.FOLLOW:  # the others depend only on (reason, interest column)
+        key = (rt.generation, reason, arg)
         known = _reason_by_key.get(key)
         if known is not None:
             return known
-    reason = _reason_pair(db, rt, r)
+    text = _reason_pair(db, rt, reason, arg)
     if len(_reason_tuples) > 100_000:
         _reason_tuples.clear()
         _reason_by_key.clear()
-    reason = _reason_tuples.setdefault(reason, reason)
-    if r.reason is not Reason.FOLLOW:
-        _reason_by_key[(rt.generation, r.reason, r.reason_arg)] = reason
-    return reason
+    text = _reason_tuples.setdefault(text, text)
+    if reason is not Reason.FOLLOW:
+        _reason_by_key[(rt.generation, reason, arg)] = text
+    return text
 
 
-def _reason_pair(db: Reads, rt: FeedRuntime, r: Ranked) -> tuple[str, str]:
+def _reason_pair(db: Reads, rt: FeedRuntime, reason: Reason, arg: int) -> tuple[str, str]:
     engine = rt.engine
-    code = REASON_CODE[r.reason]
-    if r.reason is Reason.FOLLOW and r.reason_arg >= 0:
-        creator = engine.creator_keys[r.reason_arg]
+    code = REASON_CODE[reason]
+    if reason is Reason.FOLLOW and arg >= 0:
+        creator = engine.creator_keys[arg]
         handle = _handles(db.session, [creator]).get(creator) if isinstance(creator, uuid.UUID) else None
         return code, f"Because you follow @{handle}" if handle else "From a creator you follow"
-    if r.reason is Reason.INTEREST and r.reason_arg >= 0:
-        interest_id = engine.interest_keys[r.reason_arg]
+    if reason is Reason.INTEREST and arg >= 0:
+        interest_id = engine.interest_keys[arg]
         name = _interest_name(db, interest_id)
         return code, f"Popular in {name}" if name else "Picked for your interests"
-    if r.reason is Reason.SIMILAR:
+    if reason is Reason.SIMILAR:
         return code, "Because you liked similar clips"
-    if r.reason is Reason.EXPLORE:
+    if reason is Reason.EXPLORE:
         return code, "New on ClipShop"
     return "trending", "Trending now"
 
@@ -102,12 +110,10 @@ def _rank_more(db: Reads, rt: FeedRuntime, viewer: Hashable, fs: FeedSession, n:
     positions = _positions(rt, fs)
     exclude = [i for i in positions if i >= 0]
     keys = engine.clip_keys
-    for r in engine.rank(viewer, n, exclude=exclude):
-        clip_id = keys[r.clip]
-        assert isinstance(clip_id, uuid.UUID)
-        fs.items.append(clip_id)
-        positions.append(r.clip)
-        fs.reasons.append(_reason_text(db, rt, r))
+    ranked = engine.rank_columns(viewer, n, exclude=exclude)
+    fs.items.extend(cast(list[uuid.UUID], [keys[c] for c in ranked.clips]))
+    positions.extend(ranked.clips)
+    fs.reasons.extend(_reason_texts(db, rt, ranked.reasons, ranked.args))
 
 
 def _positions(rt: FeedRuntime, fs: FeedSession) -> list[int]:
@@ -220,11 +226,12 @@ def _render(
     next_cursor: str | None,
 ) -> bytes:
     cards = rt.cards
-    missing = [c for c in ids if c not in cards]
-    if missing:  # a clip that became ready since the last catch-up
-        fresh = sources.clip_cards(db.session, missing)
+    found = [cards.get(clip_id.int) for clip_id in ids]
+    if None in found:  # a clip that became ready since the last catch-up
+        fresh = sources.clip_cards(db.session, [c for c, card in zip(ids, found, strict=True) if card is None])
         db.end()
-        cards.update({clip_id: card_bytes(fields) for clip_id, fields in fresh.items()})
+        cards.update({clip_id.int: card_bytes(fields) for clip_id, fields in fresh.items()})
+        found = [cards.get(clip_id.int) for clip_id in ids]
     engine = rt.engine
     counters = engine.counters
     index = _positions(rt, fs)[offset : offset + len(ids)]
@@ -232,7 +239,7 @@ def _render(
     out = [b'{"items":[']
     first = True
     for i, clip_id in enumerate(ids):
-        card = cards.get(clip_id)
+        card = found[i]
         if card is None:
             continue
         idx = index[i]
@@ -240,7 +247,7 @@ def _render(
         counts = (
             (views.item(idx), completes.item(idx), likes.item(idx), shares.item(idx)) if idx >= 0 else _NONE
         )
-        clip_tags = tags.get(clip_id)
+        clip_tags = tags.get(clip_id) if tags else None
         out += (
             b'{"clip":' if first else b',{"clip":',
             card,

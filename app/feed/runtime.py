@@ -75,8 +75,9 @@ class FeedRuntime:
         self.stock_seen: str | None = None
         self.tags_synced_at: datetime | None = None
         self._thread: threading.Thread | None = None
-        # clip id -> the clip's feed JSON without its closing brace (counts are stitched in)
-        self.cards: dict[uuid.UUID, bytes] = {}
+        # clip id (as its int: hashed in C, unlike a UUID) -> the clip's feed JSON without its
+        # closing brace (counts are stitched in)
+        self.cards: dict[int, bytes] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
         # read-your-writes without a query per new session: when each catch-up started, and
@@ -105,7 +106,7 @@ class FeedRuntime:
         clips = sources.load_clips(session)
         cards = sources.clip_cards(session, None)
         session.rollback()  # never hold a transaction (on SQLite: the write lock) during CPU work
-        self.cards = {clip_id: card_bytes(card) for clip_id, card in cards.items()}
+        self.cards = {clip_id.int: card_bytes(card) for clip_id, card in cards.items()}
         for row in clips:
             engine.upsert_clip(
                 row.id, creator=row.creator_id, interests=row.interests, created_at=_ts(row.created_at)
@@ -281,7 +282,7 @@ class FeedRuntime:
                 changed = sources.load_clips(session, changed_since=since)
                 if changed:
                     fresh = sources.clip_cards(session, [row.id for row in changed])
-                    self.cards.update({clip_id: card_bytes(card) for clip_id, card in fresh.items()})
+                    self.cards.update({clip_id.int: card_bytes(card) for clip_id, card in fresh.items()})
                 for row in changed:
                     engine.upsert_clip(
                         row.id,
