@@ -51,6 +51,7 @@ class FeedConfig:
     co_window: int = 25  # co-engagement pairs formed with the viewer's last N engaged clips
     history_size: int = 300  # engaged clips kept per viewer
     history_half_life: float = 8.0  # recency weighting of the viewer's history, in positions
+    sim_history: int = 32  # the last N engaged clips score co-engagement neighbours (N = 4 half-lives)
     sim_alpha: float = 0.5  # co-count / (n_i^alpha * n_j^(1-alpha))
     sim_shrink: float = 2.0
     compact_interval_s: float = 5.0  # co-engagement folding, when the matrix is large ...
@@ -59,7 +60,7 @@ class FeedConfig:
     compact_max_pending: int = 10_000_000  # pending entries folded whatever the pace (memory)
     pools_interval_s: float = 5.0  # viewer-independent pools are refreshed at most this often
     # candidate pools
-    pool_size: int = 400
+    pool_size: int = 200  # clips per candidate pool (the viewer's interests, trending, popular, ...)
     interest_pools: int = 5  # pools of the viewer's top-N interests
     explore_max_impressions: int = 30  # a clip is "fresh" while it has fewer impressions
     # scoring: affinity = weighted sum of normalised signals
@@ -191,6 +192,9 @@ class FeedEngine:
         # each clip's interests as (column, weight) pairs, for the per-event weight updates
         self._interest_pairs: list[tuple[tuple[int, float], ...]] = []
         self.co = sp.csr_matrix((0, 0), dtype=np.float32)
+        self._co_scaled = np.zeros(0, np.float32)  # co.data x sim_norm of each entry's column
+        self._scratch_mask = np.zeros(0, bool)  # see _scratch
+        self._scratch_slot = np.zeros(0, np.int32)
         self._compacted_at = 0.0
         self._compact_seconds = 0.0  # how long the last compaction took
         self._pools_at = 0.0
@@ -510,6 +514,9 @@ class FeedEngine:
                 self._pending_pairs = []
                 self._pending = 0
             self.co = co
+            # each entry times its column's normaliser, as of this fold (the normalisers move
+            # with the counts, which the matrix only takes in at the next fold anyway)
+            self._co_scaled = co.data * self.sim_norm[co.indices].astype(np.float32)
             self._sim_dirty = False
             self._compacted_at = time.monotonic()
             self._compact_seconds = time.perf_counter() - started
@@ -525,18 +532,27 @@ class FeedEngine:
         if small or time.monotonic() - self._compacted_at > interval:
             self.compact()
 
-    def _similar(self, v: Viewer) -> Affinity | None:
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """Catalogue-sized work arrays of a rank, all zero between ranks (a rank holds the lock
+        and clears what it set): zeroing them for every rank cost more than the rank's use."""
+        if self._scratch_mask.shape[0] < self.n:
+            self._scratch_mask = np.zeros(self.n + 4096, bool)
+            self._scratch_slot = np.zeros(self.n + 4096, np.int32)
+        return self._scratch_mask, self._scratch_slot
+
+    def _similar(self, v: Viewer, slot: np.ndarray) -> Affinity | None:
         """The co-engagement affinity of the clips for this viewer (recency-weighted history).
 
-        similarity(i, j) = co(i, j) / (n_i^alpha * n_j^(1-alpha)), applied at query time so the
-        co-count matrix is the only thing maintained.
+        similarity(i, j) = co(i, j) / (n_i^alpha * n_j^(1-alpha)): the n_j part is applied to the
+        matrix when pairs are folded into it, the n_i part here. ``slot`` is an all-zero work
+        array over the clips: the result's ``slot``, to be cleared at ``ids`` after use.
         """
         if not v.history:
             return None
         self.maybe_compact()
         m = self.co.shape[0]
-        # older clips weigh < 2 % (half-life in positions): scoring only the recent ones is exact enough
-        hist = np.asarray(v.history[-int(6 * self.config.history_half_life) :], np.int64)
+        # only the recent history: older clips weigh little (half-life in positions)
+        hist = np.asarray(v.history[-self.config.sim_history :], np.int64)
         hist = hist[hist < m]
         if hist.size == 0:
             return None
@@ -552,7 +568,6 @@ class FeedEngine:
         starts = co.indptr[hist]
         lens = co.indptr[hist + 1] - starts
         total = int(lens.sum())
-        slot = np.zeros(self.n, np.int32)
         if total == 0:
             return Affinity(np.zeros(0, np.int64), np.zeros(0), slot)
         take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
@@ -565,7 +580,7 @@ class FeedEngine:
         slot[distinct] = places[: distinct.size]
         scores = np.bincount(
             slot[ids] - 1,
-            weights=co.data[take] * np.repeat(w, lens) * self.sim_norm[ids],
+            weights=self._co_scaled[take] * np.repeat(w, lens),
             minlength=distinct.size,
         ).astype(np.float64, copy=False)
         return Affinity(distinct, scores, slot)
@@ -685,59 +700,75 @@ class FeedEngine:
         with self.lock:
             if self._pools is None:
                 self.refresh_pools()
-            assert self._pools is not None
-            cfg = self.config
             now = self.clock if now is None else now
             v = self.viewer(viewer)
             w = self.effective_weights(v)
-            found = self._similar(v)
-            parts = [self._pools["trending"], self._pools["popular"]]
-            if w.any():
-                for col in np.argsort(-w)[: cfg.interest_pools].tolist():
-                    if w[col] > 0 and col in self._interest_pools:
-                        parts.append(self._interest_pools[col])
-            if found is not None:  # the strongest neighbours: usually a small part of the catalogue
-                parts.append(found.ids[_top(found.scores, 2 * cfg.pool_size)])
-            for c in v.follows:
-                parts.append(np.asarray(self.creator_clips.get(c, []), np.int64))
-            # union of the pools (a few thousand clips) minus what the viewer has seen
-            cand = _unique(np.concatenate(parts).astype(np.int64))
-            cand = cand[self.active[cand]]
+            blocked, slot = self._scratch()
             # what the viewer has seen (or this session already holds), as a mask over the clips
-            blocked = np.zeros(self.n, bool)
-            blocked[np.fromiter(v.seen.union(exclude), np.int64)] = True
-            cand = cand[~blocked[cand]]
-            fresh = self._pools["fresh"]
-            if cand.size == 0 and fresh.size == 0:
-                return RankedColumns([], [], [], [])
-            # weighted signals, each normalised to 0..1 over the candidates, one row each:
-            # follow, similar, interest, trending, popular (rows without a signal stay zero)
-            contrib = np.zeros((5, cand.size))
-            if v.follows:
-                followed = np.zeros(len(self.creator_keys), bool)
-                followed[np.fromiter(v.follows, np.int64, len(v.follows))] = True
-                contrib[0] = cfg.w_follow * followed[self.clip_creator[cand]]
-            if found is not None:
-                s_sim = found.of(cand)
-                top = s_sim.max() if s_sim.size else 0.0
-                if top > 0:
-                    np.multiply(s_sim, cfg.w_similar / top, out=contrib[1])
-            wsum = float(w.max())
-            if wsum > 0:
-                np.multiply(self.interest_affinity(cand, w), cfg.w_interest / wsum, out=contrib[2])
-            tr = self.trend[cand]
-            top = tr.max() if tr.size else 0.0
+            seen = np.fromiter(v.seen.union(exclude), np.int64)
+            blocked[seen] = True
+            found: Affinity | None = None
+            try:
+                found = self._similar(v, slot)
+                return self._rank(v, w, found, blocked, n, now)
+            except BaseException:
+                slot[:] = 0  # the affinity may have stopped half-way through its work array
+                raise
+            finally:
+                blocked[seen] = False
+                if found is not None:
+                    slot[found.ids] = 0
+
+    def _rank(
+        self, v: Viewer, w: np.ndarray, found: Affinity | None, blocked: np.ndarray, n: int, now: float
+    ) -> RankedColumns:
+        """Pools -> vectorised score -> diversity re-rank (``blocked``: the clips not to show)."""
+        assert self._pools is not None
+        cfg = self.config
+        parts = [self._pools["trending"], self._pools["popular"]]
+        if w.any():
+            for col in np.argsort(-w)[: cfg.interest_pools].tolist():
+                if w[col] > 0 and col in self._interest_pools:
+                    parts.append(self._interest_pools[col])
+        if found is not None:  # the strongest neighbours: usually a small part of the catalogue
+            parts.append(found.ids[_top(found.scores, 2 * cfg.pool_size)])
+        for c in v.follows:
+            parts.append(np.asarray(self.creator_clips.get(c, []), np.int64))
+        # union of the pools (a few thousand clips) minus what the viewer has seen
+        cand = _unique(np.concatenate(parts).astype(np.int64))
+        cand = cand[self.active[cand]]
+        cand = cand[~blocked[cand]]
+        fresh = self._pools["fresh"]
+        if cand.size == 0 and fresh.size == 0:
+            return RankedColumns([], [], [], [])
+        # weighted signals, each normalised to 0..1 over the candidates, one row each:
+        # follow, similar, interest, trending, popular (rows without a signal stay zero)
+        contrib = np.zeros((5, cand.size))
+        if v.follows:
+            followed = np.zeros(len(self.creator_keys), bool)
+            followed[np.fromiter(v.follows, np.int64, len(v.follows))] = True
+            contrib[0] = cfg.w_follow * followed[self.clip_creator[cand]]
+        if found is not None:
+            s_sim = found.of(cand)
+            top = s_sim.max() if s_sim.size else 0.0
             if top > 0:
-                contrib[3] = np.log1p(tr * (100 / top)) * (cfg.w_trending / math.log(101))
-            pop = self.engaged[cand]
-            top = pop.max() if pop.size else 0.0
-            if top > 0:
-                contrib[4] = np.log1p(pop) * (cfg.w_popular / math.log1p(top))
-            score = contrib.sum(axis=0)
-            score += 1e-6
-            score *= self._static_factor(cand, now)
-            score[~self.in_stock[cand]] *= cfg.out_of_stock_factor
-            return self._rerank(v, w, cand, score, contrib, fresh, blocked, n)
+                np.multiply(s_sim, cfg.w_similar / top, out=contrib[1])
+        wsum = float(w.max())
+        if wsum > 0:
+            np.multiply(self.interest_affinity(cand, w), cfg.w_interest / wsum, out=contrib[2])
+        tr = self.trend[cand]
+        top = tr.max() if tr.size else 0.0
+        if top > 0:
+            contrib[3] = np.log1p(tr * (100 / top)) * (cfg.w_trending / math.log(101))
+        pop = self.engaged[cand]
+        top = pop.max() if pop.size else 0.0
+        if top > 0:
+            contrib[4] = np.log1p(pop) * (cfg.w_popular / math.log1p(top))
+        score = contrib.sum(axis=0)
+        score += 1e-6
+        score *= self._static_factor(cand, now)
+        score[~self.in_stock[cand]] *= cfg.out_of_stock_factor
+        return self._rerank(v, w, cand, score, contrib, fresh, blocked, n)
 
     def _rerank(
         self,

@@ -109,6 +109,44 @@ def test_seen_clips_are_never_served_again() -> None:
     assert not {r.clip for r in first} & {r.clip for r in second}
 
 
+def test_one_viewers_ranking_leaves_nothing_behind_for_the_next() -> None:
+    """A rank marks the clips its viewer saw and scores its viewer's co-engagement neighbours in
+    work arrays shared by every rank: the next viewer's list is the one it would get alone."""
+
+    def history(eng: FeedEngine) -> None:
+        # background viewers watch every 7th clip, so these two viewers' neighbours differ:
+        # clips 0 and 7 (skincare) against clips 85 and 92 (baking)
+        for viewer, keys in (
+            ("fan", ["beauty.skincare-0", "beauty.skincare-7"]),
+            ("baker", ["food.baking-5", "food.baking-12"]),
+        ):
+            for t, key in enumerate(keys):
+                for kind in (EventType.impression, EventType.complete, EventType.like):
+                    eng.apply(viewer, kind, key, 100.0 + t)
+        eng.apply("fan", EventType.impression, "tech.phones-3", 120.0)
+
+    def ranking(eng: FeedEngine, viewer: str) -> list[tuple[int, float, Reason, int]]:
+        return [(r.clip, r.score, r.reason, r.reason_arg) for r in eng.rank(viewer, 60)]
+
+    engine, alone = build(), build()
+    history(engine)
+    history(alone)
+    fan = engine.rank("fan", 20)
+    assert any(r.reason is Reason.SIMILAR for r in fan)
+    assert all(engine.clip_keys[r.clip] != "tech.phones-3" for r in fan)
+    assert ranking(engine, "baker") == ranking(alone, "baker")  # no affinity left over from the fan
+    assert ranking(engine, "newcomer") == ranking(alone, "newcomer")
+    assert "tech.phones-3" in [engine.clip_keys[r.clip] for r in engine.rank("newcomer-2", 200)]
+    # a rank that fails half-way through the affinity leaves the work arrays clean too
+    scaled = engine._co_scaled
+    engine._co_scaled = scaled[:0]
+    with pytest.raises(IndexError):
+        engine.rank("fan", 20)
+    engine._co_scaled = scaled
+    assert not engine._scratch_mask.any() and not engine._scratch_slot.any()
+    assert ranking(engine, "baker") == ranking(alone, "baker")
+
+
 def test_out_of_stock_clips_are_demoted() -> None:
     engine = build()
     top = engine.rank("v", 5)
