@@ -28,6 +28,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     CLIPSHOP_MEDIA_ROOT=/app/media
 USER clipshop
+# compile the feed's ranking loops once, into the image (numba's cache), not at first start
+RUN python -c "import app.feed.kernels"
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1

@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
+from app.feed import kernels
 from app.feed.events import EventType, signal_for
 
 # (viewer, kind, clip, t, progress, creator): one event as ``FeedEngine.apply_many`` takes it
@@ -195,6 +196,7 @@ class FeedEngine:
         self._co_scaled = np.zeros(0, np.float32)  # co.data x sim_norm of each entry's column
         self._scratch_mask = np.zeros(0, bool)  # see _scratch
         self._scratch_slot = np.zeros(0, np.int32)
+        self._scratch_chosen = np.zeros(0, bool)
         self._compacted_at = 0.0
         self._compact_seconds = 0.0  # how long the last compaction took
         self._pools_at = 0.0
@@ -532,13 +534,14 @@ class FeedEngine:
         if small or time.monotonic() - self._compacted_at > interval:
             self.compact()
 
-    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Catalogue-sized work arrays of a rank, all zero between ranks (a rank holds the lock
         and clears what it set): zeroing them for every rank cost more than the rank's use."""
         if self._scratch_mask.shape[0] < self.n:
             self._scratch_mask = np.zeros(self.n + 4096, bool)
             self._scratch_slot = np.zeros(self.n + 4096, np.int32)
-        return self._scratch_mask, self._scratch_slot
+            self._scratch_chosen = np.zeros(self.n + 4096, bool)
+        return self._scratch_mask, self._scratch_slot, self._scratch_chosen
 
     def _similar(self, v: Viewer, slot: np.ndarray) -> Affinity | None:
         """The co-engagement affinity of the clips for this viewer (recency-weighted history).
@@ -561,29 +564,15 @@ class FeedEngine:
         w = 0.5 ** (pos / cfg.history_half_life)
         w *= np.fromiter((v.strength.get(int(h), 1.0) for h in hist), np.float64, hist.size)
         w *= (self.engaged[hist] + cfg.sim_shrink) ** -cfg.sim_alpha
-        # the history rows of the co-count matrix, gathered straight from the CSR arrays: only the
-        # neighbours are touched (a sparse matrix product plus dense normalisation over the whole
-        # catalogue cost far more per request)
+        # the history rows of the co-count matrix, summed straight from the CSR arrays by a
+        # compiled loop: only the neighbours are touched
         co = self.co
-        starts = co.indptr[hist]
-        lens = co.indptr[hist + 1] - starts
-        total = int(lens.sum())
-        if total == 0:
-            return Affinity(np.zeros(0, np.int64), np.zeros(0), slot)
-        take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
-        ids = co.indices[take]
-        # the distinct neighbours without sorting: scatter each entry's position to its clip;
-        # exactly one entry of each clip finds its own position there (whichever write won)
-        places = np.arange(1, total + 1, dtype=np.int32)
-        slot[ids] = places
-        distinct = ids[slot[ids] == places].astype(np.int64)
-        slot[distinct] = places[: distinct.size]
-        scores = np.bincount(
-            slot[ids] - 1,
-            weights=self._co_scaled[take] * np.repeat(w, lens),
-            minlength=distinct.size,
-        ).astype(np.float64, copy=False)
-        return Affinity(distinct, scores, slot)
+        if self._co_scaled.shape != co.data.shape:  # the compiled loop does not check its bounds
+            raise RuntimeError("co-engagement weights out of step with the matrix")
+        total = int((co.indptr[hist + 1] - co.indptr[hist]).sum())
+        ids, scores = np.empty(total, np.int64), np.empty(total, np.float64)
+        found = kernels.gather_affinity(hist, w, co.indptr, co.indices, self._co_scaled, slot, ids, scores)
+        return Affinity(ids[:found], scores[:found], slot)
 
     def interest_affinity(self, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Each clip's interest vector · ``w`` (the viewer's interest weights), for clips ``idx``."""
@@ -703,7 +692,7 @@ class FeedEngine:
             now = self.clock if now is None else now
             v = self.viewer(viewer)
             w = self.effective_weights(v)
-            blocked, slot = self._scratch()
+            blocked, slot, _chosen = self._scratch()
             # what the viewer has seen (or this session already holds), as a mask over the clips
             seen = np.fromiter(v.seen.union(exclude), np.int64)
             blocked[seen] = True
@@ -711,9 +700,6 @@ class FeedEngine:
             try:
                 found = self._similar(v, slot)
                 return self._rank(v, w, found, blocked, n, now)
-            except BaseException:
-                slot[:] = 0  # the affinity may have stopped half-way through its work array
-                raise
             finally:
                 blocked[seen] = False
                 if found is not None:
@@ -825,17 +811,28 @@ class FeedEngine:
         cand, score, primary, order = cand[ranked], score[ranked], primary[ranked], order[ranked]
         creator_arr = self.clip_creator[cand]
         heavy_arr = self.n_tags[cand] >= cfg.product_heavy_tags
-        picks = self._place(
-            cand.tolist(),
-            creator_arr.tolist(),
-            heavy_arr.tolist(),
-            self._explore_order(v, w, fresh, blocked),
+        explore = self._explore_order(v, w, fresh, blocked)
+        every = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0
+        explore_slot = np.zeros(n, bool)
+        if every:
+            explore_slot[cfg.explore_first_slot + every - 1 :: every] = True
+        pick = kernels.place_slots(
+            cand,
+            creator_arr,
+            heavy_arr,
+            explore,
+            self.clip_creator[explore],
+            self.n_tags[explore] >= cfg.product_heavy_tags,
+            explore_slot,
             n,
+            cfg.creator_spacing,
+            cfg.product_heavy_run_cap,
+            25,  # how far down the explore list to look for a clip that keeps the rules
+            self._scratch()[2],
         )
-        if not picks:
+        if pick.size == 0:
             return RankedColumns([], [], [], [])
         # the columns of the picks; a pick < 0 is the explored clip ~pick
-        pick = np.array(picks, np.int64)
         explored = pick < 0
         at = np.where(explored, 0, pick)
         # the strongest signal explains the pick; nothing personal at all reads as trending
@@ -850,75 +847,6 @@ class FeedEngine:
             np.where(explored, Reason.EXPLORE, reasons).tolist(),
             np.where(explored, -1, args).tolist(),
         )
-
-    def _place(
-        self, clips: list[int], creators: list[int], heavy: list[bool], explore_idx: np.ndarray, n: int
-    ) -> list[int]:
-        """The slots, in order: places in ``clips`` (walked front to back) and, as ~clip, explored
-        clips. A clip that would break creator spacing or the product-heavy run cap gives way to
-        the first one further down that keeps them; when none does, the rules give way."""
-        cfg = self.config
-        explore = list(
-            zip(
-                explore_idx.tolist(),
-                self.clip_creator[explore_idx].tolist(),
-                (self.n_tags[explore_idx] >= cfg.product_heavy_tags).tolist(),
-                strict=True,
-            )
-        )
-        every, first = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0, cfg.explore_first_slot
-        explore_slots = set(range(first + every - 1, n, every)) if every else set()
-        spacing, run_cap = cfg.creator_spacing, cfg.product_heavy_run_cap
-        lookahead = 25  # how far down the explore list to look for a clip that keeps the rules
-        queue = list(range(len(clips)))
-        queue.reverse()  # popped from the end: the head of the order is the last item
-        chosen: set[int] = set()
-        out: list[int] = []
-        recent: list[int] = []  # the creators of the slots so far
-        heavy_run = 0
-        while len(out) < n and (queue or explore):
-            slot = len(out)
-            if explore and slot in explore_slots:
-                for j, (c, creator, is_heavy) in enumerate(explore[:lookahead]):
-                    if (
-                        c in chosen
-                        or (spacing and creator in recent[-spacing:])
-                        or (is_heavy and heavy_run >= run_cap)
-                    ):
-                        continue
-                    del explore[j]
-                    out.append(~c)
-                    chosen.add(c)
-                    recent.append(creator)
-                    heavy_run = heavy_run + 1 if is_heavy else 0
-                    break
-                else:
-                    explore = []  # none keeps the rules: no more exploring in this list
-                if len(out) > slot:
-                    continue
-            if not queue:
-                break
-            i = queue[-1]
-            if (spacing and creators[i] in recent[-spacing:]) or (heavy[i] and heavy_run >= run_cap):
-                pick = len(queue) - 1  # the head breaks a rule: the first one further down that keeps them
-                for j in range(len(queue) - 2, -1, -1):
-                    i = queue[j]
-                    if not (spacing and creators[i] in recent[-spacing:]) and not (
-                        heavy[i] and heavy_run >= run_cap
-                    ):
-                        pick = j
-                        break
-                i = queue.pop(pick)
-            else:
-                queue.pop()
-            c = clips[i]
-            if c in chosen:
-                continue
-            chosen.add(c)
-            out.append(i)
-            recent.append(creators[i])
-            heavy_run = heavy_run + 1 if heavy[i] else 0
-        return out
 
     def _explore_order(self, v: Viewer, w: np.ndarray, fresh: np.ndarray, blocked: np.ndarray) -> np.ndarray:
         """Thompson sampling over fresh clips: Beta(completes + a, impressions - completes + b).

@@ -228,7 +228,9 @@ def _render(
     cards = rt.cards
     found = [cards.get(clip_id.int) for clip_id in ids]
     if None in found:  # a clip that became ready since the last catch-up
-        fresh = sources.clip_cards(db.session, [c for c, card in zip(ids, found, strict=True) if card is None])
+        fresh = sources.clip_cards(
+            db.session, [c for c, card in zip(ids, found, strict=True) if card is None]
+        )
         db.end()
         cards.update({clip_id.int: card_bytes(fields) for clip_id, fields in fresh.items()})
         found = [cards.get(clip_id.int) for clip_id in ids]

@@ -137,14 +137,23 @@ def test_one_viewers_ranking_leaves_nothing_behind_for_the_next() -> None:
     assert ranking(engine, "baker") == ranking(alone, "baker")  # no affinity left over from the fan
     assert ranking(engine, "newcomer") == ranking(alone, "newcomer")
     assert "tech.phones-3" in [engine.clip_keys[r.clip] for r in engine.rank("newcomer-2", 200)]
-    # a rank that fails half-way through the affinity leaves the work arrays clean too
-    scaled = engine._co_scaled
-    engine._co_scaled = scaled[:0]
+    # a rank that fails after the affinity leaves the work arrays clean too
+    trend = engine.trend
+    engine.trend = trend[:0]
     with pytest.raises(IndexError):
         engine.rank("fan", 20)
-    engine._co_scaled = scaled
+    engine.trend = trend
     assert not engine._scratch_mask.any() and not engine._scratch_slot.any()
+    assert not engine._scratch_chosen.any()
     assert ranking(engine, "baker") == ranking(alone, "baker")
+    # the compiled affinity loop does not check bounds: weights out of step with the matrix are
+    # refused before it runs
+    scaled = engine._co_scaled
+    engine._co_scaled = scaled[:1]
+    with pytest.raises(RuntimeError):
+        engine.rank("fan", 20)
+    engine._co_scaled = scaled
+    assert ranking(engine, "fan") == ranking(alone, "fan")
 
 
 def test_out_of_stock_clips_are_demoted() -> None:
