@@ -786,28 +786,14 @@ class FeedEngine:
         total = wv.sum()
         target = wv / total if total > 0 else np.full(wv.shape[0], 1.0 / n_interests)
         target = (1 - cfg.mix_floor) * target + cfg.mix_floor / n_interests
-        # each clip counts for its interest the viewer weighs most (its "primary" interest; on a
-        # tie the lowest column); the padding column -1 reads -1, below any weight, so a clip
-        # without interests has primary -1 and the share of the spread-out floor
-        cols = np.take(self.int_cols, cand, axis=0)
-        weigh = np.take(np.append(wv + 1e-9, -1.0), cols)
-        primary = np.take_along_axis(cols, weigh.argmax(axis=1)[:, None], axis=1)[:, 0]
-        share = np.take(np.append(target, cfg.mix_floor / n_interests), primary)
-        # fair-share order: the k-th best clip of an interest is due at slot ~ k / share
-        # k = the clip's place in its group, in score order (a stable sort keeps that order)
-        m = cand.size
-        places = np.arange(m)
-        by_group = np.argsort(primary, kind="stable")
-        g_sorted = primary[by_group]
-        new_group = np.ones(m, bool)
-        np.not_equal(g_sorted[1:], g_sorted[:-1], out=new_group[1:])
-        k = np.empty(m, np.int64)
-        k[by_group] = places - np.maximum.accumulate(np.where(new_group, places, 0))
-        fair_rank = np.empty(m)
-        fair_rank[np.argsort((k + 0.5) / share, kind="stable")] = places
-        # blend relevance order (candidates are sorted by score) with the fair-share order, and
+        # the interest mix (see kernels.mix_order); a clip without interests counts for the floor
+        ranked, primary = kernels.mix_order(
+            np.take(self.int_cols, cand, axis=0),
+            np.append(wv + 1e-9, -1.0),
+            np.append(target, cfg.mix_floor / n_interests),
+            cfg.mix_strength,
+        )
         # lay every per-clip column out in that order: the pass below walks them front to back
-        ranked = np.argsort((1 - cfg.mix_strength) * places + cfg.mix_strength * fair_rank, kind="stable")
         cand, score, primary, order = cand[ranked], score[ranked], primary[ranked], order[ranked]
         creator_arr = self.clip_creator[cand]
         heavy_arr = self.n_tags[cand] >= cfg.product_heavy_tags

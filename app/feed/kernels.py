@@ -1,12 +1,14 @@
-"""The ranking's two sequential loops, compiled (numba): what numpy cannot vectorise.
+"""The ranking's sequential loops, compiled (numba): what numpy does only in many small passes.
 
 * ``gather_affinity``: a viewer's co-engagement affinity, summed over the rows of its recent
   history in the co-count matrix (thousands of entries; duplicates are the point).
+* ``mix_order``: the interest mix of the re-rank (each clip's primary interest, its fair-share
+  slot, the blended order).
 * ``place_slots``: the re-rank's slot-by-slot pass (creator spacing, product-heavy run cap,
   exploration slots), where each slot depends on the ones before.
 
-Both were numpy/Python before; compiled they take a few microseconds instead of a hundred or more
-each, per feed session. They are compiled once per machine (cached beside this module, or in
+They were numpy/Python before; compiled each takes a few microseconds instead of a hundred or so,
+per feed session. They are compiled once per machine (cached beside this module, or in
 ``NUMBA_CACHE_DIR``) and warmed up at import, so no request pays for compiling.
 """
 
@@ -131,6 +133,47 @@ def place_slots(
     return out[:k]
 
 
+@njit(cache=True, nogil=True)
+def mix_order(
+    cols: np.ndarray,  # int32 (clips x 4): each clip's interest columns, padded with -1
+    weigh: np.ndarray,  # float64 per column, and -1 last (for the padding): the viewer's weights
+    share: np.ndarray,  # float64 per column, and the share of clips without interests last
+    mix_strength: float,  # 0 = the given (relevance) order, 1 = the fair-share order
+) -> tuple[np.ndarray, np.ndarray]:
+    """The interest mix: (the order to serve the clips in, each clip's primary interest).
+
+    A clip's primary interest is the one of its interests the viewer weighs most (the first on a
+    tie; -1 without interests). The k-th clip (in the given order) of an interest with share s is
+    due at slot (k + 1/2) / s; the order blends each clip's place with its place by due slot.
+    """
+    m, width = cols.shape
+    last = share.shape[0] - 1
+    primary = np.empty(m, np.int32)
+    taken = np.zeros(last + 1, np.int64)  # clips of each interest so far
+    due = np.empty(m, np.float64)
+    for i in range(m):
+        best = cols[i, 0]
+        top = weigh[best if best >= 0 else last]
+        for j in range(1, width):
+            c = cols[i, j]
+            value = weigh[c if c >= 0 else last]
+            if value > top:
+                top = value
+                best = c
+        primary[i] = best
+        group = best if best >= 0 else last
+        due[i] = (taken[group] + 0.5) / share[group]
+        taken[group] += 1
+    fair = np.empty(m, np.float64)
+    by_due = np.argsort(due, kind="mergesort")  # stable
+    for place in range(m):
+        fair[by_due[place]] = place
+    blend = np.empty(m, np.float64)
+    for i in range(m):
+        blend[i] = (1 - mix_strength) * i + mix_strength * fair[i]
+    return np.argsort(blend, kind="mergesort"), primary
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _near(recent: np.ndarray, k: int, spacing: int, creator: int) -> bool:
     """Whether ``creator`` had one of the last ``spacing`` slots before slot ``k``."""
@@ -154,6 +197,7 @@ def warm_up() -> None:
         np.zeros(1, i64),
         np.zeros(1, f64),
     )
+    mix_order(np.array([[0, -1], [-1, -1]], i32), np.array([0.5, -1.0]), np.array([0.6, 0.4]), 0.7)
     chosen = np.zeros(4, np.bool_)
     place_slots(
         np.array([1, 2], i64),

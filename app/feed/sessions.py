@@ -137,7 +137,8 @@ def _cursor_key(secret: str) -> bytes:
 
 
 def _sign(payload: bytes) -> bytes:
-    return hmac.digest(_cursor_key(get_settings().secret_key), payload, "sha256")[:16]
+    # keyed BLAKE2b is a MAC on its own (no HMAC construction needed), and a third of the cost
+    return hashlib.blake2b(payload, key=_cursor_key(get_settings().secret_key), digest_size=16).digest()
 
 
 def encode_cursor(session_id: str, offset: int, viewer: str) -> str:
