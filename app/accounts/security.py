@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -117,16 +118,25 @@ def sign_in_is_live(user: User | None, auth_session: AuthSession | None) -> bool
 
 def sign_in_is_live_by_id(connection: Any, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
     """``sign_in_is_live`` as one query on a connection (no ORM objects: hot read paths)."""
-    from sqlalchemy import select
+    return bool(connection.execute(_live_query(), {"user_id": user_id, "session_id": session_id}).scalar())
+
+
+@functools.cache
+def _live_query() -> Any:
+    """The statement of ``sign_in_is_live_by_id``, built once (building it cost more than running it)."""
+    from sqlalchemy import bindparam, select
 
     from app.accounts.models import AuthSession, User
 
-    query = (
+    return (
         select(User.is_active)
         .join(AuthSession, AuthSession.user_id == User.id)
-        .where(User.id == user_id, AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        .where(
+            User.id == bindparam("user_id"),
+            AuthSession.id == bindparam("session_id"),
+            AuthSession.revoked_at.is_(None),
+        )
     )
-    return bool(connection.execute(query).scalar())
 
 
 def new_refresh_token() -> tuple[str, str]:

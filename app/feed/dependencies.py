@@ -17,7 +17,7 @@ from fastapi import Request
 
 from app.accounts.exceptions import InvalidToken
 from app.accounts.security import read_access_token, sign_in_is_live_by_id
-from app.feed.runtime import read_session
+from app.feed.runtime import read_engine
 
 AUTH_CACHE_SECONDS = 5.0
 _cache: dict[uuid.UUID, tuple[float, uuid.UUID | None]] = {}
@@ -27,8 +27,8 @@ _lock = threading.Lock()
 
 
 def _live_user(session_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID | None:
-    with read_session() as session:
-        live = sign_in_is_live_by_id(session.connection(), user_id, session_id)
+    with read_engine().connect() as connection:  # no ORM session: one statement
+        live = sign_in_is_live_by_id(connection, user_id, session_id)
         return user_id if live else None
 
 

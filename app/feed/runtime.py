@@ -418,8 +418,8 @@ class FeedRuntime:
 _read_engine: Engine | None = None
 
 
-def read_session() -> Session:
-    """A session for the feed's reads that never takes a write lock.
+def read_engine() -> Engine:
+    """The engine of the feed's reads, which never take a write lock.
 
     On SQLite every transaction of the main engine starts with ``BEGIN IMMEDIATE`` (the write
     lock, which keeps stock arithmetic safe); feed reads must not queue behind event writes, so
@@ -434,7 +434,12 @@ def read_session() -> Session:
             )
         else:
             _read_engine = get_engine()
-    return Session(_read_engine, expire_on_commit=False)
+    return _read_engine
+
+
+def read_session() -> Session:
+    """A session for the feed's reads (see ``read_engine``)."""
+    return Session(read_engine(), expire_on_commit=False)
 
 
 class Reads:

@@ -156,6 +156,25 @@ def test_tampered_or_foreign_cursors_are_rejected(client: Any, make_user: Any, c
     assert r.status_code == 400 and r.json()["code"] == "invalid_cursor"
 
 
+def test_a_signed_out_session_loses_the_feed_once_the_check_is_due(
+    client: Any, make_user: Any, catalogue: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.feed import dependencies
+
+    _, alice = make_user("viewer")
+    _, bob = make_user("viewer")
+    first = page(client, alice)
+    assert page(client, bob)["items"]
+    assert client.post("/v1/auth/logout", headers=alice).status_code == 204
+    # within the cache window the feed still answers; once it is due, the sign-in is checked
+    monkeypatch.setattr(dependencies, "AUTH_CACHE_SECONDS", 0.0)
+    dependencies._cache.clear()
+    for cursor in (None, first["next_cursor"]):
+        r = client.get("/v1/feed", params={"cursor": cursor} if cursor else {}, headers=alice)
+        assert r.status_code == 401 and r.json()["code"] == "invalid_token", r.text
+    assert page(client, bob)["items"]  # another viewer's live session is unaffected
+
+
 def test_replayed_batch_changes_nothing(client: Any, make_user: Any, catalogue: Any) -> None:
     from app.db import session_scope
     from app.feed import service
