@@ -576,11 +576,9 @@ class FeedEngine:
 
     def interest_affinity(self, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Each clip's interest vector · ``w`` (the viewer's interest weights), for clips ``idx``."""
-        w_ext = np.append(w, 0.0)  # the padding column -1 reads this zero
-        # np.take gathers whole rows at once (fancy indexing a 2-D array is far slower), and a
-        # product with a vector of ones sums the few columns of each row far faster than .sum(axis=1)
-        weighted = np.take(self.int_vals, idx, axis=0) * np.take(w_ext, np.take(self.int_cols, idx, axis=0))
-        out: np.ndarray = weighted @ np.ones(weighted.shape[1])
+        out: np.ndarray = kernels.interest_affinity(
+            np.asarray(idx, np.int64), self.int_cols, self.int_vals, np.append(w, 0.0)
+        )
         return out
 
     # ------------------------------------------------------------------ quality
@@ -720,10 +718,13 @@ class FeedEngine:
             parts.append(found.ids[_top(found.scores, 2 * cfg.pool_size)])
         for c in v.follows:
             parts.append(np.asarray(self.creator_clips.get(c, []), np.int64))
-        # union of the pools (a few thousand clips) minus what the viewer has seen
-        cand = _unique(np.concatenate(parts).astype(np.int64))
-        cand = cand[self.active[cand]]
-        cand = cand[~blocked[cand]]
+        # union of the pools (a few thousand clips) minus what the viewer has seen, sorted (numpy's
+        # sort of a few thousand ints is far faster than a compiled one here)
+        cand = np.sort(
+            kernels.union_candidates(
+                np.concatenate(parts).astype(np.int64, copy=False), self.active, blocked, self._scratch()[2]
+            )
+        )
         fresh = self._pools["fresh"]
         if cand.size == 0 and fresh.size == 0:
             return RankedColumns([], [], [], [])
@@ -816,23 +817,10 @@ class FeedEngine:
             25,  # how far down the explore list to look for a clip that keeps the rules
             self._scratch()[2],
         )
-        if pick.size == 0:
-            return RankedColumns([], [], [], [])
-        # the columns of the picks; a pick < 0 is the explored clip ~pick
-        explored = pick < 0
-        at = np.where(explored, 0, pick)
-        # the strongest signal explains the pick; nothing personal at all reads as trending
-        signals = contrib[:4, order[at]]
-        row = np.where(signals.max(axis=0) > 0, signals.argmax(axis=0), 3)
-        about_interest = (row >= 2) & (primary[at] >= 0)  # interest or trending: named after the interest
-        reasons = np.where(about_interest, Reason.INTEREST if w.any() else Reason.TRENDING, row + 1)
-        args = np.where(row == 0, creator_arr[at], np.where(about_interest, primary[at], -1))
-        return RankedColumns(
-            np.where(explored, ~pick, cand[at]).tolist(),
-            np.where(explored, 0.0, score[at]).tolist(),
-            np.where(explored, Reason.EXPLORE, reasons).tolist(),
-            np.where(explored, -1, args).tolist(),
+        clips, scores, reasons, args = kernels.pick_columns(
+            pick, cand, score, contrib, order, primary, creator_arr, bool(w.any())
         )
+        return RankedColumns(clips.tolist(), scores.tolist(), reasons.tolist(), args.tolist())
 
     def _explore_order(self, v: Viewer, w: np.ndarray, fresh: np.ndarray, blocked: np.ndarray) -> np.ndarray:
         """Thompson sampling over fresh clips: Beta(completes + a, impressions - completes + b).
@@ -851,25 +839,29 @@ class FeedEngine:
             start = self._prng.randrange(fresh.size) if fresh.size > sample else 0
             stop = start + min(sample, fresh.size)
             fresh, a, b = clips[start:stop], a[start:stop], b[start:stop]
-            keep = ~blocked[fresh]  # what the viewer has seen (or this session holds)
-            fresh, a, b = fresh[keep], a[keep], b[keep]
         else:
             if fresh.size > sample:
                 fresh = fresh[self.rng.integers(0, fresh.size, sample)]
-            fresh = fresh[~blocked[fresh]]
             m, k = self.config.prior_complete
             c = self.counters
             imp = np.maximum(c["impressions"][fresh], c["views"][fresh])
             comp = np.minimum(c["completes"][fresh], imp)
             a = comp + m * k * 0.25 + 1
             b = imp - comp + (1 - m) * k * 0.25 + 1
-        if fresh.size == 0:
-            return fresh
-        draw = self.rng.beta(a, b)
-        if w.any():
-            draw = draw * (0.5 + self.interest_affinity(fresh, w) / float(w.max()))
-        draw = draw * np.where(self.in_stock[fresh], 1.0, self.config.out_of_stock_factor)
-        return fresh[np.argsort(-draw)[:64]]  # may repeat a clip: the re-rank places each once
+        # what the viewer has seen (or this session holds) is skipped; may repeat a clip: the
+        # re-rank places each once
+        return kernels.explore_pick(
+            fresh,
+            self.rng.beta(a, b),
+            blocked,
+            self.in_stock,
+            self.int_cols,
+            self.int_vals,
+            np.append(w, 0.0),
+            float(w.max()) if w.size else 0.0,
+            self.config.out_of_stock_factor,
+            64,
+        )
 
 
 _EXPLORE_SAMPLE = 256  # fresh clips drawn from per request
@@ -897,14 +889,6 @@ def _pairs_arrays(pending: list[tuple[int, list[int]]]) -> tuple[np.ndarray, np.
     distance = np.repeat(ends, lens) - np.arange(total)
     w = (1.0 / np.sqrt(distance)).astype(np.float32)
     return np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([w, w])
-
-
-def _unique(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (for a few thousand ints, sorting beats ``np.unique``'s hashing)."""
-    if values.size == 0:
-        return values
-    ordered = np.sort(values)
-    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:

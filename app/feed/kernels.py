@@ -2,10 +2,14 @@
 
 * ``gather_affinity``: a viewer's co-engagement affinity, summed over the rows of its recent
   history in the co-count matrix (thousands of entries; duplicates are the point).
+* ``union_candidates``: the distinct active, unseen clips of the candidate pools.
+* ``interest_affinity``: the candidates' interest vectors · the viewer's weights.
+* ``explore_pick``: the fresh clips to explore, from their Thompson draws.
 * ``mix_order``: the interest mix of the re-rank (each clip's primary interest, its fair-share
   slot, the blended order).
 * ``place_slots``: the re-rank's slot-by-slot pass (creator spacing, product-heavy run cap,
   exploration slots), where each slot depends on the ones before.
+* ``pick_columns``: each slot's clip, score, reason and the reason's argument.
 
 They were numpy/Python before; compiled each takes a few microseconds instead of a hundred or so,
 per feed session. They are compiled once per machine (cached beside this module, or in
@@ -134,6 +138,127 @@ def place_slots(
 
 
 @njit(cache=True, nogil=True)
+def union_candidates(
+    parts: np.ndarray,  # int64: the candidate pools, concatenated (clips may repeat)
+    active: np.ndarray,  # bool per clip
+    blocked: np.ndarray,  # bool per clip: seen, or already in the session
+    mark: np.ndarray,  # bool per clip, all false (and left so)
+) -> np.ndarray:
+    """The distinct active, unblocked clips of ``parts``, in order of first appearance."""
+    out = np.empty(parts.shape[0], np.int64)
+    k = 0
+    for c in parts:
+        if not mark[c]:
+            mark[c] = True
+            if active[c] and not blocked[c]:
+                out[k] = c
+                k += 1
+    for c in parts:
+        mark[c] = False
+    return out[:k]
+
+
+@njit(cache=True, nogil=True)
+def interest_affinity(
+    clips: np.ndarray,  # int64
+    int_cols: np.ndarray,  # int32 (clips x 4), padded with -1
+    int_vals: np.ndarray,  # float32 (clips x 4)
+    w_ext: np.ndarray,  # float64: the viewer's interest weights, then 0 (for the padding)
+) -> np.ndarray:
+    """Each clip's interest vector · the viewer's weights."""
+    pad = w_ext.shape[0] - 1
+    out = np.empty(clips.shape[0])
+    for i in range(clips.shape[0]):
+        c = clips[i]
+        affinity = 0.0
+        for j in range(int_cols.shape[1]):
+            col = int_cols[c, j]
+            affinity += int_vals[c, j] * w_ext[col if col >= 0 else pad]
+        out[i] = affinity
+    return out
+
+
+@njit(cache=True, nogil=True)
+def explore_pick(
+    fresh: np.ndarray,  # int64: a sample of the fresh clips (may repeat)
+    draw: np.ndarray,  # float64: a Thompson draw (from each clip's Beta posterior) per clip
+    blocked: np.ndarray,  # bool per clip
+    in_stock: np.ndarray,  # bool per clip
+    int_cols: np.ndarray,  # int32 (clips x 4), padded with -1
+    int_vals: np.ndarray,  # float32 (clips x 4)
+    w_ext: np.ndarray,  # float64: the viewer's interest weights, then 0 (for the padding)
+    w_top: float,  # the viewer's top weight (0: no interests)
+    out_of_stock: float,
+    k: int,
+) -> np.ndarray:
+    """The ``k`` unblocked fresh clips to explore first: draw x (1/2 + interest affinity / top
+    weight) x the out-of-stock factor, best first."""
+    m = fresh.shape[0]
+    pad = w_ext.shape[0] - 1
+    value = np.empty(m)
+    clips = np.empty(m, np.int64)
+    kept = 0
+    for i in range(m):
+        c = fresh[i]
+        if blocked[c]:
+            continue
+        d = draw[i]
+        if w_top > 0:
+            affinity = 0.0
+            for j in range(int_cols.shape[1]):
+                col = int_cols[c, j]
+                affinity += int_vals[c, j] * w_ext[col if col >= 0 else pad]
+            d = d * (0.5 + affinity / w_top)
+        if not in_stock[c]:
+            d = d * out_of_stock
+        value[kept] = -d
+        clips[kept] = c
+        kept += 1
+    return clips[np.argsort(value[:kept], kind="mergesort")[:k]]
+
+
+@njit(cache=True, nogil=True)
+def pick_columns(
+    pick: np.ndarray,  # int64 per slot: a place in the candidate columns, or ~clip (explored)
+    cand: np.ndarray,  # int64 per candidate
+    score: np.ndarray,  # float64 per candidate
+    contrib: np.ndarray,  # float64 (5 signals x the unordered candidates)
+    column: np.ndarray,  # int64 per candidate: its column in ``contrib``
+    primary: np.ndarray,  # int32 per candidate: its primary interest (-1: none)
+    creators: np.ndarray,  # int32 per candidate
+    personal: bool,  # the viewer has interest weights
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(clip, score, reason code, reason argument) of each slot. The strongest of the follow,
+    similar, interest and trending signals explains a pick (nothing personal at all: trending);
+    interest and trending picks are named after the clip's primary interest (``Reason`` codes:
+    1 follow, 2 similar, 3 interest, 4 trending, 5 explore)."""
+    k = pick.shape[0]
+    clips = np.empty(k, np.int64)
+    scores = np.empty(k)
+    reasons = np.empty(k, np.int64)
+    args = np.empty(k, np.int64)
+    for t in range(k):
+        p = pick[t]
+        if p < 0:
+            clips[t], scores[t], reasons[t], args[t] = ~p, 0.0, 5, -1
+            continue
+        col = column[p]
+        row, top = 0, contrib[0, col]
+        for r in range(1, 4):
+            if contrib[r, col] > top:
+                row, top = r, contrib[r, col]
+        if not top > 0:
+            row = 3
+        about_interest = row >= 2 and primary[p] >= 0
+        clips[t], scores[t] = cand[p], score[p]
+        if about_interest:
+            reasons[t], args[t] = (3 if personal else 4), primary[p]
+        else:
+            reasons[t], args[t] = row + 1, (creators[p] if row == 0 else -1)
+    return clips, scores, reasons, args
+
+
+@njit(cache=True, nogil=True)
 def mix_order(
     cols: np.ndarray,  # int32 (clips x 4): each clip's interest columns, padded with -1
     weigh: np.ndarray,  # float64 per column, and -1 last (for the padding): the viewer's weights
@@ -196,6 +321,33 @@ def warm_up() -> None:
         slot,
         np.zeros(1, i64),
         np.zeros(1, f64),
+    )
+    interest_affinity(
+        np.array([1], i64), np.full((4, 2), -1, i32), np.ones((4, 2), f32), np.array([1.0, 0.0])
+    )
+    mark = np.zeros(4, np.bool_)
+    union_candidates(np.array([1, 2, 1], i64), np.ones(4, np.bool_), np.zeros(4, np.bool_), mark)
+    explore_pick(
+        np.array([1, 2], i64),
+        np.ones(2),
+        np.zeros(4, np.bool_),
+        np.ones(4, np.bool_),
+        np.full((4, 2), -1, i32),
+        np.ones((4, 2), f32),
+        np.array([1.0, 0.0]),
+        1.0,
+        0.05,
+        64,
+    )
+    pick_columns(
+        np.array([0, -4], i64),
+        np.array([1], i64),
+        np.ones(1),
+        np.ones((5, 1)),
+        np.array([0], i64),
+        np.array([0], i32),
+        np.array([0], i32),
+        True,
     )
     mix_order(np.array([[0, -1], [-1, -1]], i32), np.array([0.5, -1.0]), np.array([0.6, 0.4]), 0.7)
     chosen = np.zeros(4, np.bool_)
