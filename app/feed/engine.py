@@ -553,26 +553,27 @@ class FeedEngine:
         if not v.history:
             return None
         self.maybe_compact()
-        m = self.co.shape[0]
-        # only the recent history: older clips weigh little (half-life in positions)
-        hist = np.asarray(v.history[-self.config.sim_history :], np.int64)
-        hist = hist[hist < m]
-        if hist.size == 0:
-            return None
         cfg = self.config
-        pos = np.arange(hist.size, 0, -1, dtype=np.float64) - 1  # 0 = most recent
-        w = 0.5 ** (pos / cfg.history_half_life)
-        w *= np.fromiter((v.strength.get(int(h), 1.0) for h in hist), np.float64, hist.size)
-        w *= (self.engaged[hist] + cfg.sim_shrink) ** -cfg.sim_alpha
-        # the history rows of the co-count matrix, summed straight from the CSR arrays by a
-        # compiled loop: only the neighbours are touched
         co = self.co
         if self._co_scaled.shape != co.data.shape:  # the compiled loop does not check its bounds
             raise RuntimeError("co-engagement weights out of step with the matrix")
-        total = int((co.indptr[hist + 1] - co.indptr[hist]).sum())
-        ids, scores = np.empty(total, np.int64), np.empty(total, np.float64)
-        found = kernels.gather_affinity(hist, w, co.indptr, co.indices, self._co_scaled, slot, ids, scores)
-        return Affinity(ids[:found], scores[:found], slot)
+        # only the recent history: older clips weigh little (half-life in positions); the rows of
+        # the co-count matrix are summed straight from the CSR arrays: only neighbours are touched
+        recent = v.history[-cfg.sim_history :]
+        ids, scores = kernels.gather_affinity(
+            np.array(recent, np.int64),
+            np.array([v.strength.get(h, 1.0) for h in recent]),
+            self.engaged,
+            cfg.history_half_life,
+            cfg.sim_shrink,
+            cfg.sim_alpha,
+            co.shape[0],
+            co.indptr,
+            co.indices,
+            self._co_scaled,
+            slot,
+        )
+        return Affinity(ids, scores, slot) if ids.size else None
 
     def interest_affinity(self, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Each clip's interest vector · ``w`` (the viewer's interest weights), for clips ``idx``."""

@@ -24,20 +24,40 @@ from numba import njit  # type: ignore[import-untyped]
 
 @njit(cache=True, nogil=True)
 def gather_affinity(
-    hist: np.ndarray,  # int64: history clips (rows of the matrix)
-    weights: np.ndarray,  # float64: the weight of each history clip
+    history: np.ndarray,  # int64: the viewer's recent engaged clips, oldest first
+    strength: np.ndarray,  # float64: the strength of each (how strongly the viewer engaged)
+    engaged: np.ndarray,  # float64 per clip: viewers who engaged (the normaliser's count)
+    half_life: float,  # recency weighting of the history, in positions
+    shrink: float,
+    alpha: float,
+    rows: int,  # the matrix's rows (clips newer than the matrix have no row yet)
     indptr: np.ndarray,  # int32 CSR row pointers
     indices: np.ndarray,  # int32 CSR columns
-    data: np.ndarray,  # float32 CSR values
+    data: np.ndarray,  # float32 CSR values (each already divided by its column's normaliser)
     slot: np.ndarray,  # int32 over the clips, all zero: set to 1 + the clip's place in the result
-    out_ids: np.ndarray,  # int64, room for every gathered entry
-    out_scores: np.ndarray,  # float64, the same
-) -> int:
-    """Sum ``weights[h] * data[entry]`` per column over the rows ``hist``: the distinct columns
-    (in order of first appearance) go to ``out_ids`` with their sums; returns how many."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the clips with an affinity, in order of first appearance; their affinity).
+
+    affinity(j) = sum over history clips i (with a row) of 0.5^(position / half_life) x strength
+    x (engaged_i + shrink)^-alpha x data(i, j); position 0 is the most recent such clip.
+    """
+    n = history.shape[0]
+    weights = np.zeros(n)
+    total = 0
+    pos = 0
+    for h in range(n - 1, -1, -1):
+        row = history[h]
+        if row < rows:
+            weights[h] = 0.5 ** (pos / half_life) * strength[h] * (engaged[row] + shrink) ** -alpha
+            total += indptr[row + 1] - indptr[row]
+            pos += 1
+    out_ids = np.empty(total, np.int64)
+    out_scores = np.empty(total)
     k = 0
-    for h in range(hist.shape[0]):
-        row = hist[h]
+    for h in range(n):
+        row = history[h]
+        if row >= rows:
+            continue
         w = weights[h]
         for p in range(indptr[row], indptr[row + 1]):
             clip = indices[p]
@@ -49,7 +69,7 @@ def gather_affinity(
                 slot[clip] = k
             else:
                 out_scores[at - 1] += data[p] * w
-    return k
+    return out_ids[:k], out_scores[:k]
 
 
 @njit(cache=True, nogil=True)
@@ -310,17 +330,19 @@ def _near(recent: np.ndarray, k: int, spacing: int, creator: int) -> bool:
 
 def warm_up() -> None:
     """Compile (or load from the cache) with the argument types the engine passes."""
-    i64, i32, f32, f64 = np.int64, np.int32, np.float32, np.float64
-    slot = np.zeros(4, i32)
+    i64, i32, f32 = np.int64, np.int32, np.float32
     gather_affinity(
-        np.array([0], i64),
-        np.ones(1, f64),
+        np.array([0, 3], i64),
+        np.ones(2),
+        np.ones(4),
+        8.0,
+        2.0,
+        0.5,
+        3,
         np.array([0, 1, 1, 1], i32),
         np.array([2], i32),
         np.ones(1, f32),
-        slot,
-        np.zeros(1, i64),
-        np.zeros(1, f64),
+        np.zeros(4, i32),
     )
     interest_affinity(
         np.array([1], i64), np.full((4, 2), -1, i32), np.ones((4, 2), f32), np.array([1.0, 0.0])
