@@ -104,10 +104,6 @@ class Affinity:
     scores: np.ndarray  # their affinity, in the order of ``ids``
     slot: np.ndarray  # clip -> 1 + its place in ``ids`` (0: no affinity), over the whole catalogue
 
-    def of(self, idx: np.ndarray) -> np.ndarray:
-        """The affinity of clips ``idx`` (zero for clips without one)."""
-        return np.append(0.0, self.scores)[self.slot[idx]]
-
 
 @dataclass
 class Viewer:
@@ -575,13 +571,6 @@ class FeedEngine:
         )
         return Affinity(ids, scores, slot) if ids.size else None
 
-    def interest_affinity(self, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """Each clip's interest vector · ``w`` (the viewer's interest weights), for clips ``idx``."""
-        out: np.ndarray = kernels.interest_affinity(
-            np.asarray(idx, np.int64), self.int_cols, self.int_vals, np.append(w, 0.0)
-        )
-        return out
-
     # ------------------------------------------------------------------ quality
     def quality(self, idx: np.ndarray) -> np.ndarray:
         """Bayesian-smoothed engagement rates, combined relative to their priors (1.0 = average)."""
@@ -730,32 +719,41 @@ class FeedEngine:
         if cand.size == 0 and fresh.size == 0:
             return RankedColumns([], [], [], [])
         # weighted signals, each normalised to 0..1 over the candidates, one row each:
-        # follow, similar, interest, trending, popular (rows without a signal stay zero)
-        contrib = np.zeros((5, cand.size))
+        # follow, similar, interest, trending, popular (see kernels.score_candidates)
+        followed = np.zeros(len(self.creator_keys) if v.follows else 0, bool)
         if v.follows:
-            followed = np.zeros(len(self.creator_keys), bool)
             followed[np.fromiter(v.follows, np.int64, len(v.follows))] = True
-            contrib[0] = cfg.w_follow * followed[self.clip_creator[cand]]
-        if found is not None:
-            s_sim = found.of(cand)
-            top = s_sim.max() if s_sim.size else 0.0
-            if top > 0:
-                np.multiply(s_sim, cfg.w_similar / top, out=contrib[1])
         wsum = float(w.max())
-        if wsum > 0:
-            np.multiply(self.interest_affinity(cand, w), cfg.w_interest / wsum, out=contrib[2])
         tr = self.trend[cand]
-        top = tr.max() if tr.size else 0.0
-        if top > 0:
-            contrib[3] = np.log1p(tr * (100 / top)) * (cfg.w_trending / math.log(101))
-        pop = self.engaged[cand]
-        top = pop.max() if pop.size else 0.0
-        if top > 0:
-            contrib[4] = np.log1p(pop) * (cfg.w_popular / math.log1p(top))
-        score = contrib.sum(axis=0)
-        score += 1e-6
-        score *= self._static_factor(cand, now)
-        score[~self.in_stock[cand]] *= cfg.out_of_stock_factor
+        tr_top = tr.max() if tr.size else 0.0
+        trending = np.log1p(tr * (100 / tr_top)) if tr_top > 0 else tr
+        popular = self.engaged[cand]
+        pop_top = popular.max() if popular.size else 0.0
+        weights = np.array(
+            [
+                cfg.w_follow,
+                cfg.w_similar,
+                cfg.w_interest / wsum if wsum > 0 else 0.0,
+                cfg.w_trending / math.log(101) if tr_top > 0 else 0.0,
+                cfg.w_popular / math.log1p(pop_top) if pop_top > 0 else 0.0,
+            ]
+        )
+        score, contrib = kernels.score_candidates(
+            cand,
+            self.clip_creator,
+            followed,
+            found.slot if found is not None else self._scratch()[1],
+            np.append(0.0, found.scores) if found is not None else np.zeros(1),
+            self.int_cols,
+            self.int_vals,
+            np.append(w, 0.0),
+            trending,
+            np.log1p(popular) if pop_top > 0 else popular,
+            self._static_factor(cand, now),
+            self.in_stock,
+            weights,
+            cfg.out_of_stock_factor,
+        )
         return self._rerank(v, w, cand, score, contrib, fresh, blocked, n)
 
     def _rerank(
