@@ -23,13 +23,15 @@ WORKDIR /app
 COPY --chown=clipshop:clipshop alembic.ini ./
 COPY --chown=clipshop:clipshop app ./app
 COPY --chown=clipshop:clipshop migrations ./migrations
-RUN mkdir -p /app/media && chown clipshop:clipshop /app/media
+RUN mkdir -p /app/media /app/.numba-cache && chown clipshop:clipshop /app/media /app/.numba-cache
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    CLIPSHOP_MEDIA_ROOT=/app/media
+    CLIPSHOP_MEDIA_ROOT=/app/media \
+    NUMBA_CACHE_DIR=/app/.numba-cache
 USER clipshop
-# compile the feed's ranking loops once, into the image (numba's cache), not at first start
-RUN python -c "import app.feed.kernels"
+# compile the feed's ranking loops once, into the image (numba's cache), not at first start; from
+# / so that the installed package is the one imported, as by `clipshop`
+RUN cd / && python -c "import app.feed.kernels"
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
