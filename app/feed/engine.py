@@ -666,7 +666,7 @@ class FeedEngine:
         """The viewer's next ``n`` clips: pools -> vectorised score -> diversity re-rank."""
         got = self.rank_columns(viewer, n, now, exclude)
         return [
-            Ranked(c, s, _REASONS[r], a)
+            Ranked(c, s, Reason(r), a)
             for c, s, r, a in zip(got.clips, got.scores, got.reasons, got.args, strict=True)
         ]
 
@@ -715,8 +715,7 @@ class FeedEngine:
                 np.concatenate(parts).astype(np.int64, copy=False), self.active, blocked, self._scratch()[2]
             )
         )
-        fresh = self._pools["fresh"]
-        if cand.size == 0 and fresh.size == 0:
+        if cand.size == 0 and self._pools["fresh"].size == 0:
             return RankedColumns([], [], [], [])
         # weighted signals, each normalised to 0..1 over the candidates, one row each:
         # follow, similar, interest, trending, popular (see kernels.score_candidates)
@@ -754,16 +753,14 @@ class FeedEngine:
             weights,
             cfg.out_of_stock_factor,
         )
-        return self._rerank(v, w, cand, score, contrib, fresh, blocked, n)
+        return self._rerank(w, cand, score, contrib, blocked, n)
 
     def _rerank(
         self,
-        v: Viewer,
         w: np.ndarray,
         cand: np.ndarray,
         score: np.ndarray,
         contrib: np.ndarray,
-        fresh: np.ndarray,
         blocked: np.ndarray,  # mask over the clips
         n: int,
     ) -> RankedColumns:
@@ -797,7 +794,7 @@ class FeedEngine:
         cand, score, primary, order = cand[ranked], score[ranked], primary[ranked], order[ranked]
         creator_arr = self.clip_creator[cand]
         heavy_arr = self.n_tags[cand] >= cfg.product_heavy_tags
-        explore = self._explore_order(v, w, fresh, blocked)
+        explore = self._explore_order(w, blocked)
         every = round(1 / cfg.explore_share) if cfg.explore_share > 0 else 0
         explore_slot = np.zeros(n, bool)
         if every:
@@ -821,37 +818,26 @@ class FeedEngine:
         )
         return RankedColumns(clips.tolist(), scores.tolist(), reasons.tolist(), args.tolist())
 
-    def _explore_order(self, v: Viewer, w: np.ndarray, fresh: np.ndarray, blocked: np.ndarray) -> np.ndarray:
-        """Thompson sampling over fresh clips: Beta(completes + a, impressions - completes + b).
+    def _explore_order(self, w: np.ndarray, blocked: np.ndarray) -> np.ndarray:
+        """Thompson sampling over the pools' fresh clips: Beta(completes + a, impressions -
+        completes + b), with the parameters computed with the pools.
 
         Fresh clips matching the viewer's interests get a prior bonus so exploration stays relevant.
         """
-        if fresh.size == 0 or self.config.explore_share <= 0:
-            return fresh[:0]
-        sample = _EXPLORE_SAMPLE
-        pooled = self._fresh_sample if self._pools is not None and fresh is self._pools["fresh"] else None
-        if pooled is not None:
-            # the pools keep the fresh clips in a random order (and their Beta parameters), with
-            # the first ``sample`` repeated at the end: a window at a random offset is a random
-            # sample of a large pool, taken as views (O(1) per request)
-            clips, a, b = pooled
-            start = self._prng.randrange(fresh.size) if fresh.size > sample else 0
-            stop = start + min(sample, fresh.size)
-            fresh, a, b = clips[start:stop], a[start:stop], b[start:stop]
-        else:
-            if fresh.size > sample:
-                fresh = fresh[self.rng.integers(0, fresh.size, sample)]
-            m, k = self.config.prior_complete
-            c = self.counters
-            imp = np.maximum(c["impressions"][fresh], c["views"][fresh])
-            comp = np.minimum(c["completes"][fresh], imp)
-            a = comp + m * k * 0.25 + 1
-            b = imp - comp + (1 - m) * k * 0.25 + 1
+        if self._pools is None or self._fresh_sample is None or self.config.explore_share <= 0:
+            return np.zeros(0, np.int64)
+        # the pools keep the fresh clips in a random order (and their Beta parameters), with the
+        # first ``sample`` repeated at the end: a window at a random offset is a random sample of
+        # a large pool, taken as views (O(1) per request)
+        clips, a, b = self._fresh_sample
+        size = self._pools["fresh"].size
+        start = self._prng.randrange(size) if size > _EXPLORE_SAMPLE else 0
+        stop = start + min(_EXPLORE_SAMPLE, size)
         # what the viewer has seen (or this session holds) is skipped; may repeat a clip: the
         # re-rank places each once
         return kernels.explore_pick(
-            fresh,
-            self.rng.beta(a, b),
+            clips[start:stop],
+            self.rng.beta(a[start:stop], b[start:stop]),
             blocked,
             self.in_stock,
             self.int_cols,
@@ -864,7 +850,6 @@ class FeedEngine:
 
 
 _EXPLORE_SAMPLE = 256  # fresh clips drawn from per request
-_REASONS = [Reason(code) if code else Reason.TRENDING for code in range(6)]  # by code
 
 
 class RankedColumns(NamedTuple):
