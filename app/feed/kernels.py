@@ -207,7 +207,6 @@ def score_candidates(
             sim_top = max(sim_top, contrib[1, i])
     sim_factor = weights[1] / sim_top if sim_top > 0 else 0.0
     use_follow = followed.shape[0] > 0
-    pad = w_ext.shape[0] - 1
     score = np.empty(m)
     for i in range(m):
         c = cand[i]
@@ -215,11 +214,7 @@ def score_candidates(
             contrib[0, i] = weights[0]
         contrib[1, i] *= sim_factor
         if weights[2] > 0:
-            affinity = 0.0
-            for j in range(int_cols.shape[1]):
-                col = int_cols[c, j]
-                affinity += int_vals[c, j] * w_ext[col if col >= 0 else pad]
-            contrib[2, i] = affinity * weights[2]
+            contrib[2, i] = _affinity(int_cols, int_vals, w_ext, c) * weights[2]
         contrib[3, i] = trending[i] * weights[3]
         contrib[4, i] = popular[i] * weights[4]
         total = contrib[0, i] + contrib[1, i] + contrib[2, i] + contrib[3, i] + contrib[4, i]
@@ -247,7 +242,6 @@ def explore_pick(
     """The ``k`` unblocked fresh clips to explore first: draw x (1/2 + interest affinity / top
     weight) x the out-of-stock factor, best first."""
     m = fresh.shape[0]
-    pad = w_ext.shape[0] - 1
     value = np.empty(m)
     clips = np.empty(m, np.int64)
     kept = 0
@@ -257,11 +251,7 @@ def explore_pick(
             continue
         d = draw[i]
         if w_top > 0:
-            affinity = 0.0
-            for j in range(int_cols.shape[1]):
-                col = int_cols[c, j]
-                affinity += int_vals[c, j] * w_ext[col if col >= 0 else pad]
-            d = d * (0.5 + affinity / w_top)
+            d = d * (0.5 + _affinity(int_cols, int_vals, w_ext, c) / w_top)
         if not in_stock[c]:
             d = d * out_of_stock
         value[kept] = -d
@@ -350,6 +340,17 @@ def mix_order(
     for i in range(m):
         blend[i] = (1 - mix_strength) * i + mix_strength * fair[i]
     return np.argsort(blend, kind="mergesort"), primary
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _affinity(int_cols: np.ndarray, int_vals: np.ndarray, w_ext: np.ndarray, clip: int) -> float:
+    """The clip's interest vector · the viewer's weights (``w_ext``: then 0, for the padding -1)."""
+    pad = w_ext.shape[0] - 1
+    affinity = 0.0
+    for j in range(int_cols.shape[1]):
+        col = int_cols[clip, j]
+        affinity += int_vals[clip, j] * w_ext[col if col >= 0 else pad]
+    return affinity
 
 
 @njit(cache=True, nogil=True, inline="always")
