@@ -78,10 +78,11 @@ async def post_events(request: Request) -> Response:
     body = await _read_body(request)
     # The cached token check of the feed (as for GET /v1/feed). A token it refuses is answered
     # after the body's checks, as before the fast path existed.
+    refused: DomainError | None = None
     try:
         user_id = feed_viewer(request)
-    except DomainError:
-        user_id = None
+    except DomainError as exc:
+        user_id, refused = None, exc
     if user_id is not None and body and _is_json(request.headers.get("content-type")):
         # the usual batch, every event clean: checked from the bytes (app/feed/fastevents.py)
         clean = fastevents.clean_batch(user_id, body)
@@ -91,7 +92,8 @@ async def post_events(request: Request) -> Response:
                 _events_committed(user_id)
             return Response(clean.answer(stored), media_type="application/json")
     events = await read_event_batch(request)
-    user_id = feed_viewer(request)
+    if refused is not None:
+        raise refused
     if user_id is None:
         raise Unauthorized("Sign in or start a guest session")
     batch = service.check_events(user_id, events)

@@ -236,6 +236,11 @@ def test_bad_events_are_reported_by_index_and_the_rest_accepted(
         == 422
     )
     assert client.post("/v1/events", json={"events": [ev("like", clip)]}).status_code == 401
+    # a refused token: 401 for a clean batch, but the body's own problems are answered first
+    forged = {"Authorization": viewer["Authorization"][:-4] + "AAAA"}
+    r = client.post("/v1/events", json={"events": [ev("like", clip)]}, headers=forged)
+    assert r.status_code == 401 and r.json()["code"] == "invalid_token", r.text
+    assert client.post("/v1/events", json={"events": "nope"}, headers=forged).status_code == 422
 
 
 def test_following_a_creator_brings_their_clips_with_a_reason(
