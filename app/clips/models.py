@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, Timestamps, UUIDPrimaryKey
@@ -71,6 +72,11 @@ class Clip(UUIDPrimaryKey, Timestamps, Base):
     renditions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     hls_master_key: Mapped[str | None] = mapped_column(String(512))
     mp4_key: Mapped[str | None] = mapped_column(String(512))
+    # False while a ready clip still lacks rungs of its ladder or its MP4 (it is published as soon
+    # as the lowest rung plays; the rest is added by the same job).
+    playback_complete: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    # {"vtt_key", "sprite_key", "interval_s", "tile_width", "tile_height", "columns", "rows", "count"}
+    storyboard: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     source_key: Mapped[str | None] = mapped_column(String(512))
     storage_prefix: Mapped[str] = mapped_column(String(255))
     processing_started_at: Mapped[datetime | None]

@@ -11,14 +11,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from app.clips.models import Clip, ClipStatus
 from app.clips.service import abort_orphan_multipart_uploads, expire_abandoned_uploads
 from app.config import get_settings
 from app.db import as_utc, session_scope, utcnow
 from app.jobs import actor
-from app.media import MediaLimits, MediaOutputs, MediaRejected, process_video
+from app.media import FirstPlayable, MediaJob, MediaLimits, MediaRejected, Rendition, master_playlist
+from app.media.exceptions import PLAIN_MESSAGES, RejectCode
+from app.media.transcode import HLS_MASTER
 from app.storage import get_storage
 from app.storage.s3 import S3Storage
 
@@ -33,6 +35,7 @@ CONTENT_TYPES = {
     ".mp4": "video/mp4",
     ".jpg": "image/jpeg",
     ".webp": "image/webp",
+    ".vtt": "text/vtt",
 }
 
 
@@ -46,20 +49,31 @@ def media_limits() -> MediaLimits:
     )
 
 
-def _claim(clip_id: uuid.UUID) -> str | None:
-    """Start an attempt: returns the source key, or None when there is nothing to do."""
+def _claim(clip_id: uuid.UUID) -> tuple[str, bool] | None:
+    """Start an attempt: (source key, whether the clip is already playable), or None when there is
+    nothing to do. A clip published at its first rung whose ladder is incomplete (a crash half-way)
+    is claimed again to finish it."""
     with session_scope() as session:
         clip = session.get(Clip, clip_id)
-        if clip is None or clip.status is not ClipStatus.processing:
+        if clip is None:
+            return None
+        finishing = clip.status is ClipStatus.ready and not clip.playback_complete
+        if clip.status is not ClipStatus.processing and not finishing:
             return None  # already ready/failed/deleted: a rerun or duplicate message changes nothing
         clip.processing_attempts += 1
         clip.processing_started_at = utcnow()
         if clip.processing_attempts > MAX_PROCESSING_ATTEMPTS:
+            if finishing:
+                # It plays at the rungs it has; stop trying to add the others.
+                log.error("clip ladder left incomplete", extra={"clip_id": str(clip_id)})
+                clip.playback_complete = True
+                clip.processing_progress = 100
+                return None
             clip.status = ClipStatus.failed
-            clip.failure_code = "transcode_failed"
-            clip.failure_message = "Processing did not finish after several attempts."
+            clip.failure_code = RejectCode.TRANSCODE_FAILED.value
+            clip.failure_message = PLAIN_MESSAGES[RejectCode.TRANSCODE_FAILED]
             return None
-        return clip.source_key
+        return (clip.source_key or ""), finishing
 
 
 def _set_progress(clip_id: uuid.UUID, percent: int) -> None:
@@ -67,19 +81,26 @@ def _set_progress(clip_id: uuid.UUID, percent: int) -> None:
         session.execute(
             update(Clip)
             .where(
-                Clip.id == clip_id, Clip.status == ClipStatus.processing, Clip.processing_progress < percent
+                Clip.id == clip_id,
+                Clip.status.in_((ClipStatus.processing, ClipStatus.ready)),
+                Clip.processing_progress < percent,
             )
             .values(processing_progress=percent)
         )
 
 
-def _fail(clip_id: uuid.UUID, code: str, message: str) -> None:
+def _fail(clip_id: uuid.UUID, exc: MediaRejected) -> None:
+    """The clip fails with a stable code and a plain sentence; tool output and paths only go to
+    the log."""
+    log.info(
+        "clip rejected", extra={"clip_id": str(clip_id), "code": exc.code.value, "detail": exc.detail}
+    )
     with session_scope() as session:
         clip = session.get(Clip, clip_id)
         if clip is not None and clip.status is ClipStatus.processing:
             clip.status = ClipStatus.failed
-            clip.failure_code = code
-            clip.failure_message = message[:2000]
+            clip.failure_code = exc.code.value
+            clip.failure_message = exc.message
 
 
 def _fetch_source(key: str, target: Path) -> None:
@@ -91,54 +112,99 @@ def _fetch_source(key: str, target: Path) -> None:
         shutil.copyfileobj(source, out, 1024 * 1024)
 
 
-def _publish(clip_id: uuid.UUID, prefix: str, outputs: MediaOutputs) -> dict[str, Any]:
-    """Upload every output under deterministic keys (a rerun overwrites, never duplicates).
-    Playlists go last so nothing references a segment that is not there yet."""
+def _upload(prefix: str, out_dir: Path, files: list[Path]) -> None:
+    """Upload under deterministic keys (a rerun overwrites, never duplicates), in the given order
+    (playlists after the segments they list)."""
     storage = get_storage()
-    files = outputs.files
-    files.sort(key=lambda p: (p.suffix == ".m3u8", p.name == "master.m3u8"))
     for path in files:
-        rel = path.relative_to(outputs.output_dir).as_posix()
+        rel = path.relative_to(out_dir).as_posix()
         storage.put_file(prefix + rel, path, CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
-    video = outputs.video
+
+
+def _rendition_rows(prefix: str, renditions: list[Rendition]) -> list[dict[str, Any]]:
+    return [
+        {
+            "rung": r.rung,
+            "width": r.width,
+            "height": r.height,
+            "bandwidth": r.bandwidth,
+            "codecs": r.codecs,
+            "playlist_key": prefix + r.playlist,
+        }
+        for r in renditions
+    ]
+
+
+def _rendition_of(prefix: str, row: dict[str, Any]) -> Rendition:
+    return Rendition(
+        rung=row["rung"], width=row["width"], height=row["height"], bandwidth=row["bandwidth"],
+        codecs=row["codecs"], playlist=str(row["playlist_key"]).removeprefix(prefix),
+    )  # fmt: skip
+
+
+def _publish_master(prefix: str, renditions: list[Rendition]) -> str:
+    key = f"{prefix}hls/{HLS_MASTER}"
+    get_storage().put_bytes(key, master_playlist(renditions).encode(), CONTENT_TYPES[".m3u8"])
+    return key
+
+
+def _first_fields(prefix: str, job: MediaJob, first: FirstPlayable) -> dict[str, Any]:
+    out = job.out_dir
     thumbs: dict[str, dict[str, str]] = {}
     poster_key = None
-    for image in outputs.images:
-        key = prefix + image.path.relative_to(outputs.output_dir).as_posix()
+    for image in first.images:
+        key = prefix + image.path.relative_to(out).as_posix()
         if image.kind == "poster":
             if image.format == "jpeg":
                 poster_key = key
         else:
             thumbs.setdefault(image.format, {})[str(image.width)] = key
+    board = first.storyboard
+    video = job.encoder.rungs[-1]
+    mp4 = job.encoder.mp4_size()
     return {
-        "mp4_key": prefix + video.mp4.relative_to(outputs.output_dir).as_posix(),
-        "hls_master_key": prefix + video.master.relative_to(outputs.output_dir).as_posix(),
-        "renditions": [
-            {
-                "rung": r.rung,
-                "width": r.width,
-                "height": r.height,
-                "bandwidth": r.bandwidth,
-                "codecs": r.codecs,
-                "playlist_key": prefix + r.playlist,
-            }
-            for r in video.renditions
-        ],
+        "mp4_key": prefix + first.mp4.relative_to(out).as_posix() if first.mp4 else None,
+        "hls_master_key": f"{prefix}hls/{HLS_MASTER}",
+        "renditions": _rendition_rows(prefix, first.renditions),
         "poster_key": poster_key,
         "thumbnail_keys": thumbs,
-        "duration_ms": round(video.duration * 1000),
-        "width": video.width,
-        "height": video.height,
+        "storyboard": {
+            "vtt_key": prefix + board.vtt.relative_to(out).as_posix(),
+            "sprite_key": prefix + board.sprite.relative_to(out).as_posix(),
+            "interval_s": board.interval_s,
+            "tile_width": board.tile_width,
+            "tile_height": board.tile_height,
+            "columns": board.columns,
+            "rows": board.rows,
+            "count": board.count,
+        },
+        "duration_ms": round(job.duration * 1000),
+        "width": mp4[0],
+        "height": mp4[1],
         "aspect_ratio": round(video.width / video.height, 4),
-        "has_audio": video.source_has_audio,
+        "has_audio": job.probe.has_audio,
+        "playback_complete": not job.has_rest,
     }
 
 
+def _deleted_meanwhile(session: Any, clip: Clip | None, prefix: str) -> bool:
+    if clip is not None and clip.status is ClipStatus.deleted:
+        get_storage().delete_prefix(prefix)
+    return clip is None or clip.status is ClipStatus.deleted
+
+
 def run_transcode(clip_id: uuid.UUID) -> str:
-    """The transcode job body; returns what happened (for logs and tests)."""
-    source_key = _claim(clip_id)
-    if source_key is None:
+    """The transcode job body; returns what happened (for logs and tests).
+
+    Two steps, each published as soon as it is done: the lowest HLS rung with the poster,
+    thumbnails and storyboard (the clip becomes `ready`, `playback_complete` false), then every
+    other rung and the MP4 (the master playlist is rewritten to list them; `playback_complete`
+    true). A crash after the first step leaves a clip that plays; the retry (or the sweep) runs
+    the second step only."""
+    claimed = _claim(clip_id)
+    if claimed is None:
         return "skipped"
+    source_key, finishing = claimed
     settings = get_settings()
     prefix = f"clips/{clip_id}/"
     work = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{clip_id}-"))
@@ -154,35 +220,71 @@ def run_transcode(clip_id: uuid.UUID) -> str:
         source = work / "source"
         _fetch_source(source_key, source)
         try:
-            outputs = process_video(
-                source,
-                work / "out",
-                media_limits(),
-                on_progress=on_progress,
+            job = MediaJob(
+                source, work / "out", media_limits(), on_progress=on_progress,
                 timeout_s=settings.transcode_time_limit_seconds,
-            )
+            )  # fmt: skip
+            if not finishing:
+                first = job.first()
+                _upload(prefix, job.out_dir, first.files)
+                _publish_master(prefix, first.renditions)
+                fields = _first_fields(prefix, job, first)
+                with session_scope() as session:
+                    clip = session.get(Clip, clip_id)
+                    if _deleted_meanwhile(session, clip, prefix):
+                        return "superseded"
+                    assert clip is not None
+                    if clip.status is not ClipStatus.processing:
+                        return "superseded"  # finished by a concurrent duplicate
+                    for name, value in fields.items():
+                        setattr(clip, name, value)
+                    clip.status = ClipStatus.ready
+                    clip.processing_progress = 100 if clip.playback_complete else max(
+                        clip.processing_progress, round(job.encoder.first_share * 100)
+                    )
+                    clip.failure_code = None
+                    clip.failure_message = None
+                    clip.ready_at = utcnow()
+                if not job.has_rest:
+                    return "ready"
+            rest = job.rest()
         except MediaRejected as exc:
-            log.info("clip rejected", extra={"clip_id": str(clip_id), "code": exc.code.value})
-            _fail(clip_id, exc.code.value, exc.message)
+            if finishing or _is_ready(clip_id):
+                # Playable already: keep what plays; the attempt limit ends the retries.
+                log.error(
+                    "clip ladder incomplete",
+                    extra={"clip_id": str(clip_id), "code": exc.code.value, "detail": exc.detail},
+                )
+                raise
+            _fail(clip_id, exc)
             return exc.code.value
-        fields = _publish(clip_id, prefix, outputs)
+        _upload(prefix, job.out_dir, rest.files)
         with session_scope() as session:
             clip = session.get(Clip, clip_id)
-            if clip is None or clip.status is not ClipStatus.processing:
-                # Deleted (or finished by a concurrent duplicate) meanwhile.
-                if clip is not None and clip.status is ClipStatus.deleted:
-                    get_storage().delete_prefix(prefix)
+            if _deleted_meanwhile(session, clip, prefix):
                 return "superseded"
-            for name, value in fields.items():
-                setattr(clip, name, value)
-            clip.status = ClipStatus.ready
+            assert clip is not None
+            if clip.status is not ClipStatus.ready or clip.playback_complete:
+                return "superseded"
+            have = [_rendition_of(prefix, row) for row in clip.renditions or []]
+            known = {r.rung for r in have}
+            renditions = have + [r for r in rest.renditions if r.rung not in known]
+            # The master is rewritten last, once every playlist it lists is stored.
+            _publish_master(prefix, renditions)
+            clip.renditions = _rendition_rows(prefix, renditions)
+            if rest.mp4 is not None:
+                clip.mp4_key = prefix + rest.mp4.relative_to(job.out_dir).as_posix()
+            clip.playback_complete = True
             clip.processing_progress = 100
-            clip.failure_code = None
-            clip.failure_message = None
-            clip.ready_at = utcnow()
         return "ready"
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _is_ready(clip_id: uuid.UUID) -> bool:
+    with session_scope() as session:
+        clip = session.get(Clip, clip_id)
+        return clip is not None and clip.status is ClipStatus.ready
 
 
 @actor(
@@ -197,13 +299,18 @@ def transcode_clip(clip_id: str) -> None:
 
 
 def sweep_stuck_clips(older_than: timedelta | None = None) -> list[uuid.UUID]:
-    """Re-enqueue clips left in `processing` past the deadline (a worker died mid-transcode)."""
+    """Re-enqueue clips whose transcode stopped past the deadline (a worker died mid-transcode):
+    clips left in `processing`, and playable clips whose ladder was left incomplete."""
     settings = get_settings()
     cutoff = utcnow() - (older_than or timedelta(seconds=settings.stuck_processing_seconds))
+    unfinished = or_(
+        Clip.status == ClipStatus.processing,
+        and_(Clip.status == ClipStatus.ready, Clip.playback_complete.is_(False)),
+    )
     with session_scope() as session:
         stuck = [
             clip.id
-            for clip in session.scalars(select(Clip).where(Clip.status == ClipStatus.processing))
+            for clip in session.scalars(select(Clip).where(unfinished))
             if clip.processing_started_at is None or as_utc(clip.processing_started_at) < cutoff
         ]
         for clip_id in stuck:

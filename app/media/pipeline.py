@@ -1,26 +1,94 @@
-"""probe -> validate -> transcode -> images, on local files (storage is the caller's business)."""
+"""probe -> validate -> first pass (playable) -> rest of the ladder, on local files.
+
+Storage is the caller's business: the clip job publishes what `first()` returns as soon as it has
+it (the clip is then playable at the lowest rung) and what `rest()` returns when it is done.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.media.posters import ImageOutput, write_images
 from app.media.probe import ProbeResult, probe
-from app.media.transcode import ProgressCallback, TranscodeResult, transcode
+from app.media.storyboard import Storyboard, build_storyboard
+from app.media.transcode import Encoder, ProgressCallback, Rendition, storyboard_interval
 from app.media.validate import MediaLimits, validate
+
+
+@dataclass
+class FirstPlayable:
+    """The lowest rung, the stills and (for a one-rung ladder) the MP4."""
+
+    renditions: list[Rendition]
+    mp4: Path | None
+    images: list[ImageOutput]
+    storyboard: Storyboard
+    files: list[Path]  # every file to publish, playlists last
+
+
+@dataclass
+class Remainder:
+    renditions: list[Rendition]
+    mp4: Path | None
+    files: list[Path] = field(default_factory=list)
+
+
+def _playlists_last(files: list[Path]) -> list[Path]:
+    # Nothing may reference a segment that is not stored yet: playlists go after their segments.
+    return sorted(files, key=lambda p: p.suffix in (".m3u8", ".vtt"))
+
+
+class MediaJob:
+    """One upload's way through the pipeline. Construction probes and validates (raising
+    MediaRejected); `first()` and `rest()` encode. Every read of the source forces its demuxer."""
+
+    def __init__(
+        self,
+        src: str | Path,
+        out_dir: str | Path,
+        limits: MediaLimits,
+        *,
+        on_progress: ProgressCallback | None = None,
+        timeout_s: float = 1800,
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        self.probe: ProbeResult = probe(src)
+        validate(self.probe, limits)
+        self.encoder = Encoder(src, self.out_dir, self.probe, on_progress=on_progress, timeout_s=timeout_s)
+
+    @property
+    def duration(self) -> float:
+        return self.encoder.duration
+
+    @property
+    def has_rest(self) -> bool:
+        return self.encoder.has_rest
+
+    def first(self) -> FirstPlayable:
+        stage = self.encoder.first()
+        frames = self.out_dir / "frames"
+        images = write_images(sorted(frames.glob("poster_*.png")), self.out_dir / "images")
+        board = build_storyboard(
+            sorted(frames.glob("board_*.jpg")), storyboard_interval(self.duration), self.duration,
+            self.out_dir / "storyboard",
+        )  # fmt: skip
+        files = stage.files + [image.path for image in images] + [board.sprite, board.vtt]
+        return FirstPlayable(stage.renditions, stage.mp4, images, board, _playlists_last(files))
+
+    def rest(self) -> Remainder:
+        stage = self.encoder.rest()
+        return Remainder(stage.renditions, stage.mp4, _playlists_last(stage.files))
 
 
 @dataclass
 class MediaOutputs:
     probe: ProbeResult
-    video: TranscodeResult
+    renditions: list[Rendition]
+    mp4: Path
     images: list[ImageOutput]
+    storyboard: Storyboard
     output_dir: Path
-
-    @property
-    def files(self) -> list[Path]:
-        return sorted(p for p in self.output_dir.rglob("*") if p.is_file())
 
 
 def process_video(
@@ -31,10 +99,15 @@ def process_video(
     on_progress: ProgressCallback | None = None,
     timeout_s: float = 1800,
 ) -> MediaOutputs:
-    """Turn `src` into upright MP4 + HLS + images under `out_dir`. Raises MediaRejected."""
-    out_dir = Path(out_dir)
-    info = probe(src)
-    validate(info, limits)
-    result = transcode(src, out_dir, info, on_progress=on_progress, timeout_s=timeout_s)
-    images = write_images(result.mp4, result.duration, out_dir / "images")
-    return MediaOutputs(probe=info, video=result, images=images, output_dir=out_dir)
+    """Both passes in a row (for tools and tests): upright HLS ladder + MP4 + stills under
+    `out_dir`, the master playlist at `hls/master.m3u8`. Raises MediaRejected."""
+    from app.media.transcode import HLS_MASTER, master_playlist
+
+    job = MediaJob(src, out_dir, limits, on_progress=on_progress, timeout_s=timeout_s)
+    first = job.first()
+    rest = job.rest()
+    renditions = first.renditions + rest.renditions
+    (job.out_dir / "hls" / HLS_MASTER).write_text(master_playlist(renditions))
+    mp4 = first.mp4 or rest.mp4
+    assert mp4 is not None
+    return MediaOutputs(job.probe, renditions, mp4, first.images, first.storyboard, job.out_dir)

@@ -1,9 +1,7 @@
-"""Poster and thumbnails: pick a representative (non-black, non-blank) frame, write JPEG + WebP."""
+"""Poster and thumbnails: pick a representative (non-black, non-blank) still, write JPEG + WebP."""
 
 from __future__ import annotations
 
-import io
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +12,6 @@ from app.media.exceptions import MediaRejected, RejectCode
 
 THUMBNAIL_WIDTHS = (180, 360, 720)
 POSTER_MAX_WIDTH = 1080
-SAMPLE_POINTS = (0.1, 0.3, 0.5, 0.7, 0.9)
 
 
 @dataclass
@@ -24,19 +21,6 @@ class ImageOutput:
     height: int
     format: str  # "jpeg" | "webp"
     path: Path
-
-
-def grab_frame(video: Path, at_seconds: float) -> Image.Image | None:
-    cmd = [
-        "ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{max(0.0, at_seconds):.3f}",
-        "-i", str(video), "-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-",
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, timeout=60, check=False)
-    if proc.returncode != 0 or not proc.stdout:
-        return None
-    image = Image.open(io.BytesIO(proc.stdout))
-    image.load()
-    return image.convert("RGB")
 
 
 def frame_score(image: Image.Image) -> float:
@@ -49,20 +33,25 @@ def frame_score(image: Image.Image) -> float:
     return score
 
 
-def choose_frame(video: Path, duration: float) -> Image.Image:
-    candidates = [img for t in SAMPLE_POINTS if (img := grab_frame(video, duration * t)) is not None]
-    if not candidates:
-        first = grab_frame(video, 0)
-        if first is None:
-            raise MediaRejected(RejectCode.CORRUPT, "No frame of the video could be decoded.")
-        candidates = [first]
-    return max(candidates, key=frame_score)
+def choose_frame(candidates: list[Path]) -> Image.Image:
+    """The most representative of the candidate stills (the first pass writes them)."""
+    frames = []
+    for path in candidates:
+        try:
+            with Image.open(path) as image:
+                frames.append(image.convert("RGB"))
+        except OSError:
+            continue
+    if not frames:
+        raise MediaRejected(RejectCode.CORRUPT, detail="no poster candidate frame decoded")
+    return max(frames, key=frame_score)
 
 
-def write_images(video: Path, duration: float, out_dir: Path) -> list[ImageOutput]:
-    """Poster (full width up to 1080) and thumbnails at THUMBNAIL_WIDTHS, each in JPEG and WebP."""
+def write_images(candidates: list[Path], out_dir: Path) -> list[ImageOutput]:
+    """Poster (full width up to 1080) and thumbnails at THUMBNAIL_WIDTHS, each in JPEG and WebP,
+    from the best of the candidate stills."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    frame = choose_frame(video, duration)
+    frame = choose_frame(candidates)
     outputs: list[ImageOutput] = []
     targets = [("poster", min(frame.width, POSTER_MAX_WIDTH))]
     targets += [("thumbnail", w) for w in THUMBNAIL_WIDTHS if w < frame.width] or [("thumbnail", frame.width)]

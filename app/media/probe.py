@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -14,19 +14,20 @@ from app.media.exceptions import MediaRejected, RejectCode
 
 FFPROBE_TIMEOUT_S = 60
 
-# Leading bytes of containers a phone or editor produces. A file that starts like one of these but
-# that ffprobe cannot parse is a damaged video (`corrupt`), anything else is `not_a_video`.
-_VIDEO_SIGNATURES: tuple[tuple[int, bytes], ...] = (
-    (4, b"ftyp"),  # ISO BMFF: mp4, mov, 3gp
-    (4, b"moov"),
-    (4, b"mdat"),
-    (4, b"free"),
-    (4, b"wide"),
-    (0, b"\x1a\x45\xdf\xa3"),  # EBML: Matroska, WebM
-    (0, b"RIFF"),  # AVI (RIFF....AVI ) checked below
-    (0, b"\x00\x00\x01\xba"),  # MPEG-PS
-    (0, b"FLV"),
-)
+# The demuxers an upload may be read with, decided from the file's own leading bytes. Every
+# ffprobe/ffmpeg call on an upload forces one of these: nothing in the file can make ffmpeg pick
+# another demuxer (HLS/DASH playlists, concat lists, image sequences, subtitle and text formats
+# all open other files or URLs), and none of these opens anything but the file itself.
+SAFE_DEMUXERS = ("mov", "matroska", "mpegts", "avi")
+
+# ISO BMFF (MP4, MOV, 3GP) top-level boxes a real file starts with.
+_ISO_BMFF_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"styp"})
+
+# Options that close what a forced demuxer could still reach: QuickTime data references to other
+# files (off by default in ffmpeg; pinned here so a changed default cannot reopen it).
+_DEMUXER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "mov": ("-enable_drefs", "0", "-use_absolute_path", "0"),
+}
 
 HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
 
@@ -174,6 +175,7 @@ class ProbeResult:
     audio: AudioStream | None
     video_streams: int = 0
     audio_streams: int = 0
+    demuxer: str = "mov"  # the forced demuxer every later read of the file must use
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -185,28 +187,79 @@ class ProbeResult:
         return self.video is not None
 
 
-def looks_like_video_container(path: Path) -> bool:
+def sniff_container(path: Path) -> str | None:
+    """The demuxer for `path`, decided from its leading bytes (one of SAFE_DEMUXERS), or None."""
     with path.open("rb") as fh:
-        head = fh.read(16)
-    for offset, magic in _VIDEO_SIGNATURES:
-        if head[offset : offset + len(magic)] == magic:
-            return magic != b"RIFF" or head[8:12] == b"AVI "
-    # MPEG-TS: sync byte every 188 bytes.
-    with path.open("rb") as fh:
-        chunk = fh.read(188 * 3 + 1)
-    return len(chunk) > 376 and chunk[0] == chunk[188] == chunk[376] == 0x47
+        head = fh.read(4 + 192 * 3)
+    box_size = int.from_bytes(head[:4], "big")
+    if len(head) >= 8 and head[4:8] in _ISO_BMFF_BOXES and (box_size in (0, 1) or box_size >= 8):
+        return "mov"
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska, WebM
+        return "matroska"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    # MPEG-TS: a sync byte every 188 bytes (192 in M2TS, after a 4-byte time code).
+    for start, size in ((0, 188), (4, 192)):
+        if len(head) > start + 2 * size and all(head[start + k * size] == 0x47 for k in range(3)):
+            return "mpegts"
+    return None
 
 
-def run_ffprobe(path: Path, *extra: str) -> dict[str, Any]:
+def input_args(path: Path, demuxer: str) -> list[str]:
+    """ffmpeg/ffprobe arguments that open `path` with `demuxer` forced and only the local file
+    protocol allowed, so nothing in the input can reach http, tcp, data or any other protocol."""
+    if demuxer not in SAFE_DEMUXERS:
+        raise ValueError(f"not an allowed demuxer: {demuxer}")
+    return [
+        "-protocol_whitelist", "file", "-f", demuxer, *_DEMUXER_OPTIONS.get(demuxer, ()),
+        "-i", f"file:{Path(path).resolve()}",
+    ]  # fmt: skip
+
+
+def run_ffprobe(path: Path, demuxer: str, *extra: str) -> dict[str, Any]:
     cmd = [
         "ffprobe", "-v", "error", "-hide_banner", "-of", "json",
-        "-show_format", "-show_streams", *extra, str(path),
+        "-show_format", "-show_streams", *extra, *input_args(path, demuxer),
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, timeout=FFPROBE_TIMEOUT_S, check=False)
     if proc.returncode != 0:
         raise _ProbeFailed(proc.stderr.decode("utf-8", "replace").strip())
     data: dict[str, Any] = json.loads(proc.stdout or b"{}")
     return data
+
+
+def measure_stream(path: Path, demuxer: str, stream_index: int) -> tuple[float, int] | None:
+    """(duration in seconds, packet count) of one stream, from its packets' timestamps.
+
+    Containers can state a wrong duration (fragmented MP4 whose headers claim hours, edit lists,
+    recordings with gaps): the packets are the truth. A demux-only pass, nothing is decoded."""
+    cmd = [
+        "ffprobe", "-v", "error", "-hide_banner", "-select_streams", str(stream_index),
+        "-show_entries", "packet=pts_time,dts_time,duration_time", "-of", "csv=p=0",
+        *input_args(path, demuxer),
+    ]  # fmt: skip
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=FFPROBE_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    if proc.returncode != 0:
+        return None
+    first: float | None = None
+    last = 0.0
+    count = 0
+    for line in proc.stdout.decode("ascii", "replace").splitlines():
+        fields = line.split(",")
+        if len(fields) < 3:
+            continue
+        start = _float(fields[0]) if fields[0] not in ("", "N/A") else _float(fields[1])
+        if start is None:
+            continue
+        count += 1
+        first = start if first is None else min(first, start)
+        last = max(last, start + (_float(fields[2]) or 0.0))
+    if first is None:
+        return None
+    return max(0.0, last - first), count
 
 
 class _ProbeFailed(Exception):
@@ -256,20 +309,28 @@ def _video_stream(s: dict[str, Any]) -> VideoStream:
     )
 
 
+def _plausible(stated: float | None, measured: float) -> bool:
+    return stated is not None and abs(stated - measured) <= max(1.0, 0.1 * measured)
+
+
 def probe(path: str | Path) -> ProbeResult:
-    """Inspect `path` with ffprobe. Raises MediaRejected when it is not a readable media file."""
+    """Inspect `path` with ffprobe. Raises MediaRejected when it is not a readable media file.
+
+    The demuxer is decided from the file's leading bytes and forced on every call: a file that is
+    not one of the containers in SAFE_DEMUXERS is `not_a_video` without ffprobe ever opening it."""
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
-        raise MediaRejected(RejectCode.NOT_A_VIDEO, "The file is empty.")
+        raise MediaRejected(RejectCode.NOT_A_VIDEO, detail="empty file")
+    demuxer = sniff_container(path)
+    if demuxer is None:
+        raise MediaRejected(RejectCode.NOT_A_VIDEO, detail="leading bytes match no allowed container")
     try:
-        data = run_ffprobe(path)
+        data = run_ffprobe(path, demuxer)
     except _ProbeFailed as exc:
-        if looks_like_video_container(path):
-            raise MediaRejected(RejectCode.CORRUPT, f"The video file is damaged and cannot be read ({exc}).")
-        raise MediaRejected(RejectCode.NOT_A_VIDEO, "The file is not a video we can read.")
+        raise MediaRejected(RejectCode.CORRUPT, detail=f"ffprobe ({demuxer}): {exc}")
     except subprocess.TimeoutExpired:
-        raise MediaRejected(RejectCode.CORRUPT, "Reading the file's structure timed out.")
+        raise MediaRejected(RejectCode.CORRUPT, detail="ffprobe timed out")
     fmt = data.get("format") or {}
     streams = data.get("streams") or []
     # Attached pictures (cover art) are not video.
@@ -289,8 +350,21 @@ def probe(path: str | Path) -> ProbeResult:
             channels=a.get("channels"),
         )
     duration = _float(fmt.get("duration"))
-    if duration is None and video is not None:
-        duration = video.duration
+    if video is not None:
+        measured = measure_stream(path, demuxer, video.index)
+        if measured is not None and measured[0] > 0:
+            seconds, packets = measured
+            # The container's figure is kept when it agrees with the packets (it includes the
+            # audio's tail); a missing or absurd one (fragmented MP4 headers claiming hours, edit
+            # lists) gives way to what the packets say.
+            if not _plausible(duration, seconds):
+                duration = seconds
+            rate = packets / seconds if packets > 1 else None
+            stated = video.frame_rate
+            if rate and (stated is None or stated > 240 or abs(stated - rate) > 0.2 * rate):
+                video = replace(video, frame_rate=rate, variable_frame_rate=True)
+        elif duration is None:
+            duration = video.duration
     bit_rate = fmt.get("bit_rate")
     return ProbeResult(
         container=str(fmt.get("format_name") or "unknown"),
@@ -302,5 +376,6 @@ def probe(path: str | Path) -> ProbeResult:
         audio=audio,
         video_streams=len(videos),
         audio_streams=len(audios),
+        demuxer=demuxer,
         raw=data,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 from pathlib import Path
 
@@ -10,7 +11,6 @@ import pytest
 from PIL import Image
 
 from app.media import MediaLimits, MediaRejected, process_video
-from app.media.posters import grab_frame
 from tests.media.media_checks import (
     DATA_DIR,
     assert_playable_mp4,
@@ -77,7 +77,7 @@ def test_file_is_ready_and_playable_or_refused_with_code(name: str, outputs: dic
     result, progress = got  # type: ignore[misc]
     width, height, rungs = expected
     duration = result.probe.duration
-    assert_playable_mp4(result.video.mp4, width, height, duration)
+    assert_playable_mp4(result.mp4, width, height, duration)
     out: Path = result.output_dir
     assert_valid_hls(lambda key: (out / key).read_bytes(), "hls/master.m3u8", rungs, portrait=height > width)
     # First segment of the top rung is itself playable, upright-sized H.264 + AAC.
@@ -98,9 +98,13 @@ def test_file_is_ready_and_playable_or_refused_with_code(name: str, outputs: dic
 
 
 def _frame(path: Path, at: float = 0.5) -> np.ndarray:
-    image = grab_frame(path, at)
-    assert image is not None
-    return np.asarray(image.convert("L"), dtype=np.float32)
+    proc = subprocess.run(
+        ["ffmpeg", "-v", "error", "-ss", str(at), "-i", str(path), "-frames:v", "1", "-f", "image2pipe",
+         "-vcodec", "png", "-"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    with Image.open(io.BytesIO(proc.stdout)) as image:
+        return np.asarray(image.convert("L"), dtype=np.float32)
 
 
 def test_rotate_and_reflect_comes_out_upright_and_unmirrored(outputs: dict[str, object]) -> None:
@@ -111,8 +115,8 @@ def test_rotate_and_reflect_comes_out_upright_and_unmirrored(outputs: dict[str, 
     """
     reflected, _ = outputs["mp4/sample_rotate_and_reflect.mp4"]  # type: ignore[misc]
     plain, _ = outputs["mp4/sample.mp4"]  # type: ignore[misc]
-    got = _frame(reflected.video.mp4)
-    reference = _frame(plain.video.mp4).T  # 1080x720 landscape -> transposed 720x1080 portrait
+    got = _frame(reflected.mp4)
+    reference = _frame(plain.mp4).T  # 1080x720 landscape -> transposed 720x1080 portrait
     assert got.shape == reference.shape == (1080, 720)
     mirrored = reference[:, ::-1]
     err_upright = float(np.abs(got - reference).mean())
@@ -147,7 +151,7 @@ def test_rotated_phone_capture_matches_decoder_autorotation(outputs: dict[str, o
     result, _ = outputs["mp4/pixel7_videoOnly_cleaned.mp4"]  # type: ignore[misc]
     # ffmpeg's own autorotate handles a pure 180 degree rotation correctly: it is the reference.
     reference = _stretched_frame(DATA_DIR / "mp4/pixel7_videoOnly_cleaned.mp4")
-    got = _stretched_frame(result.video.mp4)
+    got = _stretched_frame(result.mp4)
 
     def corr(other: np.ndarray) -> float:
         return float(np.corrcoef(got.ravel(), other.ravel())[0, 1])
@@ -160,11 +164,11 @@ def test_rotated_phone_capture_matches_decoder_autorotation(outputs: dict[str, o
 def test_silent_audio_added_when_source_has_none(outputs: dict[str, object]) -> None:
     result, _ = outputs["mp4/sample_video_only.mp4"]  # type: ignore[misc]
     assert not result.probe.has_audio
-    audio = stream(ffprobe(result.video.mp4), "audio")
+    audio = stream(ffprobe(result.mp4), "audio")
     assert audio["codec_name"] == "aac" and audio["channels"] == 2
 
 
 def test_vfr_source_becomes_constant_frame_rate(outputs: dict[str, object]) -> None:
     result, _ = outputs["mp4/pixel7_videoOnly_cleaned.mp4"]  # type: ignore[misc]
-    video = stream(ffprobe(result.video.mp4), "video")
+    video = stream(ffprobe(result.mp4), "video")
     assert video["r_frame_rate"] == video["avg_frame_rate"] == "30/1"

@@ -113,7 +113,7 @@ def test_hdr_10bit_source_becomes_8bit_sdr_and_short_audio_is_padded(tmp_path: P
     info = probe(src)
     assert info.video is not None and info.video.is_hdr and info.video.bit_depth == 10
     result = process_video(src, tmp_path / "out", MediaLimits())
-    data = ffprobe(result.video.mp4)
+    data = ffprobe(result.mp4)
     video = stream(data, "video")
     assert video["pix_fmt"] == "yuv420p" and video["codec_name"] == "h264"
     assert video.get("color_transfer") in (None, "bt709", "unknown")
