@@ -81,11 +81,23 @@ class RenditionRead(BaseModel):
     codecs: str
 
 
+class StoryboardRead(BaseModel):
+    vtt: str = Field(description="WebVTT index: one cue per interval, pointing at a tile of the sprite")
+    sprite: str = Field(description="The sprite sheet (JPEG) the cues point into with #xywh=x,y,w,h")
+    interval_s: int
+    tile_width: int
+    tile_height: int
+    columns: int
+    rows: int
+    count: int
+
+
 class PlaybackRead(BaseModel):
     hls: str | None
-    mp4: str | None
+    mp4: str | None = Field(description="Progressive MP4; null until `playback_complete` on multi-rung clips")
     poster: str | None
     thumbnails: dict[str, dict[str, str]] = Field(description="format -> width -> URL")
+    storyboard: StoryboardRead | None = Field(default=None, description="Frames for scrubbing")
 
 
 class ClipRead(BaseModel):
@@ -103,7 +115,12 @@ class ClipRead(BaseModel):
     height: int | None
     aspect_ratio: float | None
     has_audio: bool | None
-    renditions: list[RenditionRead]
+    renditions: list[RenditionRead] = Field(
+        description="HLS rungs published so far, lowest first; grows until `playback_complete`"
+    )
+    playback_complete: bool = Field(
+        description="False while a ready clip (playable at its first rung) still gets rungs or its MP4"
+    )
     playback: PlaybackRead
     tags: list[TagRead] = Field(
         default_factory=list,

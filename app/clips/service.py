@@ -73,16 +73,24 @@ def interest_ids(session: Session, clip_id: uuid.UUID) -> list[int]:
 def playback(clip: Clip) -> dict[str, Any]:
     """URLs a player needs: HLS master, MP4 fallback, poster and thumbnails (None until ready)."""
     if clip.status is not ClipStatus.ready:
-        return {"hls": None, "mp4": None, "poster": None, "thumbnails": {}}
+        return {"hls": None, "mp4": None, "poster": None, "thumbnails": {}, "storyboard": None}
     storage = get_storage()
     thumbs: dict[str, dict[str, str]] = {}
     for fmt, by_width in (clip.thumbnail_keys or {}).items():
         thumbs[fmt] = {str(w): storage.url_for(key) for w, key in by_width.items()}
+    board = clip.storyboard
     return {
         "hls": storage.url_for(clip.hls_master_key) if clip.hls_master_key else None,
         "mp4": storage.url_for(clip.mp4_key) if clip.mp4_key else None,
         "poster": storage.url_for(clip.poster_key) if clip.poster_key else None,
         "thumbnails": thumbs,
+        "storyboard": {
+            "vtt": storage.url_for(board["vtt_key"]),
+            "sprite": storage.url_for(board["sprite_key"]),
+            **{k: board[k] for k in ("interval_s", "tile_width", "tile_height", "columns", "rows", "count")},
+        }
+        if board
+        else None,
     }
 
 
@@ -427,6 +435,7 @@ def clip_read(clip: Clip, interests: list[str]) -> ClipRead:
         renditions=[
             RenditionRead(**{k: r[k] for k in RenditionRead.model_fields}) for r in clip.renditions or []
         ],
+        playback_complete=clip.playback_complete,
         playback=PlaybackRead(**playback(clip)),
         created_at=as_utc(clip.created_at),
         updated_at=as_utc(clip.updated_at),

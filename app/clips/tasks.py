@@ -302,7 +302,9 @@ def sweep_stuck_clips(older_than: timedelta | None = None) -> list[uuid.UUID]:
     """Re-enqueue clips whose transcode stopped past the deadline (a worker died mid-transcode):
     clips left in `processing`, and playable clips whose ladder was left incomplete."""
     settings = get_settings()
-    cutoff = utcnow() - (older_than or timedelta(seconds=settings.stuck_processing_seconds))
+    if older_than is None:
+        older_than = timedelta(seconds=settings.stuck_processing_seconds)
+    cutoff = utcnow() - older_than
     unfinished = or_(
         Clip.status == ClipStatus.processing,
         and_(Clip.status == ClipStatus.ready, Clip.playback_complete.is_(False)),

@@ -50,9 +50,12 @@ def _assert_one_consistent_set(clip_id: str, rungs: list[str]) -> None:
             listed = sorted(re.findall(r"^(seg_\d+\.ts)$", fh.read().decode(), re.MULTILINE))
         stored = sorted(k.split("/")[-1] for k in keys if k.startswith(f"hls/{rung}/seg_"))
         assert stored == listed
-    others = {k for k in keys if not k.startswith("hls/") and not k.startswith("images/")}
-    assert others == {"source", "video.mp4"}
+    others = {k for k in keys if not k.startswith(("hls/", "images/"))}
+    assert others == {"source", "video.mp4", "storyboard/storyboard.jpg", "storyboard/storyboard.vtt"}
     assert {k for k in keys if k.startswith("hls/") and "/" not in k[4:]} == {"hls/master.m3u8"}
+    with storage.open(f"clips/{clip_id}/hls/master.m3u8") as fh:
+        listed_rungs = re.findall(r"^(\w+)/index\.m3u8$", fh.read().decode(), re.MULTILINE)
+    assert listed_rungs == rungs
 
 
 def _mark_processing(clip_id: str, started_ago: timedelta) -> None:
@@ -221,7 +224,8 @@ def test_worker_killed_mid_transcode_still_ends_ready(
         os.killpg(first.pid, signal.SIGKILL)  # mid-transcode, ffmpeg included
         first.wait(10)
         status, progress = _clip_state(clip_id)
-        assert status is ClipStatus.processing and 0 < progress < 100
+        # Killed in the first pass (still processing) or after it (playable, ladder incomplete).
+        assert 0 < progress < 100 and status in (ClipStatus.processing, ClipStatus.ready)
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
@@ -231,7 +235,7 @@ def test_worker_killed_mid_transcode_still_ends_ready(
         redis_namespace, CLIPSHOP_STUCK_PROCESSING_SECONDS="2", CLIPSHOP_SWEEP_INTERVAL_SECONDS="2"
     )
     try:
-        assert _wait_for(lambda: _clip_state(clip_id)[0] is not ClipStatus.processing, 240), "never recovered"
+        assert _wait_for(lambda: _clip_state(clip_id)[1] == 100, 240), "never recovered"
     finally:
         second.send_signal(signal.SIGTERM)
         try:
@@ -274,3 +278,51 @@ def test_reprocess_clip_cli_rebuilds_in_place(
     again = client.get(f"/v1/clips/{clip['id']}", headers=headers).json()
     assert again["status"] == "ready" and again["ready_at"] > clip["ready_at"]
     assert _keys(clip["id"]) == before  # same deterministic keys, overwritten
+
+
+def test_clip_plays_at_its_first_rung_and_a_crash_after_it_is_completed_by_the_retry(
+    client: Any, make_user: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.clips.tasks import run_transcode
+    from app.media import MediaJob
+
+    _, headers = make_user("creator")
+    upload = _uploaded_not_completed(client, headers, _synth(tmp_path / "g.mp4", "720x1280", 2))
+    clip_id = upload["clip_id"]
+    _mark_processing(clip_id, timedelta(0))
+
+    def worker_dies(self: MediaJob) -> None:
+        raise SystemExit("worker died")  # what a kill looks like to the code after it
+
+    monkeypatch.setattr(MediaJob, "rest", worker_dies)
+    with pytest.raises(SystemExit):
+        run_transcode(uuid.UUID(clip_id))
+    playable = client.get(f"/v1/clips/{clip_id}", headers=headers).json()
+    assert playable["status"] == "ready" and playable["playback_complete"] is False
+    assert [r["rung"] for r in playable["renditions"]] == ["360p"]
+    assert playable["playback"]["mp4"] is None and playable["playback"]["poster"]
+    assert playable["playback"]["storyboard"]["count"] == 2
+    assert 0 < playable["processing_progress"] < 100
+    # What a player fetches works now: the master lists the one rung, whose segments are there.
+    storage = get_storage()
+    with storage.open(f"clips/{clip_id}/hls/master.m3u8") as fh:
+        assert re.findall(r"^(\w+)/index\.m3u8$", fh.read().decode(), re.MULTILINE) == ["360p"]
+    _assert_rung_segments_stored(clip_id, "360p")
+
+    monkeypatch.undo()
+    # The sweep finds the playable clip whose ladder is incomplete and the retry finishes it.
+    assert [str(c) for c in sweep_stuck_clips(older_than=timedelta(0))] == [clip_id]
+    jobs.drain()
+    done = client.get(f"/v1/clips/{clip_id}", headers=headers).json()
+    assert done["playback_complete"] is True and done["processing_progress"] == 100
+    assert [r["rung"] for r in done["renditions"]] == ["360p", "540p", "720p"]
+    assert done["playback"]["mp4"] and done["ready_at"] == playable["ready_at"]
+    _assert_one_consistent_set(clip_id, ["360p", "540p", "720p"])
+    assert sweep_stuck_clips(older_than=timedelta(0)) == []
+
+
+def _assert_rung_segments_stored(clip_id: str, rung: str) -> None:
+    storage = get_storage()
+    with storage.open(f"clips/{clip_id}/hls/{rung}/index.m3u8") as fh:
+        segments = re.findall(r"^(seg_\d+\.ts)$", fh.read().decode(), re.MULTILINE)
+    assert segments and all(storage.exists(f"clips/{clip_id}/hls/{rung}/{s}") for s in segments)
