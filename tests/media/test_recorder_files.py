@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.media import MediaLimits, process_video, probe
+from app.media import MediaLimits, probe, process_video
 from tests.media.media_checks import assert_playable_mp4, ffprobe
 
 
