@@ -1,11 +1,13 @@
-"""Ingest benchmark: a 30 s 1080x1920 clip end to end, against the bare ffmpeg command.
+"""Ingest benchmark: a 30 s 1080x1920 clip end to end, against bare ffmpeg in the same run.
 
 Prints
-- pipeline wall time (complete -> ready: queue pickup, ffprobe, the one ffmpeg run, output
-  verification, posters/thumbnails, publishing to storage) and the wall time of the bare
-  equivalent ffmpeg command (the very same arguments, run directly) in the same run, and their
-  ratio (goal <= 1.10);
-- time until the clip is first playable (upload completed -> status ready with HLS available);
+- the bare full ladder: one ffmpeg run encoding every HLS rung (360/540/720/1080) of the source,
+  nothing else, run directly (before and after the pipeline; the mean brackets it); and, for
+  reference, the former one-run command (the same ladder plus a separately encoded MP4);
+- time to first playable: upload completed -> clip `ready` (lowest rung, poster, thumbnails and
+  storyboard published) (goal <= 0.25 x bare full ladder);
+- the complete pipeline: upload completed -> `playback_complete` (queue pickup, ffprobe with the
+  packet measure, both passes, MP4 remux and check, stills, publishing) (goal <= 1.15 x bare);
 - peak RSS growth of a real uvicorn API process while a 1 GB body streams through
   PUT /v1/uploads/{id}/content (sampled from /proc; goal < 64 MB).
 
@@ -60,7 +62,7 @@ def bench_transcode(source: Path, work: Path) -> dict[str, float]:
     from app.clips.schemas import UploadCreate
     from app.db import session_scope
     from app.media.probe import probe
-    from app.media.transcode import build_command, plan_ladder
+    from app.media.transcode import plan_ladder, rest_pass_command
     from app.registry import import_all_tasks
     from app.storage import get_storage
 
@@ -68,16 +70,18 @@ def bench_transcode(source: Path, work: Path) -> dict[str, float]:
     import_all_tasks()
     jobs.start_inprocess_worker()
 
-    # Bare baseline: the same ffmpeg arguments the pipeline uses, without the progress pipe.
-    # Run before AND after the pipeline: the machine is shared, so the baseline brackets it.
+    # Bare baselines, run directly without the progress pipe. Run before AND after the pipeline:
+    # the machine is shared, so the two bracket it.
     info = probe(source)
     assert info.video is not None
+    rungs = plan_ladder(info.video.display_width, info.video.display_height)
 
-    def run_bare(name: str) -> float:
+    def run_bare(name: str, with_mp4: bool = False) -> float:
         bare_dir = work / name
         bare_dir.mkdir()
-        rungs = plan_ladder(info.video.display_width, info.video.display_height)  # type: ignore[union-attr]
-        cmd = [a for a in build_command(source, bare_dir, info, rungs) if a not in ("-progress", "pipe:1")]
+        cmd = [a for a in rest_pass_command(source, bare_dir, info, rungs) if a not in ("-progress", "pipe:1")]
+        if with_mp4:
+            cmd = one_run_with_mp4(cmd, bare_dir, info, len(rungs))
         started = time.perf_counter()
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         elapsed = time.perf_counter() - started
@@ -85,6 +89,7 @@ def bench_transcode(source: Path, work: Path) -> dict[str, float]:
         return elapsed
 
     bare_before = run_bare("bare1")
+    one_run_before = run_bare("onerun1", with_mp4=True)
 
     with session_scope() as session:
         user = User(email=f"bench-{uuid.uuid4().hex[:6]}@example.com", role=Role.creator, is_guest=False)
@@ -100,7 +105,7 @@ def bench_transcode(source: Path, work: Path) -> dict[str, float]:
         assert owner is not None
         started = time.perf_counter()
         service.complete_upload(session, owner, upload_id)
-    # complete -> the in-process worker picks the job up -> ready
+    # complete -> the in-process worker picks the job up -> ready (first playable) -> complete
     first_playable = None
     while True:
         with session_scope() as session:
@@ -108,20 +113,44 @@ def bench_transcode(source: Path, work: Path) -> dict[str, float]:
             assert clip is not None
             if clip.status is ClipStatus.ready and first_playable is None:
                 first_playable = time.perf_counter() - started
-            if clip.status in (ClipStatus.ready, ClipStatus.failed):
-                assert clip.status is ClipStatus.ready, clip.failure_message
+            assert clip.status is not ClipStatus.failed, clip.failure_message
+            if clip.status is ClipStatus.ready and clip.playback_complete:
                 break
         time.sleep(0.05)
     pipeline = time.perf_counter() - started
     jobs.stop_inprocess_worker()
     bare_after = run_bare("bare2")
+    one_run_after = run_bare("onerun2", with_mp4=True)
     return {
         "bare_s": (bare_before + bare_after) / 2,
         "bare_before_s": bare_before,
         "bare_after_s": bare_after,
+        "one_run_s": (one_run_before + one_run_after) / 2,
         "pipeline_s": pipeline,
         "first_playable_s": first_playable or pipeline,
     }
+
+
+def one_run_with_mp4(ladder_cmd: list[str], out_dir: Path, info: object, rungs: int) -> list[str]:
+    """The former single run: the ladder's command with one more split branch encoding a 720p MP4
+    (what the pipeline did before the MP4 became a remux of the 720p rung)."""
+    from app.media.transcode import MP4_MAX_SHORT_SIDE, _scaled, x264_args
+
+    graph_at = ladder_cmd.index("-filter_complex") + 1
+    graph = ladder_cmd[graph_at].split(";")
+    # one more branch of the split video and of the split audio
+    graph[0] = graph[0].replace(f"split={rungs}", f"split={rungs + 1}") + f"[s{rungs}]"
+    graph[-1] = graph[-1].replace(f"asplit={rungs}", f"asplit={rungs + 1}") + f"[a{rungs}]"
+    top = next(g for g in graph if g.startswith(f"[s{rungs - 1}]scale="))
+    w, h = (int(v) for v in top.split("scale=")[1].split(":")[:2])
+    mp4_w, mp4_h = _scaled(w, h, min(MP4_MAX_SHORT_SIDE, min(w, h)))
+    graph.insert(-1, f"[s{rungs}]scale={mp4_w}:{mp4_h}:flags=bicubic,setsar=1,format=yuv420p[v{rungs}]")
+    cmd = list(ladder_cmd)
+    cmd[graph_at] = ";".join(graph)
+    mp4 = ["-map", f"[v{rungs}]", "-map", f"[a{rungs}]", *x264_args(info),  # type: ignore[arg-type]
+           "-movflags", "+faststart", "-shortest", str(out_dir / "video.mp4")]  # fmt: skip
+    at = cmd.index("-filter_complex") + 2
+    return cmd[:at] + mp4 + cmd[at:]
 
 
 def _free_port() -> int:
@@ -238,12 +267,16 @@ def main() -> None:
             r = bench_transcode(source, work)
             print(f"source: {source.name} ({source.stat().st_size / 1e6:.1f} MB, {args.seconds} s 1080x1920)")
             print(
-                f"bare ffmpeg (same command):   {r['bare_s']:.2f} s "
+                f"bare full ladder (one run):      {r['bare_s']:.2f} s "
                 f"(mean of {r['bare_before_s']:.2f} before and {r['bare_after_s']:.2f} after)"
             )
-            print(f"pipeline (complete -> ready): {r['pipeline_s']:.2f} s")
-            print(f"ratio pipeline / bare:        {r['pipeline_s'] / r['bare_s']:.3f}  (goal <= 1.10)")
-            print(f"time to first playable:       {r['first_playable_s']:.2f} s")
+            print(f"former one run (ladder + MP4):  {r['one_run_s']:.2f} s (mean of before and after)")
+            print(f"time to first playable:         {r['first_playable_s']:.2f} s")
+            print(
+                f"ratio first playable / bare:    {r['first_playable_s'] / r['bare_s']:.3f}  (goal <= 0.25)"
+            )
+            print(f"complete pipeline:              {r['pipeline_s']:.2f} s")
+            print(f"ratio complete / bare:          {r['pipeline_s'] / r['bare_s']:.3f}  (goal <= 1.15)")
         if not args.skip_upload:
             u = bench_upload(work, args.upload_mb)
             print(

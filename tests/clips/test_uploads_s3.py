@@ -137,3 +137,52 @@ def test_presigned_put_of_the_wrong_size_is_refused_at_complete(
     assert response.json()["received_bytes"] == 900 and response.json()["declared_bytes"] == 1000
     # The clip stays `uploading`: nothing was enqueued.
     assert client.get(f"/v1/clips/{upload['clip_id']}", headers=headers).json()["status"] == "uploading"
+
+
+def test_on_s3_a_playlist_upload_fails_as_not_a_video_and_stores_nothing_else(
+    client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path
+) -> None:
+    _, headers = make_user("creator")
+    playlist = tmp_path / "clip.mp4"
+    playlist.write_text("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nfile:///etc/hostname\n#EXT-X-ENDLIST\n")
+    clip = upload_file(client, headers, playlist)
+    assert clip["status"] == "failed" and clip["failure_code"] == "not_a_video"
+    assert "/" not in clip["failure_message"]
+    assert list(on_s3.list_keys(f"clips/{clip['id']}/")) == [f"clips/{clip['id']}/source"]
+
+
+def test_on_s3_a_ladder_is_published_first_rung_first_then_completed(
+    client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.media import MediaJob
+
+    _, headers = make_user("creator")
+    path = tmp_path / "tall.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=540x960:r=24:d=2", "-f", "lavfi",
+         "-i", "sine=d=2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(path)],
+        check=True,
+    )  # fmt: skip
+    seen: dict[str, Any] = {}
+    real_rest = MediaJob.rest
+
+    def rest_after_looking(self: MediaJob) -> Any:
+        # What a viewer gets between the two steps: a playable clip at its first rung.
+        seen.update(client.get(f"/v1/clips/{self_clip['id']}", headers=headers).json())
+        return real_rest(self)
+
+    monkeypatch.setattr(MediaJob, "rest", rest_after_looking)
+    upload = declare(client, headers, path)
+    self_clip = {"id": upload["clip_id"]}
+    httpx.put(upload["upload_url"], content=path.read_bytes(), headers=upload["upload_headers"])
+    assert client.post(f"/v1/uploads/{upload['id']}/complete", headers=headers).status_code == 200
+    jobs.drain()
+    assert seen["status"] == "ready" and seen["playback_complete"] is False
+    assert [r["rung"] for r in seen["renditions"]] == ["360p"] and seen["playback"]["mp4"] is None
+    done = client.get(f"/v1/clips/{upload['clip_id']}", headers=headers).json()
+    assert done["playback_complete"] is True and [r["rung"] for r in done["renditions"]] == ["360p", "540p"]
+    prefix = f"clips/{upload['clip_id']}/"
+    assert_valid_hls(lambda key: on_s3.open(key).read(), f"{prefix}hls/master.m3u8", ["360p", "540p"], portrait=True)
+    vtt = httpx.get(done["playback"]["storyboard"]["vtt"]).text
+    assert vtt.startswith("WEBVTT") and "storyboard.jpg#xywh=0,0," in vtt
+    assert httpx.get(done["playback"]["storyboard"]["sprite"]).content[:2] == b"\xff\xd8"
