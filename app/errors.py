@@ -265,7 +265,54 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 422, "invalid_value", "A value in the request cannot be stored")
 
 
+# Seconds a client should wait before retrying when a dependency is down.
+RETRY_AFTER_SECONDS = 1
+
+
+def unavailable_response(request: Request | None, dependency: str) -> JSONResponse:
+    """503 problem with ``Retry-After``: a dependency (database, Redis, storage) is unreachable."""
+    return problem_response(
+        request,
+        503,
+        "service_unavailable",
+        f"The {dependency} is unavailable; retry shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        extra={"dependency": dependency},
+    )
+
+
+def is_unavailable_error(exc: BaseException) -> str | None:
+    """The name of the dependency an exception says is unreachable, or None.
+
+    Connection failures, pool timeouts and SQLite lock timeouts are outages (503, retry), not
+    server bugs; constraint and data errors are handled separately."""
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)):
+        return "database"
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeout
+    except ImportError:  # pragma: no cover - redis is a dependency
+        return None
+    if isinstance(exc, (RedisConnectionError, RedisTimeout)):
+        return "redis"
+    return None
+
+
+async def _unavailable_error(request: Request, exc: Exception) -> JSONResponse:
+    dependency = is_unavailable_error(exc) or "service"
+    logger.warning(
+        "dependency unavailable",
+        extra={"path": request.url.path, "dependency": dependency, "error": str(exc)[:300]},
+    )
+    return unavailable_response(request, dependency)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable_error(exc):
+        return await _unavailable_error(request, exc)
     logger.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(request, 500, "internal_error", "An unexpected error occurred")
 
@@ -276,6 +323,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _data_error)
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeout
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    for outage in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, RedisConnectionError, RedisTimeout):
+        app.add_exception_handler(outage, _unavailable_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

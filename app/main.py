@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,12 +17,14 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from app.config import get_settings
+from app.accounts.dependencies import authenticate_headers
+from app.config import Settings, get_settings
 from app.db import get_engine
 from app.errors import PROBLEM_MEDIA_TYPE, install_error_handlers, problem_responses
 from app.feed.fastpath import FeedFastPath
 from app.observability import (
     BodyLimitMiddleware,
+    BodyRule,
     RequestContextMiddleware,
     configure_logging,
     metrics_response,
@@ -126,6 +129,35 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
     return schema
 
 
+def _ping_redis(url: str, timeout: float) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def body_rules(settings: Settings) -> list[BodyRule]:
+    """Routes whose body may exceed ``max_body_bytes``: each has its own limit, and the caller is
+    authenticated from the headers before a byte of the body is read (401/413 up front). A new
+    route taking files adds a rule here."""
+    uuid_part = "[^/]+"
+    envelope = settings.multipart_overhead_bytes
+    return [
+        BodyRule("PUT", re.compile(f"/v1/uploads/{uuid_part}/content"), settings.max_upload_bytes),
+        BodyRule("POST", re.compile(f"/v1/uploads/{uuid_part}/complete"), settings.upload_complete_max_bytes),
+        BodyRule("PUT", re.compile("/v1/me/avatar"), settings.avatar_max_bytes + envelope),
+        BodyRule(
+            "POST",
+            re.compile(f"/v1/merchant/catalog/products/{uuid_part}/images"),
+            settings.product_image_max_bytes + envelope,
+        ),
+        BodyRule("POST", re.compile("/v1/merchant/catalog/imports"), settings.catalog_import_max_bytes + envelope),
+    ]
+
+
 OPENAPI_TAGS = [
     {"name": "auth", "description": "Sign-up, login, guest sessions, token refresh and logout"},
     {"name": "accounts", "description": "The signed-in user's own account and profile"},
@@ -158,7 +190,10 @@ def create_app() -> FastAPI:
         "/readyz",
         response_model=Readiness,
         tags=["operations"],
-        summary="Database and storage reachable",
+        summary="Every configured dependency reachable (database, storage, Redis)",
+        description="Who may call it: anyone (load balancers, orchestrators). 200 when the database, "
+        "the storage backend and, when configured, Redis answer; 503 otherwise. It recovers by itself "
+        "once the dependency is back.",
         responses={503: {"model": Readiness, "description": "A dependency is down"}},
     )
     def readyz() -> Any:
@@ -176,6 +211,14 @@ def create_app() -> FastAPI:
         except Exception as exc:
             logger.warning("readiness: storage unreachable", extra={"error": str(exc)[:200]})
             checks["storage"] = "unreachable"
+        current = get_settings()
+        if current.redis_url:
+            try:
+                _ping_redis(current.redis_url, current.redis_socket_timeout_seconds)
+                checks["redis"] = "ok"
+            except Exception as exc:
+                logger.warning("readiness: redis unreachable", extra={"error": str(exc)[:200]})
+                checks["redis"] = "unreachable"
         ready = all(value == "ok" for value in checks.values())
         body = Readiness(status="ok" if ready else "unavailable", checks=checks)
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
@@ -199,6 +242,8 @@ def create_app() -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         exempt_prefixes=settings.body_limit_exempt_prefixes,
+        rules=body_rules(settings),
+        authenticate=authenticate_headers,
     )
     if settings.cors_origins:
         application.add_middleware(

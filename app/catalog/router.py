@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, 
 from app.accounts.dependencies import MerchantUser
 from app.catalog import imports, service
 from app.catalog.dependencies import OrganisationId, OwnedProduct, OwnedSku, unit_of_work_in_this_thread
-from app.catalog.exceptions import ImageTooLarge, InvalidImport, PreconditionRequired
+from app.catalog.exceptions import ImageTooLarge, ImportTooLarge, PreconditionRequired
 from app.catalog.models import Product, ProductImage
 from app.catalog.schemas import (
     ImageVariantRead,
@@ -352,7 +352,7 @@ async def start_import(
     """Queue a bulk import; poll `GET /v1/merchant/catalog/imports/{id}` for progress and errors."""
     from starlette.concurrency import run_in_threadpool
 
-    data = await _read_limited(file, get_settings().catalog_import_max_bytes, InvalidImport)
+    data = await _read_limited(file, get_settings().catalog_import_max_bytes, ImportTooLarge)
     job = await run_in_threadpool(
         imports.start_import, session, organisation_id, user.id, data, format, file.filename or "", currency
     )
