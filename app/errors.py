@@ -240,6 +240,24 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 422, "validation_error", "The request has invalid fields", errors=errors)
 
 
+def allowed_methods(routes: Any, path: str) -> list[str]:
+    """Every method some route of ``path`` answers (plus HEAD with GET, and OPTIONS), sorted:
+    the ``Allow`` header of OPTIONS and 405 answers."""
+    from fastapi.routing import iter_route_contexts
+
+    methods: set[str] = set()
+    for context in iter_route_contexts(routes):
+        regex = getattr(context.route, "path_regex", None)
+        if regex is not None and regex.match(path) and context.methods:
+            methods.update(context.methods)
+    if not methods:
+        return []
+    if "GET" in methods:
+        methods.add("HEAD")
+    methods.add("OPTIONS")
+    return sorted(methods)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
@@ -247,9 +265,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else None
     if status == 404 and detail == "Not Found":
         detail = f"No route matches {request.url.path}"
+    headers = getattr(exc, "headers", None)
     if status == 405:
         detail = f"Method {request.method} is not allowed on {request.url.path}"
-    return problem_response(request, status, code, detail, headers=getattr(exc, "headers", None))
+        allow = allowed_methods(request.app.routes, request.url.path)
+        if allow:
+            headers = {**(headers or {}), "Allow": ", ".join(allow)}
+    return problem_response(request, status, code, detail, headers=headers)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:

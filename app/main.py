@@ -16,11 +16,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts.dependencies import authenticate_headers
 from app.config import Settings, get_settings
 from app.db import get_engine
-from app.errors import PROBLEM_MEDIA_TYPE, install_error_handlers, problem_responses
+from app.errors import PROBLEM_MEDIA_TYPE, allowed_methods, install_error_handlers, problem_responses
 from app.feed.fastpath import FeedFastPath
 from app.observability import (
     BodyLimitMiddleware,
@@ -109,6 +110,14 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
+            # Headers the route refuses to go without (with its own status, e.g. 428) are
+            # declared optional to FastAPI but required to clients: `x-required-headers`.
+            required_headers = {name.lower() for name in operation.pop("x-required-headers", [])}
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and parameter["name"].lower() in required_headers:
+                    parameter["required"] = True
+                    parameter.get("schema", {}).pop("anyOf", None)
+                    parameter.setdefault("schema", {}).update({"type": "string", "minLength": 1})
             responses = operation.setdefault("responses", {})
             # Validation failures are problem documents, not FastAPI's default shape.
             if "422" in responses or operation.get("parameters") or operation.get("requestBody"):
@@ -137,6 +146,23 @@ def _ping_redis(url: str, timeout: float) -> None:
         client.ping()
     finally:
         client.close()
+
+
+class OptionsMiddleware:
+    """``OPTIONS`` on any path the API has answers 204 with an ``Allow`` header listing every
+    method of that path (CORS preflights are answered by the CORS middleware in front of it)."""
+
+    def __init__(self, app: ASGIApp, application: FastAPI) -> None:
+        self.app = app
+        self.application = application
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            allow = allowed_methods(self.application.routes, scope["path"])
+            if allow:
+                await Response(status_code=204, headers={"Allow": ", ".join(allow)})(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def body_rules(settings: Settings) -> list[BodyRule]:
@@ -245,6 +271,7 @@ def create_app() -> FastAPI:
         rules=body_rules(settings),
         authenticate=authenticate_headers,
     )
+    application.add_middleware(OptionsMiddleware, application=application)
     if settings.cors_origins:
         application.add_middleware(
             CORSMiddleware,

@@ -68,6 +68,7 @@ def order_read(order: Order) -> OrderRead:
         },
         **problem_responses(401, 409, 422, 428),
     },
+    openapi_extra={"x-required-headers": ["Idempotency-Key"]},
 )
 def checkout(
     data: CheckoutRequest,
@@ -155,8 +156,60 @@ def refund_order(
     return order_read(order)
 
 
-@router.post("/v1/payments/webhook", response_model=WebhookAck, responses=problem_responses(400, 503))
-async def payment_webhook(request: Request, session: SessionDep) -> WebhookAck:
+@router.post(
+    "/v1/payments/webhook",
+    response_model=WebhookAck,
+    responses=problem_responses(400, 503),
+    openapi_extra={
+        "x-required-headers": ["ClipShop-Signature"],
+        "x-access": "webhook_signature",
+        "requestBody": {
+            "required": True,
+            "description": "The provider's event; the signature covers these exact bytes",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["id", "type", "data"],
+                        "properties": {
+                            "id": {"type": "string", "description": "Provider event id (processed once)"},
+                            "type": {"type": "string", "enum": ["payment.succeeded", "payment.failed"]},
+                            "data": {
+                                "type": "object",
+                                "required": ["order_id"],
+                                "properties": {
+                                    "order_id": {"type": "string", "format": "uuid"},
+                                    "amount_minor": {"type": "integer"},
+                                    "payment_id": {"type": "string", "maxLength": 200},
+                                },
+                            },
+                        },
+                    },
+                    "example": {
+                        "id": "evt_123",
+                        "type": "payment.succeeded",
+                        "data": {
+                            "order_id": "0b6c8ad4-8a5f-4b3e-9a53-9c1d2d3e4f50",
+                            "amount_minor": 4900,
+                            "payment_id": "pay_123",
+                        },
+                    },
+                }
+            },
+        },
+    },
+)
+async def payment_webhook(
+    request: Request,
+    session: SessionDep,
+    signature_header: Annotated[
+        str | None,
+        Header(
+            alias="ClipShop-Signature",
+            description="`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.' + raw body)>`",
+        ),
+    ] = None,
+) -> WebhookAck:
     """Payment provider events, signed: header `ClipShop-Signature: t=<unix seconds>,v1=<hex>`
     where v1 = HMAC-SHA256(secret, `<t>.<raw body>`). Events: `payment.succeeded`,
     `payment.failed` with `{"id", "type", "data": {"order_id", "amount_minor", "payment_id"}}`.
