@@ -18,6 +18,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import access
 from app.accounts.dependencies import authenticate_headers
 from app.config import Settings, get_settings
 from app.db import get_engine
@@ -131,6 +132,7 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
                     content = response.get("content", {})
                     if "application/json" in content and PROBLEM_MEDIA_TYPE in content:
                         del content["application/json"]
+    access.publish(schema, application.routes)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
@@ -208,7 +210,13 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(application)
 
-    @application.get("/healthz", response_model=Health, tags=["operations"], summary="Process is up")
+    @application.get(
+        "/healthz",
+        response_model=Health,
+        tags=["operations"],
+        summary="Process is up",
+        openapi_extra={"x-access": "public"},
+    )
     async def healthz() -> Health:
         return Health(status="ok")
 
@@ -221,6 +229,7 @@ def create_app() -> FastAPI:
         "the storage backend and, when configured, Redis answer; 503 otherwise. It recovers by itself "
         "once the dependency is back.",
         responses={503: {"model": Readiness, "description": "A dependency is down"}},
+        openapi_extra={"x-access": "public"},
     )
     def readyz() -> Any:
         checks: dict[str, str] = {}
@@ -255,6 +264,7 @@ def create_app() -> FastAPI:
         summary="Prometheus metrics",
         response_class=Response,
         responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+        openapi_extra={"x-access": "public"},
     )
     def metrics() -> Response:
         return metrics_response()

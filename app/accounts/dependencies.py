@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import Scope
 
+from app.access import access_rule
 from app.accounts.exceptions import InvalidToken, RoleRequired
 from app.accounts.models import AuthSession, Role, User
 from app.accounts.security import read_access_token, sign_in_is_live
@@ -30,6 +31,7 @@ from app.errors import (
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
 
+@access_rule("public")
 def get_optional_user(
     request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> User | None:
@@ -44,6 +46,7 @@ def get_optional_user(
     return user
 
 
+@access_rule("authenticated")
 def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
     if user is None:
         raise Unauthorized("Sign in or start a guest session")
@@ -101,15 +104,17 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
             raise RoleRequired(f"This action needs a {names} account")
         return user
 
-    return dependency
+    return access_rule(roles[0].value if len(roles) == 1 else "registered")(dependency)
 
 
+@access_rule("registered")
 def require_registered(user: CurrentUser) -> User:
     if user.is_guest:
         raise RoleRequired("Guests must sign up first", code="registration_required")
     return user
 
 
+@access_rule("admin")
 def _require_admin(user: CurrentUser) -> User:
     if user.role is not Role.admin:
         raise RoleRequired("This action needs an admin account")

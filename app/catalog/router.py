@@ -369,13 +369,23 @@ def read_import(import_id: uuid.UUID, organisation_id: OrganisationId, session: 
 # --- public reads -------------------------------------------------------------------------------
 
 
-@public.get("/v1/products/{product_id}", response_model=ProductRead, responses=problem_responses(404))
+@public.get(
+    "/v1/products/{product_id}",
+    response_model=ProductRead,
+    responses=problem_responses(404),
+    openapi_extra={"x-access": "public"},
+)
 def read_product(product_id: uuid.UUID, session: SessionDep) -> ProductRead:
     product = service.get_public_product(session, product_id)
     return product_read(session, product, merchant_view=False)
 
 
-@public.get("/v1/skus/{sku_id}", response_model=SkuPublicRead, responses=problem_responses(404))
+@public.get(
+    "/v1/skus/{sku_id}",
+    response_model=SkuPublicRead,
+    responses=problem_responses(404),
+    openapi_extra={"x-access": "public"},
+)
 def read_sku(sku_id: uuid.UUID, session: SessionDep) -> SkuPublicRead:
     """Price and live availability (reservations of unpaid, unexpired orders are subtracted)."""
     sku = service.get_public_sku(session, sku_id)

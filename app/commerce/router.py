@@ -96,13 +96,21 @@ def checkout(
     return order_read(order)
 
 
-@router.get("/v1/orders/{order_id}", response_model=OrderRead, responses=problem_responses(401, 404))
+@router.get(
+    "/v1/orders/{order_id}",
+    response_model=OrderRead,
+    responses=problem_responses(401, 404),
+    openapi_extra={"x-access": "authenticated+owner"},
+)
 def read_order(order_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> OrderRead:
     return order_read(service.get_order_for(session, order_id, user))
 
 
 @router.post(
-    "/v1/orders/{order_id}/cancel", response_model=OrderRead, responses=problem_responses(401, 404, 409)
+    "/v1/orders/{order_id}/cancel",
+    response_model=OrderRead,
+    responses=problem_responses(401, 404, 409),
+    openapi_extra={"x-access": "authenticated+owner"},
 )
 def cancel_order(order_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> OrderRead:
     """The buyer cancels an unpaid order; its reserved stock is released at once."""
@@ -140,6 +148,7 @@ def merchant_orders(
     "/v1/merchant/orders/{order_id}/refund",
     response_model=OrderRead,
     responses=problem_responses(401, 403, 404, 409),
+    openapi_extra={"x-access": "merchant_member+owner"},
 )
 def refund_order(
     order_id: uuid.UUID,
