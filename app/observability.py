@@ -68,6 +68,9 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # library warnings (e.g. PyJWT's about the development secret's length) go through logging
+    # too, so that every line on stderr is JSON
+    logging.captureWarnings(True)
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).handlers[:] = []
         logging.getLogger(noisy).propagate = False
