@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -58,16 +58,15 @@ class SignupRequest(BaseModel):
     password: str = Field(min_length=8, max_length=128)
     role: Literal["viewer", "creator", "merchant"] = "viewer"
     display_name: str | None = Field(default=None, min_length=1, max_length=80)
-    handle: str | SkipJsonSchema[None] = Field(
-        default=None, pattern=HANDLE_PATTERN, description="Creators: unique public handle"
+    # string or absent (null is accepted as absent, but not offered in the schema)
+    handle: Annotated[str, Field(pattern=HANDLE_PATTERN)] | SkipJsonSchema[None] = Field(
+        default=None, description="Creators: unique public handle"
     )
-    organisation_name: str | SkipJsonSchema[None] = Field(
-        default=None, min_length=2, max_length=120, description="Merchants: create this organisation"
+    organisation_name: Annotated[str, Field(min_length=2, max_length=120)] | SkipJsonSchema[None] = Field(
+        default=None, description="Merchants: create this organisation"
     )
-    invitation_token: str | SkipJsonSchema[None] = Field(
-        default=None,
-        max_length=1000,
-        description="Merchants: join the organisation that invited this email instead",
+    invitation_token: Annotated[str, Field(max_length=1000)] | SkipJsonSchema[None] = Field(
+        default=None, description="Merchants: join the organisation that invited this email instead"
     )
 
     @model_validator(mode="after")
