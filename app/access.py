@@ -95,6 +95,21 @@ def route_access(route: Any) -> str | None:
     return f"{rule}+{OWNER}" if OWNER in tags else rule
 
 
+def rules_by_operation(routes: Any) -> dict[tuple[str, str], str]:
+    """``{(method in lower case, path template): rule}`` of every API route."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    rules: dict[tuple[str, str], str] = {}
+    for context in iter_route_contexts(routes):
+        route = context.route
+        if isinstance(route, APIRoute):
+            rule = route_access(route)
+            if rule is not None:
+                for method in route.methods or ():
+                    rules[(method.lower(), route.path_format)] = rule
+    return rules
+
+
 def publish(schema: dict[str, Any], routes: Any) -> None:
     """Writes every operation's rule into the OpenAPI document as ``x-access``."""
     from fastapi.routing import APIRoute, iter_route_contexts

@@ -99,7 +99,8 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
         routes=application.routes,
         tags=application.openapi_tags,
     )
-    problem = problem_responses(400, 413, 422)
+    problem = problem_responses(400, 401, 403, 404, 413, 422, 503)
+    rules = access.rules_by_operation(application.routes)
 
     def problem_entry(status: int, description: str | None = None) -> dict[str, Any]:
         return {
@@ -107,7 +108,10 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
             "content": copy.deepcopy(problem[status]["content"]),
         }
 
-    for path_item in schema.get("paths", {}).values():
+    def problem_entry_for(status: int) -> dict[str, Any]:
+        return problem_entry(status)
+
+    for path, path_item in schema.get("paths", {}).items():
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
@@ -120,6 +124,17 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
                     parameter.get("schema", {}).pop("anyOf", None)
                     parameter.setdefault("schema", {}).update({"type": "string", "minLength": 1})
             responses = operation.setdefault("responses", {})
+            # What any caller can meet, by the route's access rule: a bad or signed-out token
+            # (401) wherever a token is read, a role or ownership refusal (403/404), and an
+            # unavailable dependency (503, with Retry-After) everywhere.
+            rule = rules.get((method, path))
+            if operation.get("security") or (rule and rule != "public" and rule != "webhook_signature"):
+                responses.setdefault("401", problem_entry_for(401))
+            if rule and (rule.split("+")[0] not in ("public", "authenticated", "webhook_signature") or "+" in rule):
+                responses.setdefault("403", problem_entry_for(403))
+            if rule and rule.endswith("+owner"):
+                responses.setdefault("404", problem_entry_for(404))
+            responses.setdefault("503", problem_entry_for(503))
             # Validation failures are problem documents, not FastAPI's default shape.
             if "422" in responses or operation.get("parameters") or operation.get("requestBody"):
                 responses["422"] = problem_entry(422, "Validation error")

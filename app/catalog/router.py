@@ -241,6 +241,7 @@ def read_stock(sku: OwnedSku, session: SessionDep, response: Response) -> StockR
     "/v1/merchant/skus/{sku_id}/stock",
     response_model=StockRead,
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+    openapi_extra={"x-required-headers": ["If-Match"]},
 )
 def set_stock(
     data: StockSet,
