@@ -111,6 +111,7 @@ def main() -> int:
                 print("the server did not start", file=sys.stderr)
                 return 1
             time.sleep(0.3)
+        httpx.get(f"{api}/openapi.json", timeout=300).raise_for_status()  # built once, then cached
         found = tokens(api, env)
         for role in args.roles.split(","):
             command = [
@@ -119,7 +120,7 @@ def main() -> int:
                 "--config-file", str(CONFIG),
                 "run", f"{api}/openapi.json", "--checks", "all", "--max-examples", str(args.max_examples),
                 "--phases", args.phases, "--workers", "1", "--no-shrink",
-                "--request-timeout", "30", "--generation-database", "none",
+                "--request-timeout", "30", "--generation-database", "none", "--wait-for-schema", "120",
             ]  # fmt: skip
             if args.seed is not None:
                 command += ["--seed", str(args.seed)]
