@@ -65,7 +65,20 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     from app.accounts import service
     from app.db import session_scope
 
-    password = args.password or os.environ.get("CLIPSHOP_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    password = args.password or os.environ.get("CLIPSHOP_ADMIN_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print(
+                "create-admin: no terminal to ask for the password; pass --password PASSWORD "
+                "or set CLIPSHOP_ADMIN_PASSWORD",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            password = getpass.getpass("Password: ")
+        except (EOFError, KeyboardInterrupt):
+            print("\ncreate-admin: no password given; pass --password PASSWORD", file=sys.stderr)
+            return 2
     if len(password) < 8:
         print("password must have at least 8 characters", file=sys.stderr)
         return 2

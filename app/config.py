@@ -40,11 +40,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # Largest request body accepted by ordinary routes; streaming upload routes are exempt and
-    # enforce their own declared-size limits.
+    # Largest request body accepted by ordinary routes; upload, image and import routes have their
+    # own limits (app/main.py, BODY_RULES), checked with authentication before the body is read.
     max_body_bytes: int = 1_048_576
     body_limit_exempt_prefixes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["/v1/uploads/", "/v1/media/", "/v1/merchant/catalog/"]
+        default_factory=list
     )
 
     # --- accounts ---------------------------------------------------------------------------
@@ -130,6 +130,22 @@ class Settings(BaseSettings):
     max_checkout_lines: int = 50
     # --- product tags on clips ----------------------------------------------------------------
     max_tags_per_clip: int = 20
+
+    # --- hardening: connection pools, outage timeouts, per-route body limits ----------------------
+    # Connections per API process (PostgreSQL): enough for the request threadpool (40) so a burst
+    # queues briefly on the pool rather than on the server; a request that still cannot get one
+    # within db_pool_timeout_seconds answers 503 with Retry-After (never a 30 s hang, never 500).
+    db_pool_size: int = 10
+    db_max_overflow: int = 30
+    db_pool_timeout_seconds: float = 3.0
+    # TCP connect timeout to the database (libpq rounds values under 2 up to 2).
+    db_connect_timeout_seconds: int = 2
+    # Redis (feed sessions, readiness): connect/read timeouts, so an outage answers 503 at once.
+    redis_socket_timeout_seconds: float = 1.0
+    # Body of POST /v1/uploads/{id}/complete (the part list of a multipart upload).
+    upload_complete_max_bytes: int = 2 * 1024 * 1024
+    # Room for the multipart envelope (boundaries, headers, small form fields) above a file limit.
+    multipart_overhead_bytes: int = 64 * 1024
 
     @field_validator("product_image_widths", mode="before")
     @classmethod

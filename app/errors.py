@@ -240,6 +240,24 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 422, "validation_error", "The request has invalid fields", errors=errors)
 
 
+def allowed_methods(routes: Any, path: str) -> list[str]:
+    """Every method some route of ``path`` answers (plus HEAD with GET, and OPTIONS), sorted:
+    the ``Allow`` header of OPTIONS and 405 answers."""
+    from fastapi.routing import iter_route_contexts
+
+    methods: set[str] = set()
+    for context in iter_route_contexts(routes):
+        regex = getattr(context.route, "path_regex", None)
+        if regex is not None and regex.match(path) and context.methods:
+            methods.update(context.methods)
+    if not methods:
+        return []
+    if "GET" in methods:
+        methods.add("HEAD")
+    methods.add("OPTIONS")
+    return sorted(methods)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
@@ -247,9 +265,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else None
     if status == 404 and detail == "Not Found":
         detail = f"No route matches {request.url.path}"
+    headers = getattr(exc, "headers", None)
     if status == 405:
         detail = f"Method {request.method} is not allowed on {request.url.path}"
-    return problem_response(request, status, code, detail, headers=getattr(exc, "headers", None))
+        allow = allowed_methods(request.app.routes, request.url.path)
+        if allow:
+            headers = {**(headers or {}), "Allow": ", ".join(allow)}
+    return problem_response(request, status, code, detail, headers=headers)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
@@ -265,7 +287,54 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 422, "invalid_value", "A value in the request cannot be stored")
 
 
+# Seconds a client should wait before retrying when a dependency is down.
+RETRY_AFTER_SECONDS = 1
+
+
+def unavailable_response(request: Request | None, dependency: str) -> JSONResponse:
+    """503 problem with ``Retry-After``: a dependency (database, Redis, storage) is unreachable."""
+    return problem_response(
+        request,
+        503,
+        "service_unavailable",
+        f"The {dependency} is unavailable; retry shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        extra={"dependency": dependency},
+    )
+
+
+def is_unavailable_error(exc: BaseException) -> str | None:
+    """The name of the dependency an exception says is unreachable, or None.
+
+    Connection failures, pool timeouts and SQLite lock timeouts are outages (503, retry), not
+    server bugs; constraint and data errors are handled separately."""
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)):
+        return "database"
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeout
+    except ImportError:  # pragma: no cover - redis is a dependency
+        return None
+    if isinstance(exc, (RedisConnectionError, RedisTimeout)):
+        return "redis"
+    return None
+
+
+async def _unavailable_error(request: Request, exc: Exception) -> JSONResponse:
+    dependency = is_unavailable_error(exc) or "service"
+    logger.warning(
+        "dependency unavailable",
+        extra={"path": request.url.path, "dependency": dependency, "error": str(exc)[:300]},
+    )
+    return unavailable_response(request, dependency)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable_error(exc):
+        return await _unavailable_error(request, exc)
     logger.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(request, 500, "internal_error", "An unexpected error occurred")
 
@@ -276,6 +345,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _data_error)
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeout
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    for outage in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, RedisConnectionError, RedisTimeout):
+        app.add_exception_handler(outage, _unavailable_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,13 +16,17 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.config import get_settings
+from app import access
+from app.accounts.dependencies import authenticate_headers
+from app.config import Settings, get_settings
 from app.db import get_engine
-from app.errors import PROBLEM_MEDIA_TYPE, install_error_handlers, problem_responses
+from app.errors import PROBLEM_MEDIA_TYPE, allowed_methods, install_error_handlers, problem_responses
 from app.feed.fastpath import FeedFastPath
 from app.observability import (
     BodyLimitMiddleware,
+    BodyRule,
     RequestContextMiddleware,
     configure_logging,
     metrics_response,
@@ -94,7 +99,8 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
         routes=application.routes,
         tags=application.openapi_tags,
     )
-    problem = problem_responses(400, 413, 422)
+    problem = problem_responses(400, 401, 403, 404, 413, 422, 503)
+    rules = access.rules_by_operation(application.routes)
 
     def problem_entry(status: int, description: str | None = None) -> dict[str, Any]:
         return {
@@ -102,11 +108,33 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
             "content": copy.deepcopy(problem[status]["content"]),
         }
 
-    for path_item in schema.get("paths", {}).values():
+    def problem_entry_for(status: int) -> dict[str, Any]:
+        return problem_entry(status)
+
+    for path, path_item in schema.get("paths", {}).items():
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
+            # Headers the route refuses to go without (with its own status, e.g. 428) are
+            # declared optional to FastAPI but required to clients: `x-required-headers`.
+            required_headers = {name.lower() for name in operation.pop("x-required-headers", [])}
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and parameter["name"].lower() in required_headers:
+                    parameter["required"] = True
+                    parameter.get("schema", {}).pop("anyOf", None)
+                    parameter.setdefault("schema", {}).update({"type": "string", "minLength": 1})
             responses = operation.setdefault("responses", {})
+            # What any caller can meet, by the route's access rule: a bad or signed-out token
+            # (401) wherever a token is read, a role or ownership refusal (403/404), and an
+            # unavailable dependency (503, with Retry-After) everywhere.
+            rule = rules.get((method, path))
+            if operation.get("security") or (rule and rule != "public" and rule != "webhook_signature"):
+                responses.setdefault("401", problem_entry_for(401))
+            if rule and (rule.split("+")[0] not in ("public", "authenticated", "webhook_signature") or "+" in rule):
+                responses.setdefault("403", problem_entry_for(403))
+            if rule and rule.endswith("+owner"):
+                responses.setdefault("404", problem_entry_for(404))
+            responses.setdefault("503", problem_entry_for(503))
             # Validation failures are problem documents, not FastAPI's default shape.
             if "422" in responses or operation.get("parameters") or operation.get("requestBody"):
                 responses["422"] = problem_entry(422, "Validation error")
@@ -119,11 +147,58 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
                     content = response.get("content", {})
                     if "application/json" in content and PROBLEM_MEDIA_TYPE in content:
                         del content["application/json"]
+    access.publish(schema, application.routes)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     application.openapi_schema = schema
     return schema
+
+
+def _ping_redis(url: str, timeout: float) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+class OptionsMiddleware:
+    """``OPTIONS`` on any path the API has answers 204 with an ``Allow`` header listing every
+    method of that path (CORS preflights are answered by the CORS middleware in front of it)."""
+
+    def __init__(self, app: ASGIApp, application: FastAPI) -> None:
+        self.app = app
+        self.application = application
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            allow = allowed_methods(self.application.routes, scope["path"])
+            if allow:
+                await Response(status_code=204, headers={"Allow": ", ".join(allow)})(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def body_rules(settings: Settings) -> list[BodyRule]:
+    """Routes whose body may exceed ``max_body_bytes``: each has its own limit, and the caller is
+    authenticated from the headers before a byte of the body is read (401/413 up front). A new
+    route taking files adds a rule here."""
+    uuid_part = "[^/]+"
+    envelope = settings.multipart_overhead_bytes
+    return [
+        BodyRule("PUT", re.compile(f"/v1/uploads/{uuid_part}/content"), settings.max_upload_bytes),
+        BodyRule("POST", re.compile(f"/v1/uploads/{uuid_part}/complete"), settings.upload_complete_max_bytes),
+        BodyRule("PUT", re.compile("/v1/me/avatar"), settings.avatar_max_bytes + envelope),
+        BodyRule(
+            "POST",
+            re.compile(f"/v1/merchant/catalog/products/{uuid_part}/images"),
+            settings.product_image_max_bytes + envelope,
+        ),
+        BodyRule("POST", re.compile("/v1/merchant/catalog/imports"), settings.catalog_import_max_bytes + envelope),
+    ]
 
 
 OPENAPI_TAGS = [
@@ -150,7 +225,13 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(application)
 
-    @application.get("/healthz", response_model=Health, tags=["operations"], summary="Process is up")
+    @application.get(
+        "/healthz",
+        response_model=Health,
+        tags=["operations"],
+        summary="Process is up",
+        openapi_extra={"x-access": "public"},
+    )
     async def healthz() -> Health:
         return Health(status="ok")
 
@@ -158,8 +239,12 @@ def create_app() -> FastAPI:
         "/readyz",
         response_model=Readiness,
         tags=["operations"],
-        summary="Database and storage reachable",
+        summary="Every configured dependency reachable (database, storage, Redis)",
+        description="Who may call it: anyone (load balancers, orchestrators). 200 when the database, "
+        "the storage backend and, when configured, Redis answer; 503 otherwise. It recovers by itself "
+        "once the dependency is back.",
         responses={503: {"model": Readiness, "description": "A dependency is down"}},
+        openapi_extra={"x-access": "public"},
     )
     def readyz() -> Any:
         checks: dict[str, str] = {}
@@ -176,6 +261,14 @@ def create_app() -> FastAPI:
         except Exception as exc:
             logger.warning("readiness: storage unreachable", extra={"error": str(exc)[:200]})
             checks["storage"] = "unreachable"
+        current = get_settings()
+        if current.redis_url:
+            try:
+                _ping_redis(current.redis_url, current.redis_socket_timeout_seconds)
+                checks["redis"] = "ok"
+            except Exception as exc:
+                logger.warning("readiness: redis unreachable", extra={"error": str(exc)[:200]})
+                checks["redis"] = "unreachable"
         ready = all(value == "ok" for value in checks.values())
         body = Readiness(status="ok" if ready else "unavailable", checks=checks)
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
@@ -186,6 +279,7 @@ def create_app() -> FastAPI:
         summary="Prometheus metrics",
         response_class=Response,
         responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+        openapi_extra={"x-access": "public"},
     )
     def metrics() -> Response:
         return metrics_response()
@@ -199,7 +293,10 @@ def create_app() -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         exempt_prefixes=settings.body_limit_exempt_prefixes,
+        rules=body_rules(settings),
+        authenticate=authenticate_headers,
     )
+    application.add_middleware(OptionsMiddleware, application=application)
     if settings.cors_origins:
         application.add_middleware(
             CORSMiddleware,

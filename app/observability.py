@@ -12,7 +12,9 @@ import random
 import re
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_body
+from app.errors import is_unavailable_error, problem_body, unavailable_response
 
 REQUESTS = Counter("clipshop_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -66,6 +68,9 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # library warnings (e.g. PyJWT's about the development secret's length) go through logging
+    # too, so that every line on stderr is JSON
+    logging.captureWarnings(True)
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).handlers[:] = []
         logging.getLogger(noisy).propagate = False
@@ -136,16 +141,25 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
-        except Exception:
+        except Exception as exc:
             # Reaching here means no handler turned the error into a response: log it, answer
-            # with a bare problem (never the exception text) and keep the request id.
-            logging.getLogger("clipshop.errors").exception(
-                "unhandled error", extra={"request_id": request_id, "path": scope["path"]}
-            )
-            if not started[0]:
-                await send_problem(
-                    scope, receive, send_wrapper, 500, "internal_error", "An unexpected error occurred"
+            # with a bare problem (never the exception text) and keep the request id. A
+            # dependency that is down is a 503 with Retry-After, not a server bug.
+            dependency = is_unavailable_error(exc)
+            if dependency is not None:
+                logging.getLogger("clipshop.errors").warning(
+                    "dependency unavailable", extra={"dependency": dependency, "path": scope["path"]}
                 )
+                if not started[0]:
+                    await unavailable_response(Request(scope, receive), dependency)(scope, receive, send_wrapper)
+            else:
+                logging.getLogger("clipshop.errors").exception(
+                    "unhandled error", extra={"request_id": request_id, "path": scope["path"]}
+                )
+                if not started[0]:
+                    await send_problem(
+                        scope, receive, send_wrapper, 500, "internal_error", "An unexpected error occurred"
+                    )
         finally:
             elapsed = time.perf_counter() - start
             route = _route_template(scope)
@@ -167,28 +181,77 @@ class RequestContextMiddleware:
                 )
 
 
-class BodyLimitMiddleware:
-    """Refuses bodies above ``max_bytes`` with a 413 problem, by ``Content-Length`` up front and
-    by counting streamed bytes otherwise. Paths under ``exempt_prefixes`` (streaming uploads)
-    enforce their own limits."""
+@dataclass(frozen=True)
+class BodyRule:
+    """A route whose body may be larger than the ordinary limit: its own limit, and whether the
+    caller must be authenticated before a byte of the body is read."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefixes: list[str]) -> None:
+    method: str
+    pattern: re.Pattern[str]
+    max_bytes: int
+    authenticate: bool = True
+
+
+# Checks the request's credentials from its headers alone (no body): returns the refusal to send
+# (a 401 problem) or None. Wired by the application (the accounts domain owns tokens).
+Authenticator = Callable[[Scope], Awaitable["Response | None"]]
+
+
+class BodyLimitMiddleware:
+    """Limits request bodies before they are read.
+
+    Ordinary routes accept ``max_bytes``. Routes listed in ``rules`` (uploads, imports, images)
+    have their own limit and, when the rule says so, the caller is authenticated from the headers
+    first: an anonymous or badly signed request is refused with 401 without reading its body, and
+    a declared ``Content-Length`` above the limit with 413. Bodies without a length are counted as
+    they stream and cut off at the limit. Paths under ``exempt_prefixes`` enforce their own limits.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        exempt_prefixes: list[str],
+        rules: list[BodyRule] | None = None,
+        authenticate: Authenticator | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.exempt_prefixes = tuple(exempt_prefixes)
+        self.rules = list(rules or [])
+        self.authenticate = authenticate
+
+    def _rule(self, scope: Scope) -> BodyRule | None:
+        method = scope["method"]
+        path = scope["path"]
+        for rule in self.rules:
+            if rule.method == method and rule.pattern.fullmatch(path):
+                return rule
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes):
+        if scope["type"] != "http" or (self.exempt_prefixes and scope["path"].startswith(self.exempt_prefixes)):
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
+        rule = self._rule(scope) if self.rules else None
+        if rule is not None:
+            limit = rule.max_bytes
+            if rule.authenticate and self.authenticate is not None:
+                refusal = await self.authenticate(scope)
+                if refusal is not None:
+                    # nothing of the body was read: close the connection rather than drain it
+                    refusal.headers["connection"] = "close"
+                    await refusal(scope, receive, send)
+                    return
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared > self.max_bytes:
-                    await self._reject(scope, receive, send)
+                if declared > limit:
+                    await self._reject(scope, receive, send, limit)
                     return
                 break
 
@@ -200,7 +263,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     too_large = True
                     raise _BodyTooLarge
             return message
@@ -217,21 +280,21 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not response_started:
-                await self._reject(scope, receive, send)
+                await self._reject(scope, receive, send, limit)
         except Exception:
             if too_large and not response_started:
-                await self._reject(scope, receive, send)
+                await self._reject(scope, receive, send, limit)
             else:
                 raise
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         await send_problem(
             scope,
             receive,
             send,
             413,
             "payload_too_large",
-            f"The request body exceeds the limit of {self.max_bytes} bytes",
+            f"The request body exceeds the limit of {limit} bytes",
             close=True,
         )
 

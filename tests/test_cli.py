@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -81,3 +82,33 @@ def test_embedded_server_starts_with_no_configuration(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_create_admin_without_a_terminal_asks_for_password_instead_of_a_traceback(tmp_path):
+    env = _env(tmp_path)
+    assert _run(["migrate"], env).returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "create-admin", "ops@example.com"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--password" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_library_warnings_are_json_log_lines(tmp_path):
+    env = _env(tmp_path)
+    env.pop("CLIPSHOP_SECRET_KEY", None)  # the short development placeholder: PyJWT warns about it
+    env["CLIPSHOP_LOG_LEVEL"] = "INFO"
+    code = (
+        "import uuid, warnings; warnings.simplefilter('always'); from app.main import app; "
+        "from app.accounts.security import create_access_token; "
+        "create_access_token(uuid.uuid4(), 'viewer', uuid.uuid4())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert any("InsecureKeyLength" in line or "HMAC key" in line for line in lines), lines
+    for line in lines:
+        json.loads(line)  # every line is a JSON object

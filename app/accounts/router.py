@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFi
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import func, select
 
+from app.access import access_rule
 from app.accounts import service
 from app.accounts.dependencies import (
     AdminUser,
@@ -133,6 +134,7 @@ def signup(request: Request, data: SignupRequest, session: SessionDep, user: Opt
     response_model=TokenResponse,
     responses=problem_responses(401, 422),
     summary="Log in with email and password (OAuth2 password form)",
+    openapi_extra={"x-access": "public"},
 )
 def login(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep
@@ -146,6 +148,7 @@ def login(
     response_model=TokenResponse,
     responses=problem_responses(401, 422),
     summary="Rotate a refresh token; reuse of an old one revokes the whole session",
+    openapi_extra={"x-access": "public"},
 )
 def refresh(data: RefreshRequest, session: SessionDep) -> TokenResponse:
     return token_response(service.rotate_refresh_token(session, data.refresh_token))
@@ -174,6 +177,7 @@ def logout(
     response_model=TokenResponse,
     status_code=status.HTTP_201_CREATED,
     summary="Start a guest session: no account, full feed; upgrade later via /v1/auth/signup",
+    openapi_extra={"x-access": "public"},
 )
 def guest(request: Request, session: SessionDep) -> TokenResponse:
     user = service.create_guest(session)
@@ -212,7 +216,12 @@ def upload_avatar(
 # --- public creator profiles --------------------------------------------------------------------
 
 
-@creators.get("/{handle}", response_model=CreatorProfileRead, responses=problem_responses(404))
+@creators.get(
+    "/{handle}",
+    response_model=CreatorProfileRead,
+    responses=problem_responses(404),
+    openapi_extra={"x-access": "public"},
+)
 def read_creator(handle: str, session: SessionDep) -> CreatorProfileRead:
     return creator_read(service.get_creator_by_handle(session, handle))
 
@@ -220,6 +229,7 @@ def read_creator(handle: str, session: SessionDep) -> CreatorProfileRead:
 # --- merchant organisation ----------------------------------------------------------------------
 
 
+@access_rule("merchant_member")
 def current_organisation(user: MerchantUser, session: SessionDep) -> MerchantOrganisation:
     organisation_id = service.get_merchant_organisation_id(session, user.id)
     if organisation_id is None:

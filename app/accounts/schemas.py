@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from app.accounts.models import MemberRole, Role
+from app.schema_types import Omittable, StrictBool
 
 HANDLE_PATTERN = r"^[a-z0-9_](?:[a-z0-9_.]{1,28})[a-z0-9_]$"
 
@@ -14,6 +16,25 @@ HANDLE_PATTERN = r"^[a-z0-9_](?:[a-z0-9_.]{1,28})[a-z0-9_]$"
 class SignupRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
+            # the role rules, for generated clients: creators need a handle; merchants create an
+            # organisation or join one by invitation (exactly one of the two)
+            "allOf": [
+                {
+                    "if": {"properties": {"role": {"const": "creator"}}, "required": ["role"]},
+                    "then": {"required": ["handle"]},
+                },
+                {
+                    "if": {"properties": {"role": {"const": "merchant"}}, "required": ["role"]},
+                    "then": {
+                        "oneOf": [
+                            {"required": ["organisation_name"], "not": {"required": ["invitation_token"]}},
+                            {"required": ["invitation_token"], "not": {"required": ["organisation_name"]}},
+                        ]
+                    },
+                },
+            ],
+            "description": "Creators need `handle`; merchants need `organisation_name` (a new "
+            "organisation) or `invitation_token` (join one), not both.",
             "examples": [
                 {"email": "ada@example.com", "password": "correct horse battery", "role": "viewer"},
                 {
@@ -37,16 +58,15 @@ class SignupRequest(BaseModel):
     password: str = Field(min_length=8, max_length=128)
     role: Literal["viewer", "creator", "merchant"] = "viewer"
     display_name: str | None = Field(default=None, min_length=1, max_length=80)
-    handle: str | None = Field(
-        default=None, pattern=HANDLE_PATTERN, description="Creators: unique public handle"
+    # string or absent (null is accepted as absent, but not offered in the schema)
+    handle: Annotated[str, Field(pattern=HANDLE_PATTERN)] | SkipJsonSchema[None] = Field(
+        default=None, description="Creators: unique public handle"
     )
-    organisation_name: str | None = Field(
-        default=None, min_length=2, max_length=120, description="Merchants: create this organisation"
+    organisation_name: Annotated[str, Field(min_length=2, max_length=120)] | SkipJsonSchema[None] = Field(
+        default=None, description="Merchants: create this organisation"
     )
-    invitation_token: str | None = Field(
-        default=None,
-        max_length=1000,
-        description="Merchants: join the organisation that invited this email instead",
+    invitation_token: Annotated[str, Field(max_length=1000)] | SkipJsonSchema[None] = Field(
+        default=None, description="Merchants: join the organisation that invited this email instead"
     )
 
     @model_validator(mode="after")
@@ -193,7 +213,7 @@ class InvitationRead(BaseModel):
 class AdminUserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    is_active: bool | None = None
+    is_active: Omittable[StrictBool] = None
 
 
 class UserPage(BaseModel):

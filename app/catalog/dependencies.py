@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import Depends
 from sqlalchemy.orm import Session
 
+from app.access import access_rule
 from app.accounts.dependencies import MerchantUser
 from app.catalog import service
 from app.catalog.models import Product, Sku
 from app.db import SessionDep
 
 
+@access_rule("merchant_member")
 def merchant_organisation_id(user: MerchantUser, session: SessionDep) -> uuid.UUID:
     return service.organisation_id_for(session, user)
 
@@ -21,10 +23,12 @@ def merchant_organisation_id(user: MerchantUser, session: SessionDep) -> uuid.UU
 OrganisationId = Annotated[uuid.UUID, Depends(merchant_organisation_id)]
 
 
+@access_rule("owner")
 def owned_product(product_id: uuid.UUID, organisation_id: OrganisationId, session: SessionDep) -> Product:
     return service.get_owned_product(session, organisation_id, product_id)
 
 
+@access_rule("owner")
 def owned_sku(sku_id: uuid.UUID, organisation_id: OrganisationId, session: SessionDep) -> Sku:
     return service.get_owned_sku(session, organisation_id, sku_id)
 

@@ -71,6 +71,11 @@ class InvalidImport(BadRequest):
     code = "invalid_import"
 
 
+class ImportTooLarge(DomainError):
+    status_code = 413
+    code = "import_too_large"
+
+
 class InsufficientStock(Conflict):
     """One error for the whole cart: ``lines`` lists every short line with what is available."""
 

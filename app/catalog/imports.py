@@ -178,10 +178,23 @@ def _csv_rows(data: bytes) -> list[dict[str, str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidImport("The file is not UTF-8 text")
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise InvalidImport("The CSV file has no header row")
-    return [{(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+    # strict: a stray or unbalanced quote is an error, not a field that silently swallows the
+    # rows after it (the csv module's default reads on to the end of the file)
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    rows: list[dict[str, str]] = []
+    try:
+        if not reader.fieldnames:
+            raise InvalidImport("The CSV file has no header row")
+        for row in reader:
+            rows.append({(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None})
+    except csv.Error as exc:
+        data_row = len(rows) + 1
+        raise InvalidImport(
+            f"Row {data_row}: malformed CSV ({exc}); check for an unbalanced quote",
+            code="malformed_csv",
+            rows=[{"row": data_row, "sku": None, "field": None, "message": f"malformed CSV: {exc}"}],
+        )
+    return rows
 
 
 def _group(drafts: dict[str, ProductDraft], handle: str) -> ProductDraft:

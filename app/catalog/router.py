@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, 
 from app.accounts.dependencies import MerchantUser
 from app.catalog import imports, service
 from app.catalog.dependencies import OrganisationId, OwnedProduct, OwnedSku, unit_of_work_in_this_thread
-from app.catalog.exceptions import ImageTooLarge, InvalidImport, PreconditionRequired
+from app.catalog.exceptions import ImageTooLarge, ImportTooLarge, PreconditionRequired
 from app.catalog.models import Product, ProductImage
 from app.catalog.schemas import (
     ImageVariantRead,
@@ -241,6 +241,7 @@ def read_stock(sku: OwnedSku, session: SessionDep, response: Response) -> StockR
     "/v1/merchant/skus/{sku_id}/stock",
     response_model=StockRead,
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+    openapi_extra={"x-required-headers": ["If-Match"]},
 )
 def set_stock(
     data: StockSet,
@@ -352,7 +353,7 @@ async def start_import(
     """Queue a bulk import; poll `GET /v1/merchant/catalog/imports/{id}` for progress and errors."""
     from starlette.concurrency import run_in_threadpool
 
-    data = await _read_limited(file, get_settings().catalog_import_max_bytes, InvalidImport)
+    data = await _read_limited(file, get_settings().catalog_import_max_bytes, ImportTooLarge)
     job = await run_in_threadpool(
         imports.start_import, session, organisation_id, user.id, data, format, file.filename or "", currency
     )
@@ -369,13 +370,23 @@ def read_import(import_id: uuid.UUID, organisation_id: OrganisationId, session: 
 # --- public reads -------------------------------------------------------------------------------
 
 
-@public.get("/v1/products/{product_id}", response_model=ProductRead, responses=problem_responses(404))
+@public.get(
+    "/v1/products/{product_id}",
+    response_model=ProductRead,
+    responses=problem_responses(404),
+    openapi_extra={"x-access": "public"},
+)
 def read_product(product_id: uuid.UUID, session: SessionDep) -> ProductRead:
     product = service.get_public_product(session, product_id)
     return product_read(session, product, merchant_view=False)
 
 
-@public.get("/v1/skus/{sku_id}", response_model=SkuPublicRead, responses=problem_responses(404))
+@public.get(
+    "/v1/skus/{sku_id}",
+    response_model=SkuPublicRead,
+    responses=problem_responses(404),
+    openapi_extra={"x-access": "public"},
+)
 def read_sku(sku_id: uuid.UUID, session: SessionDep) -> SkuPublicRead:
     """Price and live availability (reservations of unpaid, unexpired orders are subtracted)."""
     sku = service.get_public_sku(session, sku_id)

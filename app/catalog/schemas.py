@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+
+from app.schema_types import Omittable
 
 Availability = Literal["in_stock", "low_stock", "out_of_stock"]
 # Bounds that keep every stored amount and total inside a 32-bit integer column.
@@ -48,18 +50,18 @@ class SkuCreate(TextInput):
     quantity: int = Field(default=0, ge=0, le=MAX_QUANTITY, description="Units on hand")
     options: dict[str, str] = Field(default_factory=dict, examples=[{"size": "M", "colour": "black"}])
     compare_at_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
-    active: bool = True
+    active: StrictBool = True
 
     _check_currency = field_validator("currency")(_currency)
 
 
 class SkuUpdate(TextInput):
-    sku: str | None = Field(default=None, min_length=1, max_length=100)
-    price_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
-    currency: str | None = None
-    options: dict[str, str] | None = None
+    sku: Omittable[Annotated[str, Field(min_length=1, max_length=100)]] = None
+    price_minor: Omittable[Annotated[int, Field(ge=0, le=MAX_MINOR)]] = None
+    currency: Omittable[str] = None
+    options: Omittable[dict[str, str]] = None
     compare_at_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
-    active: bool | None = None
+    active: Omittable[StrictBool] = None
 
     @field_validator("currency")
     @classmethod
@@ -95,17 +97,17 @@ class ProductCreate(TextInput):
     interests: list[str] | None = Field(
         default=None, description="Interest slugs; derived from the category when omitted"
     )
-    active: bool = True
+    active: StrictBool = True
     skus: list[SkuCreate] = Field(default_factory=list, max_length=250)
 
 
 class ProductUpdate(TextInput):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title: Omittable[Annotated[str, Field(min_length=1, max_length=200)]] = None
     description: str | None = Field(default=None, max_length=20_000)
     brand: str | None = Field(default=None, max_length=120)
     category: str | None = Field(default=None, max_length=200)
-    interests: list[str] | None = None
-    active: bool | None = None
+    interests: Omittable[list[str]] = None
+    active: Omittable[StrictBool] = None
 
 
 class ImageVariantRead(BaseModel):

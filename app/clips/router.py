@@ -106,6 +106,7 @@ def _authorize_content(request: Request, token: str | None, upload_id: uuid.UUID
     responses=problem_responses(401, 403, 404, 409, 413, 422),
     summary="Stream the file through the API (simple clients; the local backend's upload URL)",
     openapi_extra={
+        "x-access": "authenticated+owner",
         "requestBody": {
             "required": True,
             "description": "The file's bytes, exactly the declared size (streamed, never buffered whole)",
@@ -155,6 +156,7 @@ async def put_upload_content(
     response_model=ClipRead,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Verify the uploaded file and start processing",
+    openapi_extra={"x-access": "authenticated+owner"},
 )
 def complete_upload(
     upload_id: uuid.UUID, session: SessionDep, user: CurrentUser, data: UploadComplete | None = None
@@ -170,6 +172,7 @@ def complete_upload(
     response_class=Response,
     responses=problem_responses(401, 403, 404, 409),
     summary="Abort an upload (its clip and any uploaded bytes are removed)",
+    openapi_extra={"x-access": "authenticated+owner"},
 )
 def abort_upload(upload_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
     service.abort_upload(session, user, upload_id)
@@ -187,7 +190,9 @@ def get_clip(clip_id: uuid.UUID, session: SessionDep, user: OptionalUser) -> Cli
     return _clip_read(session, clip)
 
 
-@clips.patch("/{clip_id}", response_model=ClipRead, responses=problem_responses(401, 403, 404, 422))
+@clips.patch(
+    "/{clip_id}", response_model=ClipRead, responses=problem_responses(401, 403, 404, 422), openapi_extra={"x-access": "authenticated+owner"}
+)
 def update_clip(clip_id: uuid.UUID, data: ClipUpdate, session: SessionDep, user: CurrentUser) -> ClipRead:
     clip = service.update_clip(session, user, clip_id, data)
     return _clip_read(session, clip)
@@ -198,6 +203,7 @@ def update_clip(clip_id: uuid.UUID, data: ClipUpdate, session: SessionDep, user:
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=problem_responses(401, 403, 404),
+    openapi_extra={"x-access": "authenticated+owner"},
 )
 def delete_clip(clip_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
     service.delete_clip(session, user, clip_id)

@@ -68,6 +68,7 @@ def order_read(order: Order) -> OrderRead:
         },
         **problem_responses(401, 409, 422, 428),
     },
+    openapi_extra={"x-required-headers": ["Idempotency-Key"]},
 )
 def checkout(
     data: CheckoutRequest,
@@ -95,13 +96,21 @@ def checkout(
     return order_read(order)
 
 
-@router.get("/v1/orders/{order_id}", response_model=OrderRead, responses=problem_responses(401, 404))
+@router.get(
+    "/v1/orders/{order_id}",
+    response_model=OrderRead,
+    responses=problem_responses(401, 404),
+    openapi_extra={"x-access": "authenticated+owner"},
+)
 def read_order(order_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> OrderRead:
     return order_read(service.get_order_for(session, order_id, user))
 
 
 @router.post(
-    "/v1/orders/{order_id}/cancel", response_model=OrderRead, responses=problem_responses(401, 404, 409)
+    "/v1/orders/{order_id}/cancel",
+    response_model=OrderRead,
+    responses=problem_responses(401, 404, 409),
+    openapi_extra={"x-access": "authenticated+owner"},
 )
 def cancel_order(order_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> OrderRead:
     """The buyer cancels an unpaid order; its reserved stock is released at once."""
@@ -139,6 +148,7 @@ def merchant_orders(
     "/v1/merchant/orders/{order_id}/refund",
     response_model=OrderRead,
     responses=problem_responses(401, 403, 404, 409),
+    openapi_extra={"x-access": "merchant_member+owner"},
 )
 def refund_order(
     order_id: uuid.UUID,
@@ -155,8 +165,60 @@ def refund_order(
     return order_read(order)
 
 
-@router.post("/v1/payments/webhook", response_model=WebhookAck, responses=problem_responses(400, 503))
-async def payment_webhook(request: Request, session: SessionDep) -> WebhookAck:
+@router.post(
+    "/v1/payments/webhook",
+    response_model=WebhookAck,
+    responses=problem_responses(400, 503),
+    openapi_extra={
+        "x-required-headers": ["ClipShop-Signature"],
+        "x-access": "webhook_signature",
+        "requestBody": {
+            "required": True,
+            "description": "The provider's event; the signature covers these exact bytes",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["id", "type", "data"],
+                        "properties": {
+                            "id": {"type": "string", "description": "Provider event id (processed once)"},
+                            "type": {"type": "string", "enum": ["payment.succeeded", "payment.failed"]},
+                            "data": {
+                                "type": "object",
+                                "required": ["order_id"],
+                                "properties": {
+                                    "order_id": {"type": "string", "format": "uuid"},
+                                    "amount_minor": {"type": "integer"},
+                                    "payment_id": {"type": "string", "maxLength": 200},
+                                },
+                            },
+                        },
+                    },
+                    "example": {
+                        "id": "evt_123",
+                        "type": "payment.succeeded",
+                        "data": {
+                            "order_id": "0b6c8ad4-8a5f-4b3e-9a53-9c1d2d3e4f50",
+                            "amount_minor": 4900,
+                            "payment_id": "pay_123",
+                        },
+                    },
+                }
+            },
+        },
+    },
+)
+async def payment_webhook(
+    request: Request,
+    session: SessionDep,
+    signature_header: Annotated[
+        str | None,
+        Header(
+            alias="ClipShop-Signature",
+            description="`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.' + raw body)>`",
+        ),
+    ] = None,
+) -> WebhookAck:
     """Payment provider events, signed: header `ClipShop-Signature: t=<unix seconds>,v1=<hex>`
     where v1 = HMAC-SHA256(secret, `<t>.<raw body>`). Events: `payment.succeeded`,
     `payment.failed` with `{"id", "type", "data": {"order_id", "amount_minor", "payment_id"}}`.

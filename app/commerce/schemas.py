@@ -6,6 +6,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.commerce.models import OrderStatus
+from app.schema_types import StrictBool
 
 
 class CheckoutLine(BaseModel):
@@ -67,7 +68,7 @@ class OrderPage(BaseModel):
 
 
 class RefundRequest(BaseModel):
-    restock: bool = Field(default=True, description="Put the units back on hand (recorded in the ledger)")
+    restock: StrictBool = Field(default=True, description="Put the units back on hand (recorded in the ledger)")
 
 
 class WebhookAck(BaseModel):

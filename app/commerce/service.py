@@ -522,6 +522,42 @@ def verify_signature(
         raise InvalidSignature("The signature does not match the body")
 
 
+# Largest amount a provider may report (beyond any order total; keeps it an integer column value).
+MAX_WEBHOOK_AMOUNT_MINOR = 10**15
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _parse_webhook(body: bytes) -> tuple[dict[str, Any], dict[str, Any], uuid.UUID]:
+    """The event, its ``data`` and the order id; anything else is a 400 ``invalid_webhook`` and
+    nothing is recorded (a provider retrying a malformed event must not turn into a 500 loop)."""
+    try:
+        event = json.loads(body, parse_constant=_refuse_constant)  # NaN, Infinity: refused
+        if not isinstance(event, dict):
+            raise TypeError("not an object")
+        if not isinstance(event.get("id"), str | int) or isinstance(event.get("id"), bool):
+            raise TypeError("id")
+        if not isinstance(event.get("type"), str):
+            raise TypeError("type")
+        data = event.get("data")
+        if not isinstance(data, dict):
+            raise TypeError("data")
+        order_id = uuid.UUID(str(data["order_id"]))
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise InvalidWebhook("The event needs id, type and data.order_id")
+    amount = data.get("amount_minor")
+    if amount is not None and (
+        type(amount) is not int or not -MAX_WEBHOOK_AMOUNT_MINOR <= amount <= MAX_WEBHOOK_AMOUNT_MINOR
+    ):
+        raise InvalidWebhook("data.amount_minor must be an integer number of minor units")
+    payment_id = data.get("payment_id")
+    if payment_id is not None and (not isinstance(payment_id, str) or len(payment_id) > 200):
+        raise InvalidWebhook("data.payment_id must be a string")
+    return event, data, order_id
+
+
 def handle_webhook(session: Session, body: bytes, signature: str | None) -> tuple[str, bool]:
     """Verify, de-duplicate by provider event id, apply. Returns ``(outcome, duplicate)``."""
     settings = get_settings()
@@ -538,14 +574,9 @@ def handle_webhook(session: Session, body: bytes, signature: str | None) -> tupl
         secret=settings.payment_webhook_secret,
         tolerance=settings.payment_webhook_tolerance_seconds,
     )
-    try:
-        event = json.loads(body)
-        event_id = str(event["id"])
-        event_type = str(event["type"])
-        data = event.get("data") or {}
-        order_id = uuid.UUID(str(data["order_id"]))
-    except (ValueError, KeyError, TypeError):
-        raise InvalidWebhook("The event needs id, type and data.order_id")
+    event, data, order_id = _parse_webhook(body)
+    event_id = str(event["id"])
+    event_type = str(event["type"])
     record = WebhookEvent(
         provider_event_id=event_id, type=event_type, order_id=order_id, outcome="received", payload=event
     )
@@ -562,7 +593,7 @@ def handle_webhook(session: Session, body: bytes, signature: str | None) -> tupl
     if event_type == "payment.succeeded":
         order = session.get(Order, order_id)
         amount = data.get("amount_minor")
-        if order is not None and amount is not None and int(amount) != order.total_minor:
+        if order is not None and amount is not None and amount != order.total_minor:
             outcome = "amount_mismatch"
         else:
             outcome = capture_payment(session, order_id, data.get("payment_id"))

@@ -814,7 +814,7 @@ class FeedEngine:
             self._scratch()[2],
         )
         clips, scores, reasons, args = kernels.pick_columns(
-            pick, cand, score, contrib, order, primary, creator_arr, bool(w.any())
+            pick, cand, score, contrib, order, primary, creator_arr, np.ascontiguousarray(wv, dtype=np.float64)
         )
         return RankedColumns(clips.tolist(), scores.tolist(), reasons.tolist(), args.tolist())
 

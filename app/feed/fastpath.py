@@ -14,16 +14,19 @@ the standard shape. The declared route stays the documented contract (OpenAPI).
 
 from __future__ import annotations
 
+import logging
 import re
 from types import SimpleNamespace
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import DomainError, domain_error_response
+from app.errors import DomainError, domain_error_response, is_unavailable_error, unavailable_response
 from app.feed import pages
 from app.feed.dependencies import viewer_from_header
 from app.feed.runtime import Reads
+
+logger = logging.getLogger("clipshop.feed")
 
 PATH = "/v1/feed"
 _ROUTE = SimpleNamespace(path=PATH)  # what the metrics and access log read as the route template
@@ -82,6 +85,14 @@ class FeedFastPath:
             body = pages.build_page(db, user_id, cursor, limit)
         except DomainError as exc:
             await domain_error_response(Request(scope, receive), exc)(scope, receive, send)
+            return
+        except Exception as exc:
+            # the database or the session store (Redis) is down: 503 with Retry-After, not 500
+            dependency = is_unavailable_error(exc)
+            if dependency is None:
+                raise
+            logger.warning("feed: dependency unavailable", extra={"dependency": dependency, "error": str(exc)[:300]})
+            await unavailable_response(Request(scope, receive), dependency)(scope, receive, send)
             return
         finally:
             db.close()

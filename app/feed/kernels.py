@@ -269,12 +269,13 @@ def pick_columns(
     column: np.ndarray,  # int64 per candidate: its column in ``contrib``
     primary: np.ndarray,  # int32 per candidate: its primary interest (-1: none)
     creators: np.ndarray,  # int32 per candidate
-    personal: bool,  # the viewer has interest weights
+    weights: np.ndarray,  # float64 per interest column: the viewer's interest weights
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(clip, score, reason code, reason argument) of each slot. The strongest of the follow,
-    similar, interest and trending signals explains a pick (nothing personal at all: trending);
-    interest and trending picks are named after the clip's primary interest (``Reason`` codes:
-    1 follow, 2 similar, 3 interest, 4 trending, 5 explore)."""
+    similar, interest and trending signals explains a pick (nothing personal at all: trending).
+    A reason names something true of this viewer: an interest pick names the clip's primary
+    interest only when the viewer has that interest (else it stays unnamed), and a trending pick
+    names no interest (``Reason`` codes: 1 follow, 2 similar, 3 interest, 4 trending, 5 explore)."""
     k = pick.shape[0]
     clips = np.empty(k, np.int64)
     scores = np.empty(k)
@@ -292,10 +293,10 @@ def pick_columns(
                 row, top = r, contrib[r, col]
         if not top > 0:
             row = 3
-        about_interest = row >= 2 and primary[p] >= 0
         clips[t], scores[t] = cand[p], score[p]
-        if about_interest:
-            reasons[t], args[t] = (3 if personal else 4), primary[p]
+        if row == 2:
+            named = primary[p] >= 0 and primary[p] < weights.shape[0] and weights[primary[p]] > 0
+            reasons[t], args[t] = 3, (primary[p] if named else -1)
         else:
             reasons[t], args[t] = row + 1, (creators[p] if row == 0 else -1)
     return clips, scores, reasons, args
@@ -416,7 +417,7 @@ def warm_up() -> None:
         np.array([0], i64),
         np.array([0], i32),
         np.array([0], i32),
-        True,
+        np.array([1.0]),
     )
     mix_order(np.array([[0, -1], [-1, -1]], i32), np.array([0.5, -1.0]), np.array([0.6, 0.4]), 0.7)
     chosen = np.zeros(4, np.bool_)

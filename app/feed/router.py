@@ -44,6 +44,7 @@ ROUTER_PRIORITY = 0
         "paging never repeats or skips a clip. Pass `next_cursor` back for the next page. Works "
         "for guests and anonymous viewers. Tags carry live price and stock."
     ),
+    openapi_extra={"x-access": "public"},
 )
 async def get_feed(
     request: Request,
@@ -69,7 +70,8 @@ async def get_feed(
         **problem_responses(401, 413, 422),
     },
     openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"schema": EVENT_BATCH_SCHEMA}}}
+        "x-access": "authenticated",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": EVENT_BATCH_SCHEMA}}},
     },
     summary="Send a batch of up to 500 feed events (idempotent per event_id)",
 )

@@ -96,7 +96,9 @@ class RedisStore:
     def __init__(self, url: str, ttl: int) -> None:
         import redis
 
-        self.client: Any = redis.Redis.from_url(url)
+        timeout = get_settings().redis_socket_timeout_seconds
+        # short timeouts: a Redis outage answers 503 at once instead of holding requests
+        self.client: Any = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
         self.ttl = ttl
 
     def get(self, session_id: str) -> FeedSession | None:

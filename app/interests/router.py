@@ -38,7 +38,12 @@ def _tree(interests: list[Interest]) -> InterestTree:
     return InterestTree(items=list(nodes.values()))
 
 
-@router.get("/v1/interests", response_model=InterestTree, summary="The interest taxonomy (two levels)")
+@router.get(
+    "/v1/interests",
+    response_model=InterestTree,
+    summary="The interest taxonomy (two levels)",
+    openapi_extra={"x-access": "public"},
+)
 def list_interests(session: SessionDep) -> InterestTree:
     return _tree(service.list_interests(session))
 

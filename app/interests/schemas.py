@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.schema_types import Omittable, StrictBool
 
 
 class InterestRead(BaseModel):
@@ -49,5 +53,5 @@ class InterestCreate(BaseModel):
 class InterestUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=80)
-    is_active: bool | None = None
+    name: Omittable[Annotated[str, Field(min_length=1, max_length=80)]] = None
+    is_active: Omittable[StrictBool] = None

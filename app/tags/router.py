@@ -46,6 +46,7 @@ def list_tags(clip_id: uuid.UUID, user: OptionalUser, session: SessionDep) -> Ta
     "/v1/clips/{clip_id}/tags/{tag_id}/accept",
     response_model=TagRead,
     responses=problem_responses(401, 403, 404, 409),
+    openapi_extra={"x-access": "authenticated+owner"},
 )
 def accept_tag(clip_id: uuid.UUID, tag_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> TagRead:
     service.decide_tag(session, clip_id, tag_id, user, accept=True)
@@ -57,6 +58,7 @@ def accept_tag(clip_id: uuid.UUID, tag_id: uuid.UUID, user: CurrentUser, session
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=problem_responses(401, 403, 404, 409),
+    openapi_extra={"x-access": "authenticated+owner"},
 )
 def reject_tag(clip_id: uuid.UUID, tag_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
     service.decide_tag(session, clip_id, tag_id, user, accept=False)
@@ -68,6 +70,7 @@ def reject_tag(clip_id: uuid.UUID, tag_id: uuid.UUID, user: CurrentUser, session
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=problem_responses(401, 403, 404),
+    openapi_extra={"x-access": "authenticated+owner"},
 )
 def remove_tag(clip_id: uuid.UUID, tag_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
     service.remove_tag(session, clip_id, tag_id, user)

@@ -11,6 +11,8 @@ from app.tags.models import TagSource, TagStatus
 
 
 class TagCreate(TextInput):
+    """`end_ms` must be greater than start_ms, and at most the clip's duration."""
+
     sku_id: uuid.UUID
     start_ms: int = Field(ge=0, le=86_400_000)
     end_ms: int = Field(gt=0, le=86_400_000)

@@ -250,10 +250,10 @@ def test_pick_columns_explain_each_slot(seed: int) -> None:
     pick = np.array(
         [int(p) if rng.random() < 0.8 else ~int(rng.integers(0, 1000)) for p in rng.permutation(m)]
     )
-    personal = bool(rng.random() < 0.5)
+    weights = rng.random(5) * (rng.random(5) < 0.5)
 
     clips, scores, reasons, args = kernels.pick_columns(
-        pick, cand, score, contrib, column, primary, creators, personal
+        pick, cand, score, contrib, column, primary, creators, weights
     )
 
     for t, p in enumerate(pick.tolist()):
@@ -263,7 +263,8 @@ def test_pick_columns_explain_each_slot(seed: int) -> None:
         signals = contrib[:4, column[p]]
         row = int(signals.argmax()) if signals.max() > 0 else 3
         assert (clips[t], scores[t]) == (cand[p], score[p])
-        if row >= 2 and primary[p] >= 0:
-            assert (reasons[t], args[t]) == ((3 if personal else 4), primary[p])
+        if row == 2:  # an interest is named only when the viewer has it
+            named = primary[p] >= 0 and weights[primary[p]] > 0
+            assert (reasons[t], args[t]) == (3, primary[p] if named else -1)
         else:
             assert (reasons[t], args[t]) == (row + 1, creators[p] if row == 0 else -1)
