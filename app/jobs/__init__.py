@@ -220,15 +220,18 @@ def start_inprocess_worker(threads: int = 2) -> bool:
     return True
 
 
-def stop_inprocess_worker() -> None:
+def stop_inprocess_worker() -> bool:
+    """Stop the embedded worker (True when one was running)."""
     global _worker
-    if _worker is not None:
-        from app.jobs.periodic import stop_periodic_maintenance
+    if _worker is None:
+        return False
+    from app.jobs.periodic import stop_periodic_maintenance
 
-        stop_periodic_maintenance()
-        _worker.stop()  # running jobs finish first, their leases renewed meanwhile
-        stop_job_runtime(release_scratch=False)  # the process's temporary files live there
-        _worker = None
+    stop_periodic_maintenance()
+    _worker.stop()  # running jobs finish first, their leases renewed meanwhile
+    stop_job_runtime(release_scratch=False)  # the process's temporary files live there
+    _worker = None
+    return True
 
 
 def drain(timeout_ms: int = 120_000) -> None:

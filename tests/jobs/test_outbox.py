@@ -136,7 +136,8 @@ def _job_row(actor_fn: Any, tag: str, **state: Any) -> uuid.UUID:
     with session_scope() as session:
         job_id = outbox.add_job(session, actor_fn, [tag], {})
         session.flush()
-        session.execute(update(Job).where(Job.id == job_id).values(**state))
+        if state:
+            session.execute(update(Job).where(Job.id == job_id).values(**state))
     return job_id
 
 
@@ -234,8 +235,7 @@ def test_the_relay_keeps_jobs_while_the_broker_refuses_them(database_url: str) -
         def enqueue(self, message: Any) -> Any:
             raise ConnectionError("broker unreachable")
 
-    with session_scope() as session:
-        job_id = jobs.enqueue(session, record_run, "later")
+    job_id = _job_row(record_run, "later")
     relay = outbox.Relay(DownBroker())  # type: ignore[arg-type]
     assert relay.run_once() == 0 and relay.broker_down
     assert _job(job_id).status is JobStatus.pending
