@@ -142,6 +142,7 @@ class _Supervisor:
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.requeue_sent = False
 
     def start(self) -> None:
         if self._thread is not None:
@@ -161,8 +162,16 @@ class _Supervisor:
         beat = settings.job_heartbeat_seconds
         reap_every = settings.job_reap_interval_seconds
         next_reap = 0.0
+        failing = False
         while True:
             try:
+                if self.requeue_sent:
+                    # The in-memory queue of a previous embedded process is gone with it.
+                    requeued = outbox.requeue_sent("in-process queue lost at restart")
+                    self.requeue_sent = False
+                    if requeued:
+                        logger.info("jobs sent again after a restart", extra={"jobs": requeued})
+                        relay.wake()
                 outbox.heartbeat()
                 scratch.touch()
                 if time.monotonic() >= next_reap:
@@ -170,8 +179,15 @@ class _Supervisor:
                     counts = outbox.reap_once(broker)
                     if counts["expired"] or counts["redelivered"]:
                         relay.wake()
-            except Exception:  # the database is unreachable: next beat
-                logger.exception("job supervisor round failed")
+                if failing:
+                    logger.info("job supervisor: the database answers again")
+                failing = False
+            except Exception as exc:  # the database is unreachable: next beat (logged once)
+                if not failing:
+                    logger.warning(
+                        "job supervisor: leases cannot be renewed or reaped", extra={"error": repr(exc)[:300]}
+                    )
+                failing = True
             if self._stop.wait(min(beat, reap_every)):
                 return
 
@@ -184,12 +200,12 @@ def start_job_runtime(*, after_crash_of_inprocess_broker: bool = False) -> int:
     folders of dead job processes), the lease heartbeat, the reaper and the relay. Returns the
     number of dead scratch folders removed."""
     scratch.claim(outbox.owner_id())
-    removed = scratch.purge_dead(live_lease_owners=outbox.live_lease_owners)
-    if after_crash_of_inprocess_broker:
-        # The in-memory queue of a previous embedded process is gone with it.
-        requeued = outbox.requeue_sent("in-process queue lost at restart")
-        if requeued:
-            logger.info("jobs sent again after a restart", extra={"jobs": requeued})
+    removed = 0
+    try:
+        removed = scratch.purge_dead(live_lease_owners=outbox.live_lease_owners)
+    except Exception:  # the database is not reachable (or not migrated) yet: maintenance retries
+        logger.warning("could not check the scratch folders of dead job processes", exc_info=True)
+    _supervisor.requeue_sent = after_crash_of_inprocess_broker
     _supervisor.start()
     relay.start()
     relay.wake()

@@ -128,6 +128,7 @@ class Relay:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.broker_down = False
+        self._db_down = False
 
     def wake(self) -> None:
         self._ensure_started()
@@ -176,8 +177,11 @@ class Relay:
                 return
             try:
                 self.run_once()
-            except Exception:  # the database is unreachable: next round
-                logger.exception("job relay round failed")
+                self._db_down = False
+            except Exception as exc:  # the database is unreachable: next round (logged once)
+                if not self._db_down:
+                    logger.warning("job relay: cannot read the outbox", extra={"error": repr(exc)[:300]})
+                self._db_down = True
 
 
 # --- leases -------------------------------------------------------------------------------------
@@ -459,3 +463,63 @@ def unfinished_count(*, due_only: bool = True) -> int:
             )
             or 0
         )
+
+
+# --- operators ----------------------------------------------------------------------------------
+
+
+def summary(failed_limit: int = 20) -> dict[str, Any]:
+    """What ``clipshop jobs`` prints: counts per actor and status, the oldest job still waiting
+    to be sent, the running leases and the latest failed jobs."""
+    now = utcnow()
+    with session_scope() as session:
+        counts: dict[str, dict[str, int]] = {}
+        for actor_name, status, count in session.execute(
+            select(Job.actor_name, Job.status, func.count()).group_by(Job.actor_name, Job.status)
+        ):
+            counts.setdefault(actor_name, {})[JobStatus(status).value] = int(count)
+        oldest = session.scalar(select(func.min(Job.created_at)).where(Job.status == JobStatus.pending))
+        running = [
+            {
+                "id": str(j.id),
+                "actor": j.actor_name,
+                "owner": j.lease_owner,
+                "lease_expires_at": j.lease_expires_at,
+            }
+            for j in session.scalars(
+                select(Job).where(Job.status == JobStatus.running).order_by(Job.started_at)
+            )
+        ]
+        failed = [
+            {
+                "id": str(j.id),
+                "actor": j.actor_name,
+                "args": j.args,
+                "attempts": j.attempts,
+                "error": j.last_error,
+            }
+            for j in session.scalars(
+                select(Job)
+                .where(Job.status == JobStatus.failed)
+                .order_by(Job.finished_at.desc())
+                .limit(failed_limit)
+            )
+        ]
+    return {
+        "counts": counts,
+        "oldest_pending_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
+        "running": running,
+        "failed": failed,
+    }
+
+
+def retry(job_id: uuid.UUID) -> bool:
+    """Operator action: run a failed job again (its attempts start over)."""
+    with session_scope() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.failed)
+            .values(status=JobStatus.pending, attempts=0, available_at=utcnow(), finished_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))

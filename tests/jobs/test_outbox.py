@@ -235,10 +235,12 @@ def test_the_relay_keeps_jobs_while_the_broker_refuses_them(database_url: str) -
         def enqueue(self, message: Any) -> Any:
             raise ConnectionError("broker unreachable")
 
+    jobs.relay.stop()  # this process's own relay would send it meanwhile
     job_id = _job_row(record_run, "later")
     relay = outbox.Relay(DownBroker())  # type: ignore[arg-type]
     assert relay.run_once() == 0 and relay.broker_down
     assert _job(job_id).status is JobStatus.pending
+    jobs.relay.start()
     jobs.drain()  # the broker is back
     assert _job(job_id).status is JobStatus.done and RUNS == [("run", "later")]
 
@@ -320,3 +322,24 @@ def test_a_job_process_claims_its_own_scratch_folder(tmp_path: Path, monkeypatch
     assert scratch.purge_dead(tmp_path / "root") == 0  # never its own
     scratch.release()
     assert not folder.exists()
+
+
+def test_operators_see_and_retry_failed_jobs(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from app.cli import build_parser
+
+    failed = _job_row(
+        record_run, "gave-up", status=JobStatus.failed, attempts=3, last_error="RuntimeError: boom"
+    )
+    _job_row(record_run, "waiting")
+    args = build_parser().parse_args(["jobs"])
+    assert args.func(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["counts"]["record_run"]["failed"] == 1 and sum(report["counts"]["record_run"].values()) == 2
+    assert report["failed"][0]["id"] == str(failed) and report["failed"][0]["error"] == "RuntimeError: boom"
+    args = build_parser().parse_args(["jobs", "--retry", str(failed)])
+    assert args.func(args) == 0
+    jobs.drain()
+    assert _job(failed).status is JobStatus.done and ("run", "gave-up") in RUNS
+    assert args.func(args) == 1  # not failed any more
