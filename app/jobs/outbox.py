@@ -184,6 +184,15 @@ class Relay:
                 self._db_down = True
 
 
+def latest_job_status(session: Session, actor_fn: Any, *args: Any, **kwargs: Any) -> JobStatus | None:
+    """Status of the latest job with these arguments (None: there never was one)."""
+    key = run_key(actor_fn.actor_name, args, kwargs)
+    status = session.scalar(
+        select(Job.status).where(Job.run_key == key).order_by(Job.created_at.desc()).limit(1)
+    )
+    return JobStatus(status) if status is not None else None
+
+
 # --- leases -------------------------------------------------------------------------------------
 
 _held: set[uuid.UUID] = set()

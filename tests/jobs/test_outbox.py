@@ -343,3 +343,38 @@ def test_operators_see_and_retry_failed_jobs(database_url: str, capsys: pytest.C
     jobs.drain()
     assert _job(failed).status is JobStatus.done and ("run", "gave-up") in RUNS
     assert args.func(args) == 1  # not failed any more
+
+
+def test_imports_left_without_a_job_are_swept(client: Any, make_user: Any) -> None:
+    from sqlalchemy import delete
+
+    from app.catalog.models import ImportStatus
+    from app.catalog.tasks import sweep_stuck_imports
+
+    _, headers = make_user("merchant")
+    csv = b"handle,title,sku,price,currency,quantity\nhoodie,Hoodie,HOOD-M,10.00,USD,3\n"
+    ids = []
+    for _ in range(2):
+        response = client.post(
+            "/v1/merchant/catalog/imports", files={"file": ("a.csv", csv, "text/csv")}, headers=headers
+        )
+        assert response.status_code == 202, response.text
+        ids.append(uuid.UUID(response.json()["id"]))
+    jobs.drain()
+    lost, gave_up = ids
+    # as if one import's message had been lost before the outbox existed, and the other's job gave up
+    with session_scope() as session:
+        key = {i: outbox.run_key("run_import", [str(i)], {}) for i in ids}
+        session.execute(delete(Job).where(Job.run_key == key[lost]))
+        session.execute(update(Job).where(Job.run_key == key[gave_up]).values(status=JobStatus.failed))
+        session.execute(
+            update(CatalogImport)
+            .values(status=ImportStatus.queued, updated_at=utcnow() - timedelta(hours=2))
+            .where(CatalogImport.id.in_(ids))
+        )
+    assert sweep_stuck_imports(timedelta(hours=1)) == [lost]
+    assert sweep_stuck_imports(timedelta(hours=1)) == []  # its new job is pending or done
+    jobs.drain()
+    with session_scope() as session:
+        statuses = {row.id: row.status for row in session.scalars(select(CatalogImport))}
+    assert statuses == {lost: ImportStatus.succeeded, gave_up: ImportStatus.failed}
