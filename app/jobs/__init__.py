@@ -179,6 +179,7 @@ class _Supervisor:
                     counts = outbox.reap_once(broker)
                     if counts["expired"] or counts["redelivered"]:
                         relay.wake()
+                    scratch.purge_dead(live_lease_owners=outbox.live_lease_owners)
                 if failing:
                     logger.info("job supervisor: the database answers again")
                 failing = False

@@ -6,9 +6,8 @@ The process points :mod:`tempfile` at it, so everything its jobs write to tempor
 (transcode work folders, downloads) lives there.
 
 Clean-up removes a folder only when its owner is provably gone: this process's own folder at a
-clean exit; another owner's when that process is dead (same host: the pid is gone or is another
-process now; another host: no heartbeat for twice the lease) *and* it holds no unexpired job
-lease. Nothing is ever removed by the look of its name, and nothing outside ``<root>`` is touched.
+clean exit; another owner's when its marker has not been refreshed for twice the lease, on this
+host its pid is gone or is another process now, *and* it holds no unexpired job lease. Nothing is ever removed by the look of its name, and nothing outside ``<root>`` is touched.
 """
 
 from __future__ import annotations
@@ -95,14 +94,17 @@ def release() -> None:
 
 
 def _owner_dead(marker: dict[str, object], marker_path: Path) -> bool:
-    if marker.get("host") == socket.gethostname():
-        pid = marker.get("pid")
-        if not isinstance(pid, int):
-            return False
-        now = _process_start(pid)
-        return now is None or (now != "?" and now != marker.get("pid_start"))
-    stale_after = 2 * get_settings().job_lease_seconds
-    return time.time() - marker_path.stat().st_mtime > stale_after
+    # Silent for twice the lease (its heartbeat refreshes the marker) ...
+    if time.time() - marker_path.stat().st_mtime <= 2 * get_settings().job_lease_seconds:
+        return False
+    if marker.get("host") != socket.gethostname():
+        return True
+    # ... and, on this host, its pid is gone or is another process now.
+    pid = marker.get("pid")
+    if not isinstance(pid, int):
+        return False
+    now = _process_start(pid)
+    return now is None or (now != "?" and now != marker.get("pid_start"))
 
 
 def purge_dead(root: Path | None = None, live_lease_owners: Callable[[], set[str]] | None = None) -> int:

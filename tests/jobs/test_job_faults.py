@@ -272,7 +272,7 @@ def test_worker_killed_mid_transcode_is_retried_and_the_clip_gets_ready(stack: S
     killed_at = time.monotonic()
     assert _clip(clip_id).status is ClipStatus.processing, "the transcode finished before the kill"
 
-    stack.worker()  # a replacement; its start-up removes the dead worker's scratch folder
+    stack.worker()  # a replacement: it retries the job and removes the dead worker's scratch folder
     _wait_for(lambda: _clip(clip_id).status is not ClipStatus.processing, 90, "the clip to leave processing")
     assert time.monotonic() - killed_at < 90
     print("ready after kill", time.monotonic() - killed_at, file=sys.stderr)
@@ -282,7 +282,7 @@ def test_worker_killed_mid_transcode_is_retried_and_the_clip_gets_ready(stack: S
         lambda: next((j for j in _jobs_for(clip_id) if j.status is JobStatus.done), None), 10, "done"
     )
     assert done.attempts == 2 and len(_jobs_for(clip_id)) == 1
-    assert not first_scratch.exists()
+    _wait_for(lambda: not first_scratch.exists(), 15, "the dead worker's scratch folder to be removed")
     # one set of renditions: no duplicate, no orphaned segment, nothing left from the first run
     _assert_one_consistent_set(clip_id, [r["rung"] for r in clip.renditions or []])
 

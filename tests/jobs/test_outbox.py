@@ -4,6 +4,7 @@ after its lease expires, a failing job is retried with backoff and then marked f
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -297,13 +298,18 @@ def test_scratch_cleanup_removes_only_folders_of_dead_job_processes(tmp_path: Pa
         live = _marker_folder(root, "h:2:live", alive.pid, scratch._process_start(alive.pid))
         reused = _marker_folder(root, "h:3:reused", alive.pid, "not-its-start-time")
         leased = _marker_folder(root, "h:4:leased", finished.pid, "1")
+        just_died = _marker_folder(root, "h:5:recent", finished.pid, "1")  # heartbeat still recent
+        long_ago = time.time() - 3600
+        for folder in (dead, live, reused, leased):
+            os.utime(folder / scratch.MARKER, (long_ago, long_ago))
         # a folder of some other program, named like old transcode folders: never ours to judge
         foreign = root / f"clipshop-{uuid.uuid4()}-abc"
         foreign.mkdir()
+        os.utime(foreign, (long_ago, long_ago))
         removed = scratch.purge_dead(root, live_lease_owners=lambda: {"h:4:leased"})
         assert removed == 2
         assert not dead.exists() and not reused.exists()
-        assert live.exists() and leased.exists() and foreign.exists()
+        assert live.exists() and leased.exists() and just_died.exists() and foreign.exists()
     finally:
         alive.kill()
         alive.wait()
