@@ -246,13 +246,19 @@ def _looped(source: Path, target: Path, times: int) -> Path:
     return target
 
 
+def _owners(stack: Stack) -> set[str]:
+    root = stack.scratch_root
+    return {p.name for p in root.iterdir() if (p / scratch.MARKER).is_file()} if root.is_dir() else set()
+
+
 def test_worker_killed_mid_transcode_is_retried_and_the_clip_gets_ready(stack: Stack, tmp_path: Path) -> None:
-    T0 = time.monotonic()
     video = _looped(shared_data("video", "mp4", "sample_portrait.mp4"), tmp_path / "looped.mp4", 3)
-    first = stack.worker()
+    workers = {p.pid: p for p in (stack.worker(), stack.worker())}
     headers = stack.signup("creator")
     upload = _upload(stack, headers, video)
     clip_id = upload["clip_id"]
+    # both workers are up (each has claimed its scratch folder) before the job exists
+    _wait_for(lambda: len(_owners(stack)) >= 2, 90, "two workers to start")
     with stack.http() as client:
         response = client.post(f"/v1/uploads/{upload['id']}/complete", headers=headers)
     assert response.status_code == 200 and response.json()["status"] == "processing", response.text
@@ -262,29 +268,43 @@ def test_worker_killed_mid_transcode_is_retried_and_the_clip_gets_ready(stack: S
         running = job.status is JobStatus.running and _clip(clip_id).processing_progress > 0
         return job if running else None
 
-    job = _wait_for(transcoding, 60, "the first worker to be transcoding")
-    print("transcoding after", time.monotonic() - T0, file=sys.stderr)
-    assert job.lease_owner is not None and f":{first.pid}:" in job.lease_owner
-    first_scratch = stack.scratch_root / scratch._folder_name(job.lease_owner)
-    assert first_scratch.is_dir()
-    os.killpg(first.pid, signal.SIGKILL)  # kill -9, ffmpeg included
-    first.wait(10)
+    job = _wait_for(transcoding, 60, "a worker to be transcoding")
+    assert job.lease_owner is not None
+    victim = workers[int(job.lease_owner.split(":")[1])]
+    victim_scratch = stack.scratch_root / scratch._folder_name(job.lease_owner)
+    assert victim_scratch.is_dir()
+    os.killpg(victim.pid, signal.SIGKILL)  # kill -9, ffmpeg included
+    victim.wait(10)
     killed_at = time.monotonic()
     assert _clip(clip_id).status is ClipStatus.processing, "the transcode finished before the kill"
 
-    stack.worker()  # a replacement: it retries the job and removes the dead worker's scratch folder
+    # the other worker's reaper sees the lease expire, and it runs the job again
     _wait_for(lambda: _clip(clip_id).status is not ClipStatus.processing, 90, "the clip to leave processing")
     assert time.monotonic() - killed_at < 90
-    print("ready after kill", time.monotonic() - killed_at, file=sys.stderr)
     clip = _clip(clip_id)
     assert clip.status is ClipStatus.ready, (clip.failure_code, clip.failure_message)
     done = _wait_for(
         lambda: next((j for j in _jobs_for(clip_id) if j.status is JobStatus.done), None), 10, "done"
     )
     assert done.attempts == 2 and len(_jobs_for(clip_id)) == 1
-    _wait_for(lambda: not first_scratch.exists(), 15, "the dead worker's scratch folder to be removed")
+    assert f":{victim.pid}:" not in (done.lease_owner or "")
+    # the dead worker's scratch folder is removed; the live one's is kept
+    _wait_for(lambda: not victim_scratch.exists(), 15, "the dead worker's scratch folder to be removed")
+    assert len(_owners(stack)) == 1
     # one set of renditions: no duplicate, no orphaned segment, nothing left from the first run
     _assert_one_consistent_set(clip_id, [r["rung"] for r in clip.renditions or []])
+
+
+def test_a_worker_starting_removes_only_dead_workers_scratch_folders(stack: Stack) -> None:
+    first = stack.worker()
+    _wait_for(lambda: len(_owners(stack)) == 1, 90, "the first worker to start")
+    [dead] = _owners(stack)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(10)
+    time.sleep(float(FAST_JOBS["CLIPSHOP_JOB_LEASE_SECONDS"]) * 2 + 0.5)  # its heartbeat is silent
+    live = stack.worker()
+    _wait_for(lambda: dead not in _owners(stack) and len(_owners(stack)) == 1, 90, "the start-up clean-up")
+    assert live.poll() is None
 
 
 def test_jobs_posted_while_redis_is_down_run_when_it_is_back(stack: Stack, tmp_path: Path) -> None:
