@@ -125,6 +125,22 @@ def cmd_reprocess_clip(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs(args: argparse.Namespace) -> int:
+    import json
+    import uuid
+
+    from app.jobs import outbox
+
+    if args.retry:
+        if not outbox.retry(uuid.UUID(args.retry)):
+            print(f"job {args.retry} is not a failed job", file=sys.stderr)
+            return 1
+        print(f"job {args.retry} queued again")
+        return 0
+    print(json.dumps(outbox.summary(), indent=2, default=str))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clipshop", description="ClipShop operator commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--threads", type=int, default=2)
     worker.add_argument("--processes", type=int, default=1)
     worker.set_defaults(func=cmd_worker)
+
+    jobs_cmd = sub.add_parser(
+        "jobs", help="background jobs: counts per status, running leases, failed jobs (--retry ID)"
+    )
+    jobs_cmd.add_argument("--retry", metavar="JOB_ID", help="run a failed job again")
+    jobs_cmd.set_defaults(func=cmd_jobs)
 
     reprocess = sub.add_parser(
         "reprocess-clip", help="transcode a clip again from its stored source (failed or ready clips)"

@@ -147,6 +147,24 @@ class Settings(BaseSettings):
     # Room for the multipart envelope (boundaries, headers, small form fields) above a file limit.
     multipart_overhead_bytes: int = 64 * 1024
 
+    # --- jobs: durable hand-off (outbox), leases, scratch folders ---------------------------------
+    # A running job holds a lease renewed every job_heartbeat_seconds; a job whose lease is
+    # job_lease_seconds old (its worker died) is retried by the next reaper round.
+    job_lease_seconds: float = 30.0
+    job_heartbeat_seconds: float = 10.0
+    job_reap_interval_seconds: float = 10.0
+    # The relay sends committed outbox rows to the broker as soon as they commit and polls every
+    # job_relay_interval_seconds for rows it could not send (broker down, process restarted).
+    job_relay_interval_seconds: float = 2.0
+    # A job handed to the broker that no worker has started after this long is sent again
+    # (a message lost with a broker that restarted without persistence, or a dead worker's
+    # prefetched messages); duplicates are harmless: only one lease holder runs a job.
+    job_redeliver_seconds: float = 300.0
+    # Finished jobs are kept this long for operators, then deleted by the reaper.
+    job_retention_seconds: int = 7 * 24 * 3600
+    # Root of the per-process scratch folders of jobs (default: <system temp>/clipshop-scratch).
+    job_scratch_dir: Path | None = None
+
     @field_validator("product_image_widths", mode="before")
     @classmethod
     def _split_ints(cls, value: Any) -> Any:

@@ -73,11 +73,15 @@ async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(run_migrations)
     from app import jobs
 
-    if jobs.is_inprocess():
-        jobs.start_inprocess_worker()
+    started_jobs = jobs.is_inprocess() and jobs.start_inprocess_worker()
     for hook in _startup_hooks:
         await run_in_threadpool(hook)
     yield
+    # Jobs not relayed yet stay in the outbox for the next process; running ones are retried
+    # when their lease expires.
+    if started_jobs:
+        await run_in_threadpool(jobs.stop_inprocess_worker)
+    jobs.relay.stop()
 
 
 _startup_hooks: list[Any] = []

@@ -73,7 +73,11 @@ def database_url() -> Iterator[str]:
 
     run_migrations("head", url=url)
     yield url
+    from app import jobs
     from app.db import reset_engine
+
+    jobs.stop_inprocess_worker()  # its threads poll the database that is about to go
+    jobs.relay.stop()
 
     reset_engine()
     if admin_engine is not None:

@@ -17,7 +17,9 @@ from app.clips.models import Clip, ClipStatus
 from app.clips.service import abort_orphan_multipart_uploads, expire_abandoned_uploads
 from app.config import get_settings
 from app.db import as_utc, session_scope, utcnow
-from app.jobs import actor
+from app.jobs import actor, enqueue
+from app.jobs.outbox import has_unfinished, live_lease_owners
+from app.jobs.scratch import purge_dead as purge_dead_scratch
 from app.media import FirstPlayable, MediaJob, MediaLimits, MediaRejected, Rendition, master_playlist
 from app.media.exceptions import PLAIN_MESSAGES, RejectCode
 from app.media.transcode import HLS_MASTER
@@ -318,8 +320,8 @@ def sweep_stuck_clips(older_than: timedelta | None = None) -> list[uuid.UUID]:
         for clip_id in stuck:
             # Restart the clock so the next sweep does not enqueue it again while it runs.
             session.execute(update(Clip).where(Clip.id == clip_id).values(processing_started_at=utcnow()))
-    for clip_id in stuck:
-        transcode_clip.send(str(clip_id))
+            if not has_unfinished(session, transcode_clip, str(clip_id)):  # else its job is retried
+                enqueue(session, transcode_clip, str(clip_id))
     return stuck
 
 
@@ -336,20 +338,10 @@ WORKDIR_PREFIX = "clipshop-"
 
 
 def purge_stale_workdirs(root: Path | None = None) -> int:
-    """Remove transcode scratch folders left by killed workers on this machine. A folder older
-    than the actor's time limit cannot belong to a job that is still running."""
-    root = root or Path(tempfile.gettempdir())
-    limit = get_settings().transcode_time_limit_seconds + 600
-    removed = 0
-    for path in root.glob(f"{WORKDIR_PREFIX}*-*"):
-        try:
-            uuid.UUID(path.name[len(WORKDIR_PREFIX) : len(WORKDIR_PREFIX) + 36])
-        except ValueError:
-            continue
-        if path.is_dir() and time.time() - path.stat().st_mtime > limit:
-            shutil.rmtree(path, ignore_errors=True)
-            removed += 1
-    return removed
+    """Remove the scratch folders of dead job processes (work folders of transcodes a killed
+    worker left behind). Only folders of job processes that are provably gone and hold no
+    unexpired lease are removed, never a folder by the look of its name (``app.jobs.scratch``)."""
+    return purge_dead_scratch(root, live_lease_owners=live_lease_owners)
 
 
 @actor(queue="default", max_retries=1, time_limit=600_000)

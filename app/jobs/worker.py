@@ -45,13 +45,25 @@ def run_worker(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # Before taking any job: a scratch folder of its own, the folders of dead job processes
+    # removed, leases renewed, dead workers' jobs put back, outbox rows relayed.
+    removed = jobs.start_job_runtime()
     worker.start()
     # Recovery sweep + upload cleanup run on a timer in every worker process, starting now so a
     # restarted worker picks up clips that a crashed one left in `processing`.
     start_periodic_maintenance(run_at_start=True)
-    logger.info("worker started", extra={"queues": sorted(queues or jobs.QUEUES), "threads": args.threads})
+    logger.info(
+        "worker started",
+        extra={
+            "queues": sorted(queues or jobs.QUEUES),
+            "threads": args.threads,
+            "owner": jobs.outbox.owner_id(),
+            "dead_scratch_folders_removed": removed,
+        },
+    )
     stop.wait()
     logger.info("worker stopping")
     stop_periodic_maintenance()
     worker.stop()
+    jobs.stop_job_runtime()
     return 0
