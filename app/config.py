@@ -131,6 +131,19 @@ class Settings(BaseSettings):
     # --- product tags on clips ----------------------------------------------------------------
     max_tags_per_clip: int = 20
 
+    # --- media serving: playback URLs, signed tokens, caching, production start-up -------------
+    # Signed playback URLs (private, unlisted clips; issued only to whoever may see the clip)
+    # stay valid this long after the response that carried them.
+    playback_token_ttl_seconds: int = 3600
+    # Cache-Control max-age of a public ready clip's renditions (segments, MP4, images) and of
+    # avatars and product images; playlists, which grow while a clip is finishing, get a short one.
+    media_cache_max_age_seconds: int = 86400
+    media_playlist_max_age_seconds: int = 5
+    # Import source files are deleted when their import finishes, or after this long at most.
+    import_file_retention_seconds: int = 24 * 3600
+    # Build the feed engine at start-up (``/readyz`` answers 503 until it is ready).
+    feed_warm_at_startup: bool = True
+
     @field_validator("product_image_widths", mode="before")
     @classmethod
     def _split_ints(cls, value: Any) -> Any:

@@ -32,6 +32,7 @@ def build_storage() -> Storage:
                 max_attempts=settings.s3_max_attempts,
                 media_base_url=settings.media_base_url,
                 presign_expiry=settings.presign_expiry_seconds,
+                api_media_url=f"{settings.public_base_url.rstrip('/')}/v1/media",
             )
         )
         if settings.s3_create_bucket:
