@@ -41,18 +41,25 @@ def _synth(path: Path, seconds: int, noise: int) -> Path:
     return path
 
 
-def _check_outputs(s3: S3Storage, clip: dict[str, Any], tmp_path: Path) -> None:
+def _check_outputs(client: Any, s3: S3Storage, clip: dict[str, Any], tmp_path: Path) -> None:
     assert clip["status"] == "ready", clip
     prefix = f"clips/{clip['id']}/"
-    # Playback URLs are presigned GETs that really work.
+    # Playback URLs are stable URLs on the API: playlists answered there, other files redirected
+    # to fresh presigned GETs (tests/clips/test_playback_s3.py plays them with ffmpeg).
     playback = clip["playback"]
-    assert "X-Amz-Signature=" in playback["hls"]
-    assert httpx.get(playback["hls"]).text.startswith("#EXTM3U")
+    assert playback["hls"].startswith("http://testserver/v1/media/")
+    assert client.get(playback["hls"]).text.startswith("#EXTM3U")
     assert_valid_hls(lambda key: s3.open(key).read(), f"{prefix}hls/master.m3u8", ["360p"], portrait=True)
     mp4 = tmp_path / f"{clip['id']}.mp4"
-    mp4.write_bytes(httpx.get(playback["mp4"]).content)
+    mp4.write_bytes(httpx.get(_redirect(client, playback["mp4"])).content)
     assert_playable_mp4(mp4, 360, 640, clip["duration_ms"] / 1000)
-    assert httpx.get(playback["poster"]).content[:2] == b"\xff\xd8"
+    assert httpx.get(_redirect(client, playback["poster"])).content[:2] == b"\xff\xd8"
+
+
+def _redirect(client: Any, url: str) -> str:
+    response = client.get(url, follow_redirects=False)
+    assert response.status_code == 307 and "X-Amz-Signature=" in response.headers["location"]
+    return str(response.headers["location"])
 
 
 def test_single_presigned_put_to_s3(client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path) -> None:
@@ -61,7 +68,7 @@ def test_single_presigned_put_to_s3(client: Any, make_user: Any, on_s3: S3Storag
     upload = declare(client, headers, path)
     assert upload["mode"] == "single" and "X-Amz-Signature=" in upload["upload_url"]
     clip = upload_file(client, headers, path)
-    _check_outputs(on_s3, clip, tmp_path)
+    _check_outputs(client, on_s3, clip, tmp_path)
     keys = set(on_s3.list_keys(f"clips/{clip['id']}/"))
     assert f"clips/{clip['id']}/source" in keys and f"clips/{clip['id']}/video.mp4" in keys
 
@@ -79,7 +86,7 @@ def test_multipart_presigned_upload_to_s3(
     size = path.stat().st_size
     assert size > 2 * MIN_PART_SIZE
     clip = upload_file(client, headers, path)
-    _check_outputs(on_s3, clip, tmp_path)
+    _check_outputs(client, on_s3, clip, tmp_path)
     assert on_s3.list_multipart_uploads("clips/") == []
 
 
