@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from app.clips.exceptions import (
     UploadIncomplete,
     UploadNotFound,
     UploadNotPending,
+    UploadPartsInvalid,
     UploadSizeMismatch,
     UploadTooLarge,
 )
@@ -266,6 +268,15 @@ def _sha256_of(key: str) -> str:
     return digest.hexdigest()
 
 
+def release_multipart(upload: UploadSession) -> None:
+    """Abort the presigned multipart upload opened at ``POST /v1/uploads`` when the file reached
+    storage another way (streamed through ``PUT .../content``), so no parts are left open."""
+    s3 = _s3()
+    if s3 is not None and upload.multipart_upload_id:
+        s3.abort_multipart(upload.storage_key, upload.multipart_upload_id)
+        upload.multipart_upload_id = None
+
+
 def complete_upload(
     session: Session, user: User, upload_id: uuid.UUID, parts: list[tuple[int, str]] | None = None
 ) -> Clip:
@@ -284,6 +295,15 @@ def complete_upload(
         assert s3 is not None
         received = s3.list_parts(upload.storage_key, upload.multipart_upload_id)
         if parts is not None:
+            numbers = [n for n, _ in parts]
+            if len(set(numbers)) != len(numbers):
+                repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+                raise UploadPartsInvalid(
+                    f"Parts {repeated} are listed more than once; list each part once.", parts=repeated
+                )
+            # S3 assembles parts in the order listed and refuses any other than ascending
+            # (InvalidPartOrder): the file is the parts in part-number order, whatever the listing.
+            parts = sorted(parts)
             by_number = {p.part_number: p for p in received}
             chosen = [by_number.get(n) for n, _ in parts]
             if any(
@@ -299,7 +319,15 @@ def complete_upload(
                 received_bytes=sum(p.size for p in received),
                 declared_bytes=upload.declared_size,
             )
-        s3.complete_multipart(upload.storage_key, upload.multipart_upload_id, received)
+        try:
+            s3.complete_multipart(upload.storage_key, upload.multipart_upload_id, received)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code not in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "NoSuchUpload"):
+                raise
+            raise UploadPartsInvalid(f"Storage refused to assemble the parts ({code}).") from exc
+    elif upload.mode is UploadMode.multipart and upload.multipart_upload_id:
+        release_multipart(upload)  # the file came whole (streamed through the API)
     head = storage.head(upload.storage_key)
     if head is None:
         raise UploadIncomplete("No file has been uploaded yet.")

@@ -144,3 +144,71 @@ def test_presigned_put_of_the_wrong_size_is_refused_at_complete(
     assert response.json()["received_bytes"] == 900 and response.json()["declared_bytes"] == 1000
     # The clip stays `uploading`: nothing was enqueued.
     assert client.get(f"/v1/clips/{upload['clip_id']}", headers=headers).json()["status"] == "uploading"
+
+
+def _three_parts(
+    client: Any, headers: dict[str, str], tmp_path: Path
+) -> tuple[dict[str, Any], bytes, list[Any]]:
+    path = tmp_path / "parts.bin"
+    data = bytes(range(256)) * ((2 * MIN_PART_SIZE + 1000) // 256)
+    path.write_bytes(data)
+    upload = declare(client, headers, path)
+    assert upload["mode"] == "multipart" and len(upload["parts"]) == 3
+    done = []
+    for part in upload["parts"]:
+        start = (part["part_number"] - 1) * upload["part_size"]
+        response = httpx.put(part["url"], content=data[start : start + part["size"]])
+        done.append({"part_number": part["part_number"], "etag": response.headers["ETag"]})
+    return upload, data, done
+
+
+def test_multipart_complete_with_parts_out_of_order_assembles_them_in_order(
+    client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "multipart_threshold_bytes", MIN_PART_SIZE)
+    _, headers = make_user("creator")
+    upload, data, parts = _three_parts(client, headers, tmp_path)
+    shuffled = [parts[2], parts[0], parts[1]]
+    response = client.post(f"/v1/uploads/{upload['id']}/complete", json={"parts": shuffled}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert on_s3.open(f"clips/{upload['clip_id']}/source").read() == data  # not garbage
+    assert on_s3.list_multipart_uploads("clips/") == []
+
+
+def test_multipart_complete_with_repeated_parts_is_refused(
+    client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "multipart_threshold_bytes", MIN_PART_SIZE)
+    _, headers = make_user("creator")
+    upload, data, parts = _three_parts(client, headers, tmp_path)
+    url = f"/v1/uploads/{upload['id']}/complete"
+    for listing in (
+        [parts[0], parts[0], parts[1], parts[2]],
+        [parts[0], parts[1], {**parts[1], "etag": '"x"'}],
+    ):
+        response = client.post(url, json={"parts": listing}, headers=headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "upload_parts_invalid"
+    # Nothing was assembled; the right listing still completes.
+    assert on_s3.head(f"clips/{upload['clip_id']}/source") is None
+    assert client.post(url, json={"parts": parts}, headers=headers).status_code == 200
+    assert on_s3.open(f"clips/{upload['clip_id']}/source").read() == data
+
+
+def test_streaming_an_upload_declared_multipart_leaves_no_open_multipart_upload(
+    client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "multipart_threshold_bytes", MIN_PART_SIZE)
+    _, headers = make_user("creator")
+    path = tmp_path / "streamed.bin"
+    data = b"\1" * (MIN_PART_SIZE + 4096)
+    path.write_bytes(data)
+    upload = declare(client, headers, path)
+    assert upload["mode"] == "multipart" and len(on_s3.list_multipart_uploads("clips/")) == 1
+    response = client.put(
+        upload["content_url"], content=data, headers={**headers, "Content-Type": "video/mp4"}
+    )
+    assert response.status_code == 204, response.text
+    assert client.post(f"/v1/uploads/{upload['id']}/complete", headers=headers).status_code == 200
+    assert on_s3.list_multipart_uploads("clips/") == []  # the presigned one was aborted
+    assert on_s3.open(f"clips/{upload['clip_id']}/source").read() == data
