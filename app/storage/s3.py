@@ -180,6 +180,7 @@ class S3Storage(Storage):
             etag=str(response.get("ETag", "")).strip('"') or None,
             checksum_sha256=response.get("ChecksumSHA256"),
             content_type=response.get("ContentType"),
+            modified_at=response.get("LastModified"),
         )
 
     def delete(self, key: str) -> None:
