@@ -72,6 +72,9 @@ async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         jobs.start_inprocess_worker()
     for hook in _startup_hooks:
         await run_in_threadpool(hook)
+    from app.feed.runtime import warm_at_startup
+
+    warm_at_startup()  # in the background: /readyz answers 503 until the feed engine is built
     yield
 
 
@@ -176,6 +179,11 @@ def create_app() -> FastAPI:
         except Exception as exc:
             logger.warning("readiness: storage unreachable", extra={"error": str(exc)[:200]})
             checks["storage"] = "unreachable"
+        from app.feed.runtime import readiness
+
+        feed = readiness()
+        if feed is not None:
+            checks["feed"] = feed
         ready = all(value == "ok" for value in checks.values())
         body = Readiness(status="ok" if ready else "unavailable", checks=checks)
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

@@ -125,6 +125,13 @@ def tag_stock(
     return {r[0]: (int(r[1]), int(r[2] or 0) > 0) for r in session.execute(query)}
 
 
+def servable_clips(session: Session, clip_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of ``clip_ids`` the feed may serve now (ready and public)."""
+    if not clip_ids:
+        return set()
+    return set(session.scalars(select(Clip.id).where(Clip.id.in_(clip_ids), _servable())))
+
+
 def clip_cards(session: Session, clip_ids: list[uuid.UUID] | None) -> dict[uuid.UUID, dict[str, Any]]:
     """The static part of each clip as shown in the feed (cached by the caller); ``None``: every
     servable clip."""
