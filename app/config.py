@@ -141,8 +141,9 @@ class Settings(BaseSettings):
     media_playlist_max_age_seconds: int = 5
     # Import source files are deleted when their import finishes, or after this long at most.
     import_file_retention_seconds: int = 24 * 3600
-    # Build the feed engine when a process starts (``/readyz`` answers 503 ``feed: warming``
-    # until it is ready; a feed request that comes anyway waits for it). Unset: on, except in tests.
+    # Build the feed engine while a process starts, before it accepts connections (``/readyz``
+    # answers 503 ``feed: warming`` while it is not built; a feed request waits for it).
+    # Unset: on, except in tests.
     feed_warm_at_startup: bool | None = None
 
     @field_validator("product_image_widths", mode="before")

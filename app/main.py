@@ -74,7 +74,7 @@ async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(hook)
     from app.feed.runtime import warm_at_startup
 
-    warm_at_startup()  # in the background: /readyz answers 503 until the feed engine is built
+    await run_in_threadpool(warm_at_startup)  # the feed engine is built before serving
     yield
 
 

@@ -512,15 +512,14 @@ def warm_enabled() -> bool:
 
 
 def warm_at_startup() -> None:
-    """Start building the engine as the process starts (the readiness probe reports it)."""
+    """Build the engine while the process starts, before it accepts connections: processes
+    sharing a listening socket (``serve --workers N``) leave a starting one's share to the ready
+    ones, and when none is ready yet connections wait in the backlog. If the build fails (the
+    database is down), start-up goes on: ``/readyz`` reports ``feed: warming`` and the first
+    feed request builds it."""
     if not warm_enabled():
         return
-    rt = get_runtime()  # with the background thread: it builds the engine first thing
-    if rt._thread is None:
-        threading.Thread(target=_warm, args=(rt,), name="feed-warm-up", daemon=True).start()
-
-
-def _warm(rt: FeedRuntime) -> None:
+    rt = get_runtime()
     try:
         wait_loaded(rt)
     except Exception:

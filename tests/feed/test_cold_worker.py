@@ -77,7 +77,7 @@ def test_readyz_reports_warming_until_the_engine_is_built(
     _catalogue(make_user, make_clip, 4)
     runtime.reset_runtime()
     monkeypatch.setattr(settings, "feed_warm_at_startup", True)
-    runtime.warm_at_startup()
+    threading.Thread(target=runtime.warm_at_startup, daemon=True).start()  # a process starting
     assert slow_rebuild.wait(5)
     warming = client.get("/readyz")
     assert warming.status_code == 503 and warming.json()["checks"]["feed"] == "warming"
