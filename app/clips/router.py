@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from stat import S_ISREG
-from typing import Annotated
+from typing import Annotated, Any
 
 from botocore.exceptions import ClientError
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -347,19 +347,26 @@ def _file_response(request: Request, item: MediaKey, token: str | None) -> Respo
     return FileResponse(path, media_type=item.media_type, headers=headers, stat_result=stat)
 
 
-@media.api_route(
-    "/{key:path}",
-    methods=["GET", "HEAD"],
-    operation_id="media_get_file",
-    response_class=FileResponse,
-    responses={
+_MEDIA_ROUTE: dict[str, Any] = {
+    "response_class": FileResponse,
+    "responses": {
         200: {"description": "The file (HTTP Range supported on local storage)"},
         304: {"description": "Not modified (`If-None-Match` / `If-Modified-Since`)"},
         307: {"description": "S3: a short-lived presigned GET of the object"},
         **problem_responses(404, 416),
     },
+    "description": MEDIA_DESCRIPTION,
+}
+
+
+@media.head(
+    "/{key:path}", operation_id="media_head_file", summary="Headers of a published media file", **_MEDIA_ROUTE
+)
+@media.get(
+    "/{key:path}",
+    operation_id="media_get_file",
     summary="Published media: renditions, playlists, images",
-    description=MEDIA_DESCRIPTION,
+    **_MEDIA_ROUTE,
 )
 def get_media(
     key: str,
