@@ -43,6 +43,51 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     else:
         run_migrations(args.revision)
     print(f"database at {args.revision if not args.downgrade else args.downgrade}")
+    if args.downgrade or args.skip_storage:
+        return 0
+    from app.storage.s3 import StorageSetupError
+
+    try:  # the bucket must exist before anything is uploaded: checked (created when configured)
+        print(init_storage(create=get_settings().s3_create_bucket))
+    except StorageSetupError as exc:
+        print(f"storage check failed: {exc} (create it with `clipshop storage init`)", file=sys.stderr)
+        return 2
+    return 0
+
+
+def init_storage(create: bool) -> str:
+    """Create (``create``) or check the storage backend; raises StorageSetupError with a sentence
+    an operator can act on (wrong endpoint, credentials, missing bucket)."""
+    from dataclasses import replace
+
+    from app.storage import LocalStorage, build_storage, s3_settings
+    from app.storage.s3 import S3Storage, StorageSetupError
+
+    settings = get_settings()
+    if settings.storage_backend == "s3":
+        # No retries here: a wrong endpoint must fail in seconds, not after minutes of back-off.
+        config = replace(s3_settings(), max_attempts=1, connect_timeout=3.0, read_timeout=10.0)
+        storage = S3Storage(config)
+        done = storage.init_bucket(create=create)
+        return f"s3 bucket {storage.bucket!r} {done} and writable"
+    local = build_storage()
+    assert isinstance(local, LocalStorage)
+    try:
+        local.check()
+    except OSError as exc:
+        raise StorageSetupError(f"The media folder cannot be used: {exc}") from exc
+    return f"media folder {local.root} ready"
+
+
+def cmd_storage(args: argparse.Namespace) -> int:
+    from app.storage.s3 import StorageSetupError
+
+    create = args.action == "init"
+    try:
+        print(init_storage(create=create))
+    except StorageSetupError as exc:
+        print(f"storage {args.action} failed: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -154,7 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade)")
     migrate.add_argument("revision", nargs="?", default="head")
     migrate.add_argument("--downgrade", metavar="REVISION", help="downgrade to REVISION instead")
+    migrate.add_argument("--skip-storage", action="store_true", help="do not check the storage backend")
     migrate.set_defaults(func=cmd_migrate)
+
+    storage = sub.add_parser(
+        "storage", help="create (init) or check the storage backend: the S3 bucket or the media folder"
+    )
+    storage.add_argument("action", choices=["init", "check"])
+    storage.set_defaults(func=cmd_storage)
 
     admin = sub.add_parser("create-admin", help="create or reset an admin account")
     admin.add_argument("email")

@@ -165,6 +165,21 @@ class Settings(BaseSettings):
     # Root of the per-process scratch folders of jobs (default: <system temp>/clipshop-scratch).
     job_scratch_dir: Path | None = None
 
+    # --- media serving: playback URLs, signed tokens, caching, production start-up -------------
+    # Signed playback URLs (private, unlisted clips; issued only to whoever may see the clip)
+    # stay valid this long after the response that carried them.
+    playback_token_ttl_seconds: int = 3600
+    # Cache-Control max-age of a public ready clip's renditions (segments, MP4, images) and of
+    # avatars and product images; playlists, which grow while a clip is finishing, get a short one.
+    media_cache_max_age_seconds: int = 86400
+    media_playlist_max_age_seconds: int = 5
+    # Import source files are deleted when their import finishes, or after this long at most.
+    import_file_retention_seconds: int = 24 * 3600
+    # Build the feed engine while a process starts, before it accepts connections (``/readyz``
+    # answers 503 ``feed: warming`` while it is not built; a feed request waits for it).
+    # Unset: on, except in tests.
+    feed_warm_at_startup: bool | None = None
+
     @field_validator("product_image_widths", mode="before")
     @classmethod
     def _split_ints(cls, value: Any) -> Any:

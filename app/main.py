@@ -76,6 +76,9 @@ async def lifespan(application: FastAPI) -> AsyncIterator[None]:
     started_jobs = jobs.is_inprocess() and jobs.start_inprocess_worker()
     for hook in _startup_hooks:
         await run_in_threadpool(hook)
+    from app.feed.runtime import warm_at_startup
+
+    await run_in_threadpool(warm_at_startup)  # the feed engine is built before serving
     yield
     # Jobs not relayed yet stay in the outbox for the next process; running ones are retried
     # when their lease expires.
@@ -273,6 +276,11 @@ def create_app() -> FastAPI:
             except Exception as exc:
                 logger.warning("readiness: redis unreachable", extra={"error": str(exc)[:200]})
                 checks["redis"] = "unreachable"
+        from app.feed.runtime import readiness
+
+        feed = readiness()
+        if feed is not None:
+            checks["feed"] = feed
         ready = all(value == "ok" for value in checks.values())
         body = Readiness(status="ok" if ready else "unavailable", checks=checks)
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

@@ -254,6 +254,16 @@ def existing_tokens(url: str, n_tokens: int) -> list[str] | None:
     return [create_access_token(user_id, "viewer", sid)[0] for sid, user_id in rows]
 
 
+def start_moto() -> tuple[Any, str]:
+    """A moto S3 server on loopback (the bucket is private: unsigned reads are refused)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server, f"http://127.0.0.1:{port}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -420,6 +430,11 @@ def main(argv: list[str] | None = None) -> int:
         help="run only these phases (repeatable; the trivial endpoint always runs, for the ratio)",
     )
     p.add_argument(
+        "--s3",
+        action="store_true",
+        help="production storage: the server uses S3 (a moto server on loopback, private bucket)",
+    )
+    p.add_argument(
         "--reuse",
         action="store_true",
         help="when --database-url already holds a seeded database, use it as it is (no seeding)",
@@ -444,6 +459,19 @@ def main(argv: list[str] | None = None) -> int:
         clip_ids = [str(uuid.UUID(c)) for c in clip_ids]
         port = free_port()
         env = {**os.environ, **_env(url), "CLIPSHOP_MEDIA_ROOT": str(tmp / "media")}
+        if args.s3:
+            moto = start_moto()
+            env.update(
+                {
+                    "CLIPSHOP_STORAGE_BACKEND": "s3",
+                    "CLIPSHOP_S3_ENDPOINT_URL": moto[1],
+                    "CLIPSHOP_S3_BUCKET": "feed-bench",
+                    "CLIPSHOP_S3_CREATE_BUCKET": "true",
+                    "CLIPSHOP_S3_ACCESS_KEY_ID": "bench",
+                    "CLIPSHOP_S3_SECRET_ACCESS_KEY": "bench",
+                    "CLIPSHOP_S3_ADDRESSING_STYLE": "path",
+                }
+            )
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -478,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"server up; feed engine rebuilt from the database in {time.perf_counter() - t:.1f}s", flush=True
         )
+        first = r.json()["items"][0]["clip"]
+        print(f"storage {'s3' if args.s3 else 'local'}; a feed HLS URL: {first['playback']['hls_url']}")
         tokens_file, clips_file, script = tmp / "tokens.txt", tmp / "clips.txt", tmp / "feed.lua"
         tokens_file.write_text("\n".join(tokens) + "\n")
         clips_file.write_text("\n".join(clip_ids) + "\n")
@@ -497,7 +527,8 @@ def main(argv: list[str] | None = None) -> int:
         ev = drive(base, "events", args.seconds, **run) if "events" in phases else skipped
         print(
             f"\n{args.clips} clips, {args.viewers} viewers, {args.events} events; {args.concurrency} concurrent "
-            f"clients, {args.seconds:.0f}s per run, database {url.split(':')[0]}"
+            f"clients, {args.seconds:.0f}s per run, database {url.split(':')[0]}, "
+            f"storage {'s3 (moto)' if args.s3 else 'local'}"
         )
         print("| endpoint | requests/s | p50 ms | p99 ms | errors |")
         print("| --- | --- | --- | --- | --- |")

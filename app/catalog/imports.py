@@ -24,10 +24,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -45,9 +47,13 @@ from app.catalog.models import (
     Sku,
 )
 from app.catalog.schemas import MAX_MINOR, MAX_QUANTITY, ImportErrorRead, ImportRead, SkuCreate
-from app.db import session_scope, utcnow
+from app.config import get_settings
+from app.db import as_utc, session_scope, utcnow
 from app.jobs import actor, enqueue
 from app.storage import get_storage
+
+logger = logging.getLogger("clipshop.catalog.imports")
+_FINISHED = (ImportStatus.succeeded, ImportStatus.completed_with_errors, ImportStatus.failed)
 
 
 class ImportFormat(StrEnum):
@@ -736,6 +742,8 @@ def process_import(import_id: uuid.UUID) -> None:
     with session_scope() as session:
         job = session.get(CatalogImport, import_id)
         if job is None or job.status in (ImportStatus.succeeded, ImportStatus.completed_with_errors):
+            if job is not None:
+                _drop_file(job.file_key)
             return
         job.status = ImportStatus.running
         job.done_rows = 0
@@ -756,6 +764,7 @@ def process_import(import_id: uuid.UUID) -> None:
             job.status = ImportStatus.failed
             job.errors = [{"row": 0, "sku": None, "field": None, "message": exc.detail or str(exc)}]
             job.finished_at = utcnow()
+        _drop_file(file_key)
         return
     errors = list(parsed.orphan_errors)
     done = len(parsed.orphan_errors)
@@ -788,6 +797,43 @@ def process_import(import_id: uuid.UUID) -> None:
         job.done_rows = parsed.total_rows
         job.status = ImportStatus.completed_with_errors if errors else ImportStatus.succeeded
         job.finished_at = utcnow()
+    _drop_file(file_key)
+
+
+def _drop_file(file_key: str) -> None:
+    """An import's source file is only needed until the import is done (the sweep below catches
+    any left behind by a crash)."""
+    try:
+        get_storage().delete(file_key)
+    except Exception:  # the sweep retries; the import's outcome stands
+        logger.warning("import file not deleted", extra={"key": file_key}, exc_info=True)
+
+
+def purge_import_files(retention: timedelta | None = None) -> int:
+    """Delete import source files whose import is finished (or unknown) or older than
+    ``CLIPSHOP_IMPORT_FILE_RETENTION_SECONDS``; a file of an unknown import is kept for that
+    long too (its import may not be committed yet)."""
+    retention = retention or timedelta(seconds=get_settings().import_file_retention_seconds)
+    storage = get_storage()
+    cutoff = utcnow() - retention
+    removed = 0
+    for key in list(storage.list_keys("imports/")):
+        parts = key.split("/")
+        try:
+            import_id = uuid.UUID(parts[2])
+        except (IndexError, ValueError):
+            import_id = None
+        with session_scope() as session:
+            job = session.get(CatalogImport, import_id) if import_id else None
+            finished = job is not None and job.status in _FINISHED
+            created = as_utc(job.created_at) if job is not None else None
+        if created is None:
+            head = storage.head(key)
+            created = head.modified_at if head is not None else None
+        if finished or (created is not None and created < cutoff):
+            storage.delete(key)
+            removed += 1
+    return removed
 
 
 @actor(queue="default", max_retries=3, min_backoff=1000)

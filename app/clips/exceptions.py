@@ -39,6 +39,10 @@ class UploadIncomplete(Unprocessable):
     code = "upload_incomplete"
 
 
+class UploadPartsInvalid(Unprocessable):
+    code = "upload_parts_invalid"
+
+
 class UploadSizeMismatch(Unprocessable):
     code = "upload_size_mismatch"
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from email.utils import formatdate, parsedate_to_datetime
+from stat import S_ISREG
+from typing import Annotated, Any
 
+from botocore.exceptions import ClientError
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.dependencies import CreatorUser, CurrentUser, OptionalUser, get_optional_user, oauth2_scheme
@@ -22,11 +27,13 @@ from app.clips.schemas import (
     UploadPartUrl,
     UploadRead,
 )
-from app.clips.tasks import CONTENT_TYPES
 from app.config import get_settings
 from app.db import SessionDep, as_utc, session_scope
 from app.errors import NotFound, Unauthorized, problem_responses
 from app.storage import LocalStorage, get_storage
+from app.storage.keys import PLAYLIST_SUFFIXES, MediaKey, MediaKind, classify
+from app.storage.playlists import rewrite_m3u8, rewrite_vtt, target_key, with_query
+from app.storage.s3 import S3Storage
 from app.tags import service as tags_service
 from app.tags.schemas import TagRead
 
@@ -221,27 +228,175 @@ def my_clips(
     return ClipPage(items=_clip_reads(session, rows), next_offset=next_offset)
 
 
-# --- local media ----------------------------------------------------------------------------------
+# --- media ---------------------------------------------------------------------------------------
+
+MEDIA_DESCRIPTION = """Published media: a clip's renditions (HLS playlists and segments, MP4, poster,
+thumbnails, storyboard), avatars and product images.
+
+**Who may call it:** anyone for a public, ready clip's renditions, avatars and product images;
+for any other clip (private, unlisted, not ready), only with the signed `token` of a playback URL
+the API issued to someone allowed to see the clip (`GET /v1/clips/{id}`), until it expires. A
+clip's original upload and catalog import files are never served, whatever the spelling of the
+path. Refusals answer 404 as for a missing file.
+
+Playlists (`.m3u8`) and storyboards (`.vtt`) are answered by the API with every reference
+rewritten so that the player's next request is authorised too (the token carried, or presigned
+URLs on S3). Other files are streamed (local storage; HTTP `Range`, `ETag`, `If-None-Match`,
+`If-Modified-Since`) or redirected to a short-lived presigned GET (S3). `HEAD` is answered like
+`GET` without a body. Public renditions are cacheable (`public, max-age=..., immutable`; playlists
+briefly); signed ones are `private, no-store`."""
 
 
-@media.get(
-    "/{key:path}",
-    response_class=FileResponse,
-    responses={200: {"description": "The file (HTTP Range supported)"}, **problem_responses(404, 416)},
-    summary="Media files of the local storage backend (HTTP Range supported)",
-)
-def get_media(key: str) -> FileResponse:
+def _cache_control(token: str | None, playlist: bool) -> str:
+    settings = get_settings()
+    if token is not None:
+        return "private, no-store"
+    if playlist:
+        return f"public, max-age={settings.media_playlist_max_age_seconds}"
+    return f"public, max-age={settings.media_cache_max_age_seconds}, immutable"
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
+
+
+def _not_modified(request: Request, etag: str, mtime: float | None) -> bool:
+    """RFC 9110 13.2.2: If-None-Match wins; If-Modified-Since only without it."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        return _etag_matches(if_none_match, etag)
+    since = request.headers.get("if-modified-since")
+    if since and mtime is not None:
+        try:
+            return int(mtime) <= int(parsedate_to_datetime(since).timestamp())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return False
+    return False
+
+
+def _rewriter(item: MediaKey, token: str | None) -> Callable[[str], str]:
     storage = get_storage()
-    # Upload sources are private; everything else under a clip is published output.
-    if not isinstance(storage, LocalStorage) or key.endswith("/source") or "/." in f"/{key}":
+    on_s3 = isinstance(storage, S3Storage)
+    prefix = service.clip_prefix(item.clip_id) if item.clip_id else ""
+
+    def resolve(uri: str) -> str:
+        target = target_key(item.key, uri)
+        if target is None or not target.startswith(prefix) or classify(target) is None:
+            return uri  # absolute, or not an object we serve: left as written
+        if on_s3 and not target.endswith(PLAYLIST_SUFFIXES):
+            assert isinstance(storage, S3Storage)
+            return storage.presign_get(target)  # segments, images: straight from the bucket
+        return with_query(uri, "token", token) if token else uri
+
+    return resolve
+
+
+def _playlist_response(request: Request, item: MediaKey, token: str | None) -> Response:
+    storage = get_storage()
+    try:
+        with storage.open(item.key) as handle:
+            text = handle.read(4 * 1024 * 1024).decode("utf-8")
+    except (FileNotFoundError, ValueError, UnicodeDecodeError):
+        raise NotFound("No such media file.")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise NotFound("No such media file.")
+        raise
+    rewrite = rewrite_vtt if item.suffix == ".vtt" else rewrite_m3u8
+    body = rewrite(text, _rewriter(item, token)).encode()
+    etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+    headers = {"ETag": etag, "Cache-Control": _cache_control(token, True), "Vary": "Origin"}
+    if _not_modified(request, etag, None):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(body))
+        return Response(media_type=item.media_type, headers=headers)
+    return Response(body, media_type=item.media_type, headers=headers)
+
+
+def _file_response(request: Request, item: MediaKey, token: str | None) -> Response:
+    storage = get_storage()
+    cache = _cache_control(token, item.is_playlist)
+    if isinstance(storage, S3Storage):
+        # Signed late: the URL handed out stays valid; each fetch gets a fresh presigned GET.
+        settings = get_settings()
+        redirect_cache = (
+            cache
+            if token is not None
+            else f"public, max-age={min(300, settings.presign_expiry_seconds // 4)}"
+        )
+        return RedirectResponse(
+            storage.presign_get(item.key),
+            status_code=status.HTTP_307_TEMPORARY_REDIRECT,
+            headers={"Cache-Control": redirect_cache},
+        )
+    if not isinstance(storage, LocalStorage):
         raise NotFound("No such media file.")
     try:
-        path = storage.path_for(key)
-    except ValueError:
+        path = storage.path_for(item.key)
+        stat = path.stat()
+    except (ValueError, OSError):
         raise NotFound("No such media file.")
-    if not path.is_file():
+    if not S_ISREG(stat.st_mode):
         raise NotFound("No such media file.")
-    return FileResponse(path, media_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
+    etag = f'"{hashlib.md5(f"{stat.st_mtime}-{stat.st_size}".encode(), usedforsecurity=False).hexdigest()}"'
+    headers = {
+        "ETag": etag,
+        "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
+        "Cache-Control": cache,
+    }
+    if _not_modified(request, etag, stat.st_mtime):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return FileResponse(path, media_type=item.media_type, headers=headers, stat_result=stat)
+
+
+_MEDIA_ROUTE: dict[str, Any] = {
+    "response_class": FileResponse,
+    "responses": {
+        200: {"description": "The file (HTTP Range supported on local storage)"},
+        304: {"description": "Not modified (`If-None-Match` / `If-Modified-Since`)"},
+        307: {"description": "S3: a short-lived presigned GET of the object"},
+        **problem_responses(404, 416),
+    },
+    "description": MEDIA_DESCRIPTION,
+}
+
+
+@media.head(
+    "/{key:path}", operation_id="media_head_file", summary="Headers of a published media file", **_MEDIA_ROUTE
+)
+@media.get(
+    "/{key:path}",
+    operation_id="media_get_file",
+    summary="Published media: renditions, playlists, images",
+    **_MEDIA_ROUTE,
+)
+def get_media(
+    key: str,
+    request: Request,
+    session: SessionDep,
+    token: Annotated[
+        str | None, Query(max_length=64, description="Signed playback token (non-public clips)")
+    ] = None,
+) -> Response:
+    item = classify(key)
+    if item is None:
+        raise NotFound("No such media file.")
+    grant: str | None = None
+    if item.kind is MediaKind.clip:
+        assert item.clip_id is not None
+        try:
+            grant = service.media_grant(session, item.clip_id, token)
+        except ClipNotFound:
+            raise NotFound("No such media file.")
+        session.rollback()  # no transaction held while the file streams
+    storage = get_storage()
+    if item.is_playlist and (grant is not None or isinstance(storage, S3Storage)):
+        return _playlist_response(request, item, grant)
+    return _file_response(request, item, grant)
 
 
 router.include_router(uploads)

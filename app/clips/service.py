@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from app.clips.exceptions import (
     UploadIncomplete,
     UploadNotFound,
     UploadNotPending,
+    UploadPartsInvalid,
     UploadSizeMismatch,
     UploadTooLarge,
 )
@@ -43,6 +45,7 @@ from app.interests.models import Interest
 from app.jobs import enqueue
 from app.storage import get_storage
 from app.storage.s3 import S3Storage
+from app.storage.signing import sign_prefix, verify_prefix
 
 
 def clip_prefix(clip_id: uuid.UUID) -> str:
@@ -70,28 +73,80 @@ def interest_ids(session: Session, clip_id: uuid.UUID) -> list[int]:
     return sorted(rows)
 
 
+def is_public_playback(clip: Clip) -> bool:
+    """Renditions anyone may fetch without a signed URL: public and ready clips only."""
+    return clip.status is ClipStatus.ready and clip.visibility is Visibility.public
+
+
+def media_base_url() -> str:
+    """The API's media route (``/v1/media``): playlists are answered (rewritten) there."""
+    return f"{get_settings().public_base_url.rstrip('/')}/v1/media"
+
+
+def public_media_url(key: str) -> str:
+    """The stable URL of a public ready clip's object (never expires; see ``playback_url``)."""
+    cdn = get_settings().media_base_url
+    return f"{(cdn or media_base_url()).rstrip('/')}/{key}"
+
+
+def playback_token(clip_id: uuid.UUID) -> str:
+    """A signed, expiring token for every object under the clip's prefix (checked by the media
+    route, carried by rewritten playlists to each variant, segment and sprite)."""
+    settings = get_settings()
+    return sign_prefix(settings.secret_key, clip_prefix(clip_id), settings.playback_token_ttl_seconds)
+
+
+def playback_url(clip: Clip, key: str, token: str | None = None) -> str:
+    """The URL a player fetches ``key`` (an object under the clip's prefix) at.
+
+    Public ready clips: a stable URL that never expires (the CDN when ``CLIPSHOP_MEDIA_BASE_URL``
+    is set, else the API's media route, which answers playlists rewritten and redirects other
+    files to fresh presigned GETs on S3), so caches may keep it. Other clips: the media route
+    with a signed ``token`` valid ``CLIPSHOP_PLAYBACK_TOKEN_TTL_SECONDS`` from now; pass one
+    token for all the URLs of one response."""
+    if is_public_playback(clip):
+        return public_media_url(key)
+    return f"{media_base_url()}/{key}?token={token or playback_token(clip.id)}"
+
+
 def playback(clip: Clip) -> dict[str, Any]:
-    """URLs a player needs: HLS master, MP4 fallback, poster and thumbnails (None until ready)."""
+    """URLs a player needs: HLS master, MP4 fallback, poster and thumbnails (None until ready).
+    Only call it for a viewer who may see the clip (``can_view``): for a clip that is not public
+    it issues signed URLs."""
     if clip.status is not ClipStatus.ready:
         return {"hls": None, "mp4": None, "poster": None, "thumbnails": {}, "storyboard": None}
-    storage = get_storage()
+    token = None if is_public_playback(clip) else playback_token(clip.id)
     thumbs: dict[str, dict[str, str]] = {}
     for fmt, by_width in (clip.thumbnail_keys or {}).items():
-        thumbs[fmt] = {str(w): storage.url_for(key) for w, key in by_width.items()}
+        thumbs[fmt] = {str(w): playback_url(clip, key, token) for w, key in by_width.items()}
     board = clip.storyboard
     return {
-        "hls": storage.url_for(clip.hls_master_key) if clip.hls_master_key else None,
-        "mp4": storage.url_for(clip.mp4_key) if clip.mp4_key else None,
-        "poster": storage.url_for(clip.poster_key) if clip.poster_key else None,
+        "hls": playback_url(clip, clip.hls_master_key, token) if clip.hls_master_key else None,
+        "mp4": playback_url(clip, clip.mp4_key, token) if clip.mp4_key else None,
+        "poster": playback_url(clip, clip.poster_key, token) if clip.poster_key else None,
         "thumbnails": thumbs,
         "storyboard": {
-            "vtt": storage.url_for(board["vtt_key"]),
-            "sprite": storage.url_for(board["sprite_key"]),
+            "vtt": playback_url(clip, board["vtt_key"], token),
+            "sprite": playback_url(clip, board["sprite_key"], token),
             **{k: board[k] for k in ("interval_s", "tile_width", "tile_height", "columns", "rows", "count")},
         }
         if board
         else None,
     }
+
+
+def media_grant(session: Session, clip_id: uuid.UUID, token: str | None) -> str | None:
+    """May this request read the clip's published objects? Returns the token to carry into
+    rewritten playlists (None: public, nothing to carry); raises ClipNotFound otherwise (as for a
+    clip that does not exist: refusals do not reveal that a private clip exists)."""
+    clip = session.get(Clip, clip_id)
+    if clip is None or clip.status is ClipStatus.deleted:
+        raise ClipNotFound("No such media file.")
+    if token is not None and verify_prefix(get_settings().secret_key, clip_prefix(clip_id), token):
+        return token
+    if is_public_playback(clip):
+        return None
+    raise ClipNotFound("No such media file.")
 
 
 # --- uploads ------------------------------------------------------------------------------------
@@ -221,6 +276,15 @@ def _sha256_of(key: str) -> str:
     return digest.hexdigest()
 
 
+def release_multipart(upload: UploadSession) -> None:
+    """Abort the presigned multipart upload opened at ``POST /v1/uploads`` when the file reached
+    storage another way (streamed through ``PUT .../content``), so no parts are left open."""
+    s3 = _s3()
+    if s3 is not None and upload.multipart_upload_id:
+        s3.abort_multipart(upload.storage_key, upload.multipart_upload_id)
+        upload.multipart_upload_id = None
+
+
 def complete_upload(
     session: Session, user: User, upload_id: uuid.UUID, parts: list[tuple[int, str]] | None = None
 ) -> Clip:
@@ -239,6 +303,15 @@ def complete_upload(
         assert s3 is not None
         received = s3.list_parts(upload.storage_key, upload.multipart_upload_id)
         if parts is not None:
+            numbers = [n for n, _ in parts]
+            if len(set(numbers)) != len(numbers):
+                repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+                raise UploadPartsInvalid(
+                    f"Parts {repeated} are listed more than once; list each part once.", parts=repeated
+                )
+            # S3 assembles parts in the order listed and refuses any other than ascending
+            # (InvalidPartOrder): the file is the parts in part-number order, whatever the listing.
+            parts = sorted(parts)
             by_number = {p.part_number: p for p in received}
             chosen = [by_number.get(n) for n, _ in parts]
             if any(
@@ -254,7 +327,15 @@ def complete_upload(
                 received_bytes=sum(p.size for p in received),
                 declared_bytes=upload.declared_size,
             )
-        s3.complete_multipart(upload.storage_key, upload.multipart_upload_id, received)
+        try:
+            s3.complete_multipart(upload.storage_key, upload.multipart_upload_id, received)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code not in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "NoSuchUpload"):
+                raise
+            raise UploadPartsInvalid(f"Storage refused to assemble the parts ({code}).") from exc
+    elif upload.mode is UploadMode.multipart and upload.multipart_upload_id:
+        release_multipart(upload)  # the file came whole (streamed through the API)
     head = storage.head(upload.storage_key)
     if head is None:
         raise UploadIncomplete("No file has been uploaded yet.")

@@ -347,7 +347,13 @@ def purge_stale_workdirs(root: Path | None = None) -> int:
 @actor(queue="default", max_retries=1, time_limit=600_000)
 def maintenance() -> None:
     """Periodic: recovery sweep + abandoned upload cleanup (scheduled by the worker process)."""
+    from app.catalog.imports import purge_import_files
+
     stuck = sweep_stuck_clips()
     cleaned = cleanup_uploads()
     scratch = purge_stale_workdirs()
-    log.info("maintenance", extra={"requeued": len(stuck), "stale_workdirs": scratch, **cleaned})
+    imports = purge_import_files()
+    log.info(
+        "maintenance",
+        extra={"requeued": len(stuck), "stale_workdirs": scratch, "import_files": imports, **cleaned},
+    )

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.errors import DomainError, domain_error_response, is_unavailable_error, unavailable_response
 from app.feed import pages
 from app.feed.dependencies import viewer_from_header
-from app.feed.runtime import Reads
+from app.feed.runtime import Reads, ready_runtime
 
 logger = logging.getLogger("clipshop.feed")
 
@@ -82,6 +82,7 @@ class FeedFastPath:
         db = Reads()
         try:
             user_id = viewer_from_header(header)
+            await ready_runtime()  # a cold process waits for its engine (off the event loop)
             body = pages.build_page(db, user_id, cursor, limit)
         except DomainError as exc:
             await domain_error_response(Request(scope, receive), exc)(scope, receive, send)

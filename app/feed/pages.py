@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.feed import sources
 from app.feed.engine import Reason
-from app.feed.runtime import FeedRuntime, Reads, card_bytes, get_runtime
+from app.feed.runtime import FeedRuntime, Reads, card_bytes, get_runtime, wait_loaded
 from app.feed.sessions import (
     CursorExpired,
     FeedSession,
@@ -129,6 +129,8 @@ def _positions(rt: FeedRuntime, fs: FeedSession) -> list[int]:
 def build_page(db: Reads, user_id: uuid.UUID | None, cursor: str | None, limit: int) -> bytes:
     settings = get_settings()
     rt = get_runtime()
+    if not rt.loaded:  # never page from an empty engine: it would drop the session's clips
+        wait_loaded(rt)
     store = get_store()
     signer = str(user_id) if user_id is not None else "anon"
     if cursor is None:
@@ -175,16 +177,27 @@ def _fill(
         tags = _live_tags(db, rt, window, places)
         drop: list[int] = []
         active = engine.active
+        size = len(active)
+        # Clips this engine does not know (ranked by another process whose engine is ahead of
+        # this one's catch-up) are asked of the database, never dropped unseen: a request must
+        # not shorten a stored session because of what this process has not learnt yet.
+        unknown = [c for pos, (c, i) in enumerate(zip(window, places, strict=True), start=offset)
+                   if pos >= fs.served and not 0 <= i < size]  # fmt: skip
+        servable = sources.servable_clips(db.session, unknown) if unknown else set()
+        if unknown:
+            db.end()
         for pos, (clip_id, idx) in enumerate(zip(window, places, strict=True), start=offset):
             if pos < fs.served:
                 continue  # already shown on a page: a retried cursor gets the same page
+            known = 0 <= idx < size
             sold_out = False
             if tags:
                 clip_tags = tags.get(clip_id) or []
                 sold_out = bool(clip_tags) and all(t["available"] <= 0 for t in clip_tags)
-                if sold_out and idx >= 0:
+                if sold_out and known:
                     engine.in_stock[idx] = False
-            if idx < 0 or not active[idx] or sold_out:
+            offline = not active[idx] if known else clip_id not in servable
+            if offline or sold_out:
                 drop.append(pos)
         if not drop:
             return window, tags
@@ -203,7 +216,8 @@ def _live_tags(
     """Live tags, queried only for clips the engine knows to carry tags (most clips carry none);
     the engine learns of new or removed tags within a catch-up (about a second)."""
     n_tags = rt.engine.n_tags
-    tagged = [c for c, i in zip(ids, places, strict=True) if i < 0 or n_tags[i] > 0]
+    size = len(n_tags)
+    tagged = [c for c, i in zip(ids, places, strict=True) if not 0 <= i < size or n_tags[i] > 0]
     if not tagged:
         return {}
     tags = sources.live_tags(db.session, tagged)
@@ -238,6 +252,7 @@ def _render(
     counters = engine.counters
     index = _positions(rt, fs)[offset : offset + len(ids)]
     views, completes, likes, shares = (counters[name] for name in _SHOWN_COUNTS)
+    size = min(len(views), len(completes), len(likes), len(shares))
     out = [b'{"items":[']
     first = True
     for i, clip_id in enumerate(ids):
@@ -247,7 +262,9 @@ def _render(
         idx = index[i]
         # ``item`` reads one number without making a numpy scalar (ten clips: cheaper than gathers)
         counts = (
-            (views.item(idx), completes.item(idx), likes.item(idx), shares.item(idx)) if idx >= 0 else _NONE
+            (views.item(idx), completes.item(idx), likes.item(idx), shares.item(idx))
+            if 0 <= idx < size
+            else _NONE
         )
         clip_tags = tags.get(clip_id) if tags else None
         out += (

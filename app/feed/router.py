@@ -18,7 +18,7 @@ from app.db import SessionDep, on_commit
 from app.errors import DomainError, Unauthorized, problem_responses
 from app.feed import fastevents, pages, service
 from app.feed.dependencies import feed_viewer
-from app.feed.runtime import Reads, get_runtime
+from app.feed.runtime import Reads, get_runtime, ready_runtime
 from app.feed.schemas import (
     EVENT_BATCH_SCHEMA,
     EventBatch,
@@ -54,6 +54,7 @@ async def get_feed(
     # Deliberately not a nested response model: the page is stitched from cached JSON fragments
     # (see app/feed/pages.py); its shape is FeedPage, checked against the schema in the tests.
     user_id = feed_viewer(request)
+    await ready_runtime()  # a cold process waits for its engine rather than answering from nothing
     db = Reads()
     try:
         body = pages.build_page(db, user_id, cursor, limit)

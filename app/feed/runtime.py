@@ -486,6 +486,54 @@ _runtime: FeedRuntime | None = None
 _runtime_lock = threading.Lock()
 
 
+def wait_loaded(rt: FeedRuntime) -> None:
+    """Block until ``rt``'s engine is built (waiting for the thread building it, or building it
+    here): no feed page is ever answered from an engine that is not loaded yet."""
+    if not rt.loaded:
+        with read_session() as session:
+            rt.ensure_loaded(session)
+
+
+async def ready_runtime() -> FeedRuntime:
+    """The process's runtime with its engine loaded (waited for off the event loop)."""
+    rt = get_runtime()
+    if not rt.loaded:
+        from starlette.concurrency import run_in_threadpool
+
+        await run_in_threadpool(wait_loaded, rt)
+    return rt
+
+
+def warm_enabled() -> bool:
+    settings = get_settings()
+    if settings.feed_warm_at_startup is not None:
+        return settings.feed_warm_at_startup
+    return settings.environment.value != "test"
+
+
+def warm_at_startup() -> None:
+    """Build the engine while the process starts, before it accepts connections: processes
+    sharing a listening socket (``serve --workers N``) leave a starting one's share to the ready
+    ones, and when none is ready yet connections wait in the backlog. If the build fails (the
+    database is down), start-up goes on: ``/readyz`` reports ``feed: warming`` and the first
+    feed request builds it."""
+    if not warm_enabled():
+        return
+    rt = get_runtime()
+    try:
+        wait_loaded(rt)
+    except Exception:
+        logger.exception("feed engine warm-up failed; built on the first feed request instead")
+
+
+def readiness() -> str | None:
+    """``ok`` / ``warming`` for ``/readyz`` (None: not warmed at start-up, nothing to report)."""
+    if not warm_enabled():
+        return None
+    rt = _runtime
+    return "ok" if rt is not None and rt.loaded else "warming"
+
+
 @interests_service.on_picks_changed
 def _picks_changed(user_id: uuid.UUID) -> None:
     if _runtime is not None:

@@ -21,8 +21,8 @@ from app.accounts.models import CreatorProfile
 from app.catalog import service as catalog_service
 from app.catalog.models import Product, Sku
 from app.catalog.stock import available_expr
+from app.clips import service as clips_service
 from app.clips.models import Clip, ClipInterest, ClipStatus, Visibility
-from app.storage import get_storage
 from app.tags import service as tags_service
 from app.tags.models import ProductTag, TagStatus
 
@@ -125,10 +125,17 @@ def tag_stock(
     return {r[0]: (int(r[1]), int(r[2] or 0) > 0) for r in session.execute(query)}
 
 
+def servable_clips(session: Session, clip_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of ``clip_ids`` the feed may serve now (ready and public)."""
+    if not clip_ids:
+        return set()
+    return set(session.scalars(select(Clip.id).where(Clip.id.in_(clip_ids), _servable())))
+
+
 def clip_cards(session: Session, clip_ids: list[uuid.UUID] | None) -> dict[uuid.UUID, dict[str, Any]]:
     """The static part of each clip as shown in the feed (cached by the caller); ``None``: every
     servable clip."""
-    storage = get_storage()
+    media_url = clips_service.public_media_url
     rows = session.execute(
         select(
             Clip.id,
@@ -158,10 +165,11 @@ def clip_cards(session: Session, clip_ids: list[uuid.UUID] | None) -> dict[uuid.
             "id": str(r.id),
             "caption": r.caption,
             "duration_ms": r.duration_ms,
-            "poster_url": storage.url_for(r.poster_key) if r.poster_key else None,
+            # Stable URLs (the feed serves public ready clips only): a cached card never goes stale.
+            "poster_url": media_url(r.poster_key) if r.poster_key else None,
             "playback": {
-                "hls_url": storage.url_for(r.hls_master_key) if r.hls_master_key else None,
-                "mp4_url": storage.url_for(r.mp4_key) if r.mp4_key else None,
+                "hls_url": media_url(r.hls_master_key) if r.hls_master_key else None,
+                "mp4_url": media_url(r.mp4_key) if r.mp4_key else None,
             },
             "creator": {
                 "id": str(r.creator_id),

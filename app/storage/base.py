@@ -3,6 +3,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -14,6 +15,7 @@ class StoredObject:
     etag: str | None = None
     checksum_sha256: str | None = None  # base64, when the backend recorded one
     content_type: str | None = None
+    modified_at: datetime | None = None  # UTC, when the backend reports it
 
 
 class StreamWriter(ABC):

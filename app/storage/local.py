@@ -5,6 +5,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -87,7 +88,10 @@ class LocalStorage(Storage):
         path = self.path_for(key)
         if not path.is_file():
             return None
-        return StoredObject(key=key, size=path.stat().st_size)
+        stat = path.stat()
+        return StoredObject(
+            key=key, size=stat.st_size, modified_at=datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+        )
 
     def delete(self, key: str) -> None:
         self.path_for(key).unlink(missing_ok=True)

@@ -38,6 +38,9 @@ class S3Settings:
     max_attempts: int = 5
     media_base_url: str | None = None  # CDN in front of the bucket; else presigned GETs
     presign_expiry: int = 3600
+    # The API's media route (``.../v1/media``): when set (and no CDN), ``url_for`` answers stable
+    # URLs there that redirect to a fresh presigned GET, so a URL never goes stale in a cache.
+    api_media_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class PendingMultipart:
     key: str
     upload_id: str
     initiated: datetime
+
+
+class StorageSetupError(RuntimeError):
+    """The bucket cannot be used (wrong endpoint, credentials or permissions)."""
 
 
 def _missing(exc: ClientError) -> bool:
@@ -173,6 +180,7 @@ class S3Storage(Storage):
             etag=str(response.get("ETag", "")).strip('"') or None,
             checksum_sha256=response.get("ChecksumSHA256"),
             content_type=response.get("ContentType"),
+            modified_at=response.get("LastModified"),
         )
 
     def delete(self, key: str) -> None:
@@ -221,6 +229,8 @@ class S3Storage(Storage):
     def url_for(self, key: str) -> str:
         if self.config.media_base_url:
             return f"{self.config.media_base_url.rstrip('/')}/{key}"
+        if self.config.api_media_url:
+            return f"{self.config.api_media_url.rstrip('/')}/{key}"
         return self.presign_get(key)
 
     def presign_get(self, key: str, expires: int | None = None) -> str:
@@ -238,6 +248,43 @@ class S3Storage(Storage):
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError:
             self.client.create_bucket(Bucket=self.bucket)
+
+    def init_bucket(self, create: bool = True) -> str:
+        """Check the bucket (creating it when missing and ``create``) and that these credentials
+        may write, read and delete in it; raise :class:`StorageSetupError` with a sentence an
+        operator can act on. Returns what was done."""
+        from botocore.exceptions import BotoCoreError, EndpointConnectionError
+
+        where = f"bucket {self.bucket!r} at {self.config.endpoint_url or 'AWS S3'}"
+        try:
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+                done = "exists"
+            except ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                    raise StorageSetupError(
+                        f"S3 refused the credentials for {where} ({code}): check "
+                        "CLIPSHOP_S3_ACCESS_KEY_ID / CLIPSHOP_S3_SECRET_ACCESS_KEY and the bucket policy."
+                    ) from exc
+                if not create:
+                    raise StorageSetupError(f"The {where} does not exist ({code}).") from exc
+                self.client.create_bucket(Bucket=self.bucket)
+                done = "created"
+            probe = ".clipshop-storage-check"
+            self.client.put_object(Bucket=self.bucket, Key=probe, Body=b"ok")
+            self.client.get_object(Bucket=self.bucket, Key=probe)["Body"].read()
+            self.client.delete_object(Bucket=self.bucket, Key=probe)
+        except EndpointConnectionError as exc:
+            raise StorageSetupError(
+                f"Cannot reach the S3 endpoint for {where}: check CLIPSHOP_S3_ENDPOINT_URL ({exc})."
+            ) from exc
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            raise StorageSetupError(f"S3 refused an operation on {where} ({code}).") from exc
+        except BotoCoreError as exc:
+            raise StorageSetupError(f"S3 setup failed for {where}: {exc}") from exc
+        return done
 
     # --- direct uploads (the client talks to S3) ---------------------------------------------
 

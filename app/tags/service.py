@@ -47,6 +47,9 @@ def _organisation_of(session: Session, user: User) -> uuid.UUID | None:
 
 def create_tag(session: Session, clip_id: uuid.UUID, user: User, data: TagCreate) -> ProductTag:
     clip = clips_service.get_clip(session, clip_id)
+    if clip.creator_id != user.id and not clips_service.can_view(clip, user):
+        # a clip the caller may not see answers as if it did not exist (no 409 that reveals it)
+        raise TagNotFound("No such clip", code="clip_not_found")
     sku = session.get(Sku, data.sku_id)
     if sku is None or not sku.active or not sku.product.active:
         raise SkuNotTaggable("The SKU does not exist or is not sold")
@@ -129,8 +132,11 @@ def remove_tag(session: Session, clip_id: uuid.UUID, tag_id: uuid.UUID, user: Us
 
 
 def visible_clip(session: Session, clip_id: uuid.UUID, user: User | None) -> Clip:
+    """The clip, when the caller may read its tags: anyone for a public ready clip, only its
+    creator (and admins) otherwise; others get 404 as for a clip that does not exist."""
     clip = clips_service.get_clip(session, clip_id)
-    if clip.visibility is Visibility.private and (user is None or user.id != clip.creator_id):
+    owner = user is not None and (user.id == clip.creator_id or user.role is Role.admin)
+    if not owner and not clips_service.is_public_playback(clip):
         raise TagNotFound("No such clip", code="clip_not_found")
     return clip
 

@@ -199,3 +199,27 @@ def test_saleor_fixture_imports(client, make_user):
         code = v["fields"]["sku"] or f"{slugs[v['fields']['product']]}-v{v['pk']}"
         assert catalog[code]["price_minor"] == int(Decimal(usd[v["pk"]]) * 100), code
         assert catalog[code]["quantity"] == stock.get(v["pk"], 0), code
+
+
+def test_import_source_files_are_deleted_when_done_or_after_retention(client, make_user, settings):
+    import uuid
+    from datetime import timedelta
+
+    from app.catalog.imports import purge_import_files
+    from app.storage import get_storage
+
+    _, merchant = make_user("merchant")
+    rows = "handle,title,sku,price,currency,quantity\ncap,Cap,CAP-1,5.00,EUR,2\n"
+    job = _import(client, merchant, data=rows.encode())
+    assert job["status"] == "succeeded"
+    storage = get_storage()
+    assert [k for k in storage.list_keys("imports/") if job["id"] in k] == []  # gone once done
+    # A file left behind (crash between the import and the delete; an import never committed).
+    stray = f"imports/{uuid.uuid4()}/{job['id']}/source"
+    unknown = f"imports/{uuid.uuid4()}/{uuid.uuid4()}/source"
+    storage.put_bytes(stray, b"x", "text/csv")
+    storage.put_bytes(unknown, b"y", "text/csv")
+    assert purge_import_files() == 1  # the finished import's file; the unknown one is recent
+    assert not storage.exists(stray) and storage.exists(unknown)
+    assert purge_import_files(retention=timedelta(seconds=-1)) == 1
+    assert not storage.exists(unknown)

@@ -41,18 +41,25 @@ def _synth(path: Path, seconds: int, noise: int) -> Path:
     return path
 
 
-def _check_outputs(s3: S3Storage, clip: dict[str, Any], tmp_path: Path) -> None:
+def _check_outputs(client: Any, s3: S3Storage, clip: dict[str, Any], tmp_path: Path) -> None:
     assert clip["status"] == "ready", clip
     prefix = f"clips/{clip['id']}/"
-    # Playback URLs are presigned GETs that really work.
+    # Playback URLs are stable URLs on the API: playlists answered there, other files redirected
+    # to fresh presigned GETs (tests/clips/test_playback_s3.py plays them with ffmpeg).
     playback = clip["playback"]
-    assert "X-Amz-Signature=" in playback["hls"]
-    assert httpx.get(playback["hls"]).text.startswith("#EXTM3U")
+    assert playback["hls"].startswith("http://testserver/v1/media/")
+    assert client.get(playback["hls"]).text.startswith("#EXTM3U")
     assert_valid_hls(lambda key: s3.open(key).read(), f"{prefix}hls/master.m3u8", ["360p"], portrait=True)
     mp4 = tmp_path / f"{clip['id']}.mp4"
-    mp4.write_bytes(httpx.get(playback["mp4"]).content)
+    mp4.write_bytes(httpx.get(_redirect(client, playback["mp4"])).content)
     assert_playable_mp4(mp4, 360, 640, clip["duration_ms"] / 1000)
-    assert httpx.get(playback["poster"]).content[:2] == b"\xff\xd8"
+    assert httpx.get(_redirect(client, playback["poster"])).content[:2] == b"\xff\xd8"
+
+
+def _redirect(client: Any, url: str) -> str:
+    response = client.get(url, follow_redirects=False)
+    assert response.status_code == 307 and "X-Amz-Signature=" in response.headers["location"]
+    return str(response.headers["location"])
 
 
 def test_single_presigned_put_to_s3(client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path) -> None:
@@ -61,7 +68,7 @@ def test_single_presigned_put_to_s3(client: Any, make_user: Any, on_s3: S3Storag
     upload = declare(client, headers, path)
     assert upload["mode"] == "single" and "X-Amz-Signature=" in upload["upload_url"]
     clip = upload_file(client, headers, path)
-    _check_outputs(on_s3, clip, tmp_path)
+    _check_outputs(client, on_s3, clip, tmp_path)
     keys = set(on_s3.list_keys(f"clips/{clip['id']}/"))
     assert f"clips/{clip['id']}/source" in keys and f"clips/{clip['id']}/video.mp4" in keys
 
@@ -79,7 +86,7 @@ def test_multipart_presigned_upload_to_s3(
     size = path.stat().st_size
     assert size > 2 * MIN_PART_SIZE
     clip = upload_file(client, headers, path)
-    _check_outputs(on_s3, clip, tmp_path)
+    _check_outputs(client, on_s3, clip, tmp_path)
     assert on_s3.list_multipart_uploads("clips/") == []
 
 
@@ -186,3 +193,70 @@ def test_on_s3_a_ladder_is_published_first_rung_first_then_completed(
     vtt = httpx.get(done["playback"]["storyboard"]["vtt"]).text
     assert vtt.startswith("WEBVTT") and "storyboard.jpg#xywh=0,0," in vtt
     assert httpx.get(done["playback"]["storyboard"]["sprite"]).content[:2] == b"\xff\xd8"
+
+def _three_parts(
+    client: Any, headers: dict[str, str], tmp_path: Path
+) -> tuple[dict[str, Any], bytes, list[Any]]:
+    path = tmp_path / "parts.bin"
+    data = bytes(range(256)) * ((2 * MIN_PART_SIZE + 1000) // 256)
+    path.write_bytes(data)
+    upload = declare(client, headers, path)
+    assert upload["mode"] == "multipart" and len(upload["parts"]) == 3
+    done = []
+    for part in upload["parts"]:
+        start = (part["part_number"] - 1) * upload["part_size"]
+        response = httpx.put(part["url"], content=data[start : start + part["size"]])
+        done.append({"part_number": part["part_number"], "etag": response.headers["ETag"]})
+    return upload, data, done
+
+
+def test_multipart_complete_with_parts_out_of_order_assembles_them_in_order(
+    client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "multipart_threshold_bytes", MIN_PART_SIZE)
+    _, headers = make_user("creator")
+    upload, data, parts = _three_parts(client, headers, tmp_path)
+    shuffled = [parts[2], parts[0], parts[1]]
+    response = client.post(f"/v1/uploads/{upload['id']}/complete", json={"parts": shuffled}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert on_s3.open(f"clips/{upload['clip_id']}/source").read() == data  # not garbage
+    assert on_s3.list_multipart_uploads("clips/") == []
+
+
+def test_multipart_complete_with_repeated_parts_is_refused(
+    client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "multipart_threshold_bytes", MIN_PART_SIZE)
+    _, headers = make_user("creator")
+    upload, data, parts = _three_parts(client, headers, tmp_path)
+    url = f"/v1/uploads/{upload['id']}/complete"
+    for listing in (
+        [parts[0], parts[0], parts[1], parts[2]],
+        [parts[0], parts[1], {**parts[1], "etag": '"x"'}],
+    ):
+        response = client.post(url, json={"parts": listing}, headers=headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "upload_parts_invalid"
+    # Nothing was assembled; the right listing still completes.
+    assert on_s3.head(f"clips/{upload['clip_id']}/source") is None
+    assert client.post(url, json={"parts": parts}, headers=headers).status_code == 200
+    assert on_s3.open(f"clips/{upload['clip_id']}/source").read() == data
+
+
+def test_streaming_an_upload_declared_multipart_leaves_no_open_multipart_upload(
+    client: Any, make_user: Any, on_s3: S3Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "multipart_threshold_bytes", MIN_PART_SIZE)
+    _, headers = make_user("creator")
+    path = tmp_path / "streamed.bin"
+    data = b"\1" * (MIN_PART_SIZE + 4096)
+    path.write_bytes(data)
+    upload = declare(client, headers, path)
+    assert upload["mode"] == "multipart" and len(on_s3.list_multipart_uploads("clips/")) == 1
+    response = client.put(
+        upload["content_url"], content=data, headers={**headers, "Content-Type": "video/mp4"}
+    )
+    assert response.status_code == 204, response.text
+    assert client.post(f"/v1/uploads/{upload['id']}/complete", headers=headers).status_code == 200
+    assert on_s3.list_multipart_uploads("clips/") == []  # the presigned one was aborted
+    assert on_s3.open(f"clips/{upload['clip_id']}/source").read() == data

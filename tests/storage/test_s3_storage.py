@@ -115,6 +115,10 @@ def test_playback_urls_presigned_or_cdn(s3_endpoint: str) -> None:
     assert "X-Amz-Signature=" in url and httpx.get(url).content == b"#EXTM3U\n"
     cdn = make_s3_storage(s3_endpoint, media_base_url="https://cdn.example.com/media/")
     assert cdn.url_for("clips/e/hls/master.m3u8") == "https://cdn.example.com/media/clips/e/hls/master.m3u8"
+    # Behind the API's media route: a stable URL there (signed late, when fetched), never a
+    # presigned one that a cache could keep past its expiry.
+    api = make_s3_storage(s3_endpoint, api_media_url="https://api.example.com/v1/media")
+    assert api.url_for("avatars/u/64.jpg") == "https://api.example.com/v1/media/avatars/u/64.jpg"
 
 
 def test_virtual_host_addressing_signs_bucket_in_host(s3_endpoint: str) -> None:

@@ -101,7 +101,11 @@ def test_who_may_touch_tags(client, make_user):
     assert _tag(client, viewer, clip_id, sku["id"]).status_code == 403
     assert _tag(client, other_creator, clip_id, sku["id"]).status_code == 403
     assert _tag(client, other_merchant, clip_id, sku["id"]).status_code == 403  # not its SKU
-    assert _tag(client, merchant, private_clip, sku["id"]).status_code == 409
+    # A private clip is not revealed to a merchant trying to tag it (404, not 409).
+    refused = _tag(client, merchant, private_clip, sku["id"])
+    assert refused.status_code == 404 and refused.json()["code"] == "clip_not_found"
+    unlisted = make_clip(creator["id"], visibility="unlisted")
+    assert _tag(client, merchant, unlisted, sku["id"]).status_code == 409  # visible, not taggable
     assert _tag(client, {}, clip_id, sku["id"]).status_code == 401
 
     by_creator = _tag(client, creator_h, clip_id, sku["id"]).json()
@@ -163,3 +167,28 @@ def test_feed_helpers_are_live(client, make_user, db):
     )
     interests = tags_service.clip_product_interest_ids(db, [clip_id])[clip_id]
     assert interests  # the hoodie's category maps to a fashion interest
+
+
+def test_tag_lists_of_clips_not_public_and_ready_are_hidden_from_others(client, make_user):
+    creator, creator_h = make_user("creator")
+    _, merchant = make_user("merchant")
+    _, viewer = make_user("viewer")
+    _, admin = make_user("admin")
+    sku = one_sku(client, merchant)
+    hidden = [
+        make_clip(creator["id"], visibility="private"),
+        make_clip(creator["id"], visibility="unlisted"),
+        make_clip(creator["id"], status="processing"),
+        make_clip(creator["id"], status="failed"),
+        make_clip(creator["id"], status="uploading"),
+    ]
+    for clip_id in hidden:
+        for outsider in ({}, viewer, merchant):
+            response = client.get(f"/v1/clips/{clip_id}/tags", headers=outsider)
+            assert response.status_code == 404, (clip_id, response.text)
+            assert response.json()["code"] == "clip_not_found"
+        assert client.get(f"/v1/clips/{clip_id}/tags", headers=creator_h).status_code == 200
+        assert client.get(f"/v1/clips/{clip_id}/tags", headers=admin).status_code == 200
+    public = make_clip(creator["id"])
+    assert _tag(client, creator_h, public, sku["id"]).status_code == 201
+    assert len(client.get(f"/v1/clips/{public}/tags").json()["items"]) == 1
