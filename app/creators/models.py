@@ -279,7 +279,8 @@ class CommissionEntry(Base):
         ForeignKey("order_line_commission.id", ondelete="RESTRICT")
     )
     # A reversal names the commission entry it reverses.
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("commission_entry.id", ondelete="RESTRICT"))
+    # (NO ACTION rather than RESTRICT: SQLite checks RESTRICT row by row, even within one table.)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("commission_entry.id"))
     payout_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payout.id", ondelete="RESTRICT"))
     order_id: Mapped[uuid.UUID | None]
     clip_id: Mapped[uuid.UUID | None]

@@ -419,7 +419,6 @@ def upgrade() -> None:
             ["reverses_id"],
             ["commission_entry.id"],
             name=op.f("fk_commission_entry_reverses_id_commission_entry"),
-            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commission_entry")),
     )
