@@ -777,10 +777,10 @@ def settle_payout(
         "The payout provider, signed like payment webhooks: `ClipShop-Signature: t=<unix>,v1=<hex>` "
         "with HMAC-SHA256(`CLIPSHOP_CREATOR_PAYOUT_WEBHOOK_SECRET`, `<t>.<raw body>`). Body "
         '`{"type": "payout.paid"|"payout.failed", "data": {"payout_id", "reference"}}`. Problems: '
-        "`invalid_signature`, `signature_expired` (401), `invalid_webhook` (400), `payout_not_found` (404), "
+        "`invalid_signature`, `signature_expired`, `invalid_webhook` (400), `payout_not_found` (404), "
         "`payout_already_settled` (409)."
     ),
-    responses=problem_responses(400, 401, 404, 409, 503),
+    responses=problem_responses(400, 404, 409, 503),
 )
 async def payout_webhook(request: Request, session: SessionDep) -> PayoutWebhookAck:
     from starlette.concurrency import run_in_threadpool

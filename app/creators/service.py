@@ -327,13 +327,17 @@ def _next_evaluation() -> datetime:
     return utcnow() + timedelta(days=get_settings().creator_reevaluation_days)
 
 
-def apply(session: Session, creator_id: uuid.UUID, category: str | None) -> CreatorAdmission:
-    """Apply (or ask again): evaluated at once. An operator's decision or a suspension stands."""
+def apply(
+    session: Session, creator_id: uuid.UUID, category: str | None, *, force: bool = False
+) -> CreatorAdmission:
+    """Apply (or ask again): evaluated at once. An operator's decision or a suspension stands
+    (unless ``force``: an operator handing the creator back to the thresholds)."""
     if category is not None and category not in top_level_categories(session):
         raise UnknownCategory(f"{category!r} is not a top-level interest category")
     admission = session.get(CreatorAdmission, creator_id)
-    if admission is not None and (
-        admission.overridden_by is not None or admission.status is AdmissionStatus.suspended
+    if not force and (
+        admission is not None
+        and (admission.overridden_by is not None or admission.status is AdmissionStatus.suspended)
     ):
         return admission
     chosen = category or (admission.category if admission is not None and admission.category_chosen else None)
@@ -393,7 +397,7 @@ def override_admission(
             admission.overridden_by = None
             admission.override_note = note
             session.flush()
-        return apply(session, creator_id, None)
+        return apply(session, creator_id, None, force=True)
     if admission is None:
         admission = apply(session, creator_id, None)
     previous = admission.status

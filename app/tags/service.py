@@ -325,6 +325,6 @@ def creator_featured_tags(session: Session, creator_id: uuid.UUID) -> list[Any]:
                 Clip.visibility == Visibility.public,
                 ProductTag.status == TagStatus.active,
             )
-            .order_by(Clip.ready_at.desc(), Clip.id, ProductTag.start_ms)
+            .order_by(Clip.created_at.desc(), Clip.id, ProductTag.start_ms)
         ).all()
     )

@@ -23,7 +23,9 @@ class Shop:
     sku_id: str
 
 
-def make_shop(client: TestClient, make_user: Any, *, price: int = 10_000, quantity: int = 100, **fields: Any) -> Shop:
+def make_shop(
+    client: TestClient, make_user: Any, *, price: int = 10_000, quantity: int = 100, **fields: Any
+) -> Shop:
     user, headers = make_user("merchant")
     code = f"S-{uuid.uuid4().hex[:8]}"
     product = create_product(
@@ -38,7 +40,10 @@ def make_shop(client: TestClient, make_user: Any, *, price: int = 10_000, quanti
 def add_product(client: TestClient, shop: Shop, *, price: int = 10_000, **fields: Any) -> tuple[str, str]:
     code = f"S-{uuid.uuid4().hex[:8]}"
     product = create_product(
-        client, shop.merchant, skus=[{"sku": code, "price_minor": price, "currency": "EUR", "quantity": 100}], **fields
+        client,
+        shop.merchant,
+        skus=[{"sku": code, "price_minor": price, "currency": "EUR", "quantity": 100}],
+        **fields,
     )
     return product["id"], product["skus"][0]["id"]
 
@@ -71,7 +76,9 @@ def _admin_id(session: Any) -> uuid.UUID:
     return user.id
 
 
-def touch(user_id: str, clip_id: str, at: datetime, kind: str = "product_tap", progress: float | None = None) -> None:
+def touch(
+    user_id: str, clip_id: str, at: datetime, kind: str = "product_tap", progress: float | None = None
+) -> None:
     """A feed event as the event writer stores it."""
     from app.db import session_scope
     from app.feed.models import FeedEvent
@@ -129,7 +136,9 @@ def commissions(order_id: str) -> list[Any]:
 
     with session_scope() as session:
         rows = list(
-            session.scalars(select(OrderLineCommission).where(OrderLineCommission.order_id == uuid.UUID(order_id)))
+            session.scalars(
+                select(OrderLineCommission).where(OrderLineCommission.order_id == uuid.UUID(order_id))
+            )
         )
         session.expunge_all()
         return rows

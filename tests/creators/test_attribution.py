@@ -103,9 +103,12 @@ def test_no_commission_on_own_purchase_merchant_accounts_or_when_not_admitted(cl
 
 def test_the_rate_at_purchase_applies_not_the_rate_at_tap(client, make_user):
     shop, _creator_user, _creator, clip_id, _tag, buyer_user, buyer = _setup(client, make_user)
-    assert client.put(
-        "/v1/merchant/commission-rates", json={"default_rate_bps": 300}, headers=shop.merchant
-    ).status_code == 200
+    assert (
+        client.put(
+            "/v1/merchant/commission-rates", json={"default_rate_bps": 300}, headers=shop.merchant
+        ).status_code
+        == 200
+    )
 
     def tap_then_rates_change(order):
         touch(buyer_user["id"], clip_id, order_created_at(order["id"]) - timedelta(minutes=10))
@@ -125,7 +128,7 @@ def test_the_rate_at_purchase_applies_not_the_rate_at_tap(client, make_user):
 
 
 def test_best_rate_among_standard_open_and_targeted_collaborations(client, make_user):
-    shop, creator_user, creator, clip_id, tag_id, _buyer_user, buyer = _setup(client, make_user)
+    shop, _creator_user, creator, clip_id, tag_id, _buyer_user, buyer = _setup(client, make_user)
     handle = client.get("/v1/me", headers=creator).json()["creator"]["handle"]
     client.put(
         "/v1/merchant/commission-rates",
@@ -159,13 +162,20 @@ def test_best_rate_among_standard_open_and_targeted_collaborations(client, make_
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
     order = buy(client, buyer, shop.sku_id, clip_id=clip_id, tag_id=tag_id)
     [line] = commissions(order["id"])
-    assert (line.rate_bps, line.rate_source, str(line.collaboration_id)) == (1500, "targeted_collaboration", targeted["id"])
+    assert (line.rate_bps, line.rate_source, str(line.collaboration_id)) == (
+        1500,
+        "targeted_collaboration",
+        targeted["id"],
+    )
     assert client.post(f"/v1/me/collaborations/{targeted['id']}/decline", headers=creator).status_code == 409
     # Ended: back to the open collaboration.
     client.post(f"/v1/merchant/collaborations/{targeted['id']}/end", headers=shop.merchant)
     client.post(f"/v1/merchant/collaborations/{open_.json()['id']}/end", headers=shop.merchant)
     order = buy(client, buyer, shop.sku_id, clip_id=clip_id, tag_id=tag_id)
-    assert (commissions(order["id"])[0].rate_bps, commissions(order["id"])[0].rate_source) == (700, "category")
+    assert (commissions(order["id"])[0].rate_bps, commissions(order["id"])[0].rate_source) == (
+        700,
+        "category",
+    )
 
 
 def test_creators_browse_products_open_to_collaboration(client, make_user):
@@ -177,15 +187,26 @@ def test_creators_browse_products_open_to_collaboration(client, make_user):
     )
     page = client.get("/v1/me/creator-programme/products", headers=creator).json()
     assert [(i["product_id"], i["rate_bps"]) for i in page["items"]] == [(shop.product_id, 1100)]
-    assert client.get(
-        "/v1/me/creator-programme/products", params={"min_rate_bps": 1200}, headers=creator
-    ).json()["items"] == []
-    assert client.get(
-        "/v1/me/creator-programme/products", params={"max_price_minor": 5000}, headers=creator
-    ).json()["items"] == []
-    assert len(
-        client.get("/v1/me/creator-programme/products", params={"in_stock": True}, headers=creator).json()["items"]
-    ) == 1
+    assert (
+        client.get(
+            "/v1/me/creator-programme/products", params={"min_rate_bps": 1200}, headers=creator
+        ).json()["items"]
+        == []
+    )
+    assert (
+        client.get(
+            "/v1/me/creator-programme/products", params={"max_price_minor": 5000}, headers=creator
+        ).json()["items"]
+        == []
+    )
+    assert (
+        len(
+            client.get(
+                "/v1/me/creator-programme/products", params={"in_stock": True}, headers=creator
+            ).json()["items"]
+        )
+        == 1
+    )
     _, viewer = make_user("viewer")
     assert client.get("/v1/me/creator-programme/products", headers=viewer).status_code == 403
 
@@ -194,7 +215,9 @@ def test_cancel_and_refund_reverse_through_commerce(client, make_user):
     shop, _creator_user, creator, clip_id, tag_id, _buyer_user, buyer = _setup(client, make_user)
     order = buy(client, buyer, shop.sku_id, 3, clip_id=clip_id, tag_id=tag_id)
     assert client.get("/v1/me/earnings", headers=creator).json()["balances"][0]["pending_minor"] == 1500
-    refund = client.post(f"/v1/merchant/orders/{order['id']}/refund", json={"restock": True}, headers=shop.merchant)
+    refund = client.post(
+        f"/v1/merchant/orders/{order['id']}/refund", json={"restock": True}, headers=shop.merchant
+    )
     assert refund.status_code == 200, refund.text
     assert client.get("/v1/me/earnings", headers=creator).json()["balances"][0]["pending_minor"] == 0
     ledger = client.get("/v1/me/earnings/ledger", headers=creator).json()["items"]
