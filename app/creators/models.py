@@ -252,6 +252,7 @@ class CommissionEntry(Base):
         ),
         # Ledger pages, newest first.
         Index("ix_commission_entry_creator_id_id", "creator_id", "id"),
+        Index("ix_commission_entry_creator_id_clip_id_id", "creator_id", "clip_id", "id"),
         Index("ix_commission_entry_line_id", "line_id"),
         Index("ix_commission_entry_organisation_id_creator_id", "organisation_id", "creator_id"),
         # A line earns once and is released once.

@@ -429,6 +429,9 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index("ix_commission_entry_creator_id_id", ["creator_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_commission_entry_creator_id_clip_id_id", ["creator_id", "clip_id", "id"], unique=False
+        )
         batch_op.create_index("ix_commission_entry_line_id", ["line_id"], unique=False)
         batch_op.create_index(
             "ix_commission_entry_organisation_id_creator_id", ["organisation_id", "creator_id"], unique=False
@@ -473,6 +476,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_commission_entry_organisation_id_creator_id")
         batch_op.drop_index("ix_commission_entry_line_id")
+        batch_op.drop_index("ix_commission_entry_creator_id_clip_id_id")
         batch_op.drop_index("ix_commission_entry_creator_id_id")
         batch_op.drop_index("ix_commission_entry_balances")
 
