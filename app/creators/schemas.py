@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.schemas import AvatarUrls
+from app.catalog.schemas import TextInput
 from app.clips.schemas import PlaybackRead
 from app.creators.models import (
     AdmissionStatus,
@@ -23,7 +24,7 @@ EXAMPLE_ID = "0b6c8ad4-8a5f-4b3e-9a53-9c1d2d3e4f50"
 # --- admission ----------------------------------------------------------------------------------
 
 
-class ApplicationCreate(BaseModel):
+class ApplicationCreate(TextInput):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"category": "fashion"}]})
 
     category: str | None = Field(
@@ -79,7 +80,7 @@ class AdmissionRead(BaseModel):
     note: str | None
 
 
-class AdmissionOverride(BaseModel):
+class AdmissionOverride(TextInput):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"status": "suspended", "note": "Fake engagement"}]}
     )
@@ -100,7 +101,7 @@ class ThresholdsList(BaseModel):
     criteria: list[str] = Field(description="Criteria admission checks, in order")
 
 
-class ThresholdsUpdate(BaseModel):
+class ThresholdsUpdate(TextInput):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"thresholds": {"followers": 1000, "engagement_rate": 0.04}}]},
@@ -112,7 +113,7 @@ class ThresholdsUpdate(BaseModel):
 # --- rates and collaborations -------------------------------------------------------------------
 
 
-class RatesDocument(BaseModel):
+class RatesDocument(TextInput):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -146,7 +147,7 @@ class RatesRead(RatesDocument):
     platform_return_window_days: int
 
 
-class CollaborationCreate(BaseModel):
+class CollaborationCreate(TextInput):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -328,7 +329,7 @@ class PayoutPage(BaseModel):
     next_cursor: str | None
 
 
-class PayoutRunCreate(BaseModel):
+class PayoutRunCreate(TextInput):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"key": "2026-11-29"}]})
 
     key: str | None = Field(
@@ -354,7 +355,7 @@ class PayoutRunPage(BaseModel):
     next_cursor: str | None
 
 
-class PayoutSettle(BaseModel):
+class PayoutSettle(TextInput):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"status": "paid", "provider_reference": "tr_123"}]}
     )
@@ -467,7 +468,7 @@ class StorefrontPage(BaseModel):
     next_cursor: str | None
 
 
-class StorefrontCurate(BaseModel):
+class StorefrontCurate(TextInput):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"pinned": True}]})
 
     pinned: bool | None = None
@@ -480,7 +481,7 @@ class StorefrontCurationRead(BaseModel):
     hidden: bool
 
 
-class IdeaListWrite(BaseModel):
+class IdeaListWrite(TextInput):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"name": "Rainy day fits", "product_ids": [EXAMPLE_ID]}]},

@@ -478,8 +478,10 @@ def set_rates(
         except Exception as exc:  # the catalog's not-found error, reworded for this document
             raise InvalidRates(f"product_rates: {product_id} is not one of your products") from exc
     keys = [_category_key(c) for c in category_rates]
-    if len(set(keys)) != len(keys) or any(not c.strip() for c in category_rates):
-        raise InvalidRates("category_rates: each category once, not empty (matched case-insensitively)")
+    if len(set(keys)) != len(keys) or any(not c.strip() or len(c.strip()) > 200 for c in category_rates):
+        raise InvalidRates(
+            "category_rates: each category once, 1 to 200 characters (matched case-insensitively)"
+        )
     programme = session.get(MerchantProgramme, organisation_id)
     if programme is None:
         programme = MerchantProgramme(organisation_id=organisation_id)
@@ -1401,7 +1403,7 @@ def ledger_page(
     query = _ledger_query(creator_id, filters)
     after = decode_cursor(cursor)
     if after is not None:
-        if not isinstance(after, dict) or not isinstance(after.get("id"), int):
+        if not isinstance(after, dict) or not isinstance(after.get("id"), int) or not 0 < after["id"] < 2**62:
             raise InvalidCursor("The cursor is not one this API handed out")
         query = query.where(CommissionEntry.id < after["id"])
     rows = list(session.scalars(query.order_by(CommissionEntry.id.desc()).limit(limit + 1)))
