@@ -10,7 +10,9 @@ and filled with ``--entries`` ledger entries of one creator (commissions, releas
 payouts, in two currencies, over 40 clips and 5 merchants) and ``--others`` entries of 1,000
 other creators. Then, each ``--repeats`` times, in process:
 
-- ``GET /v1/me/earnings`` (summary: pending / payable / in payout / paid per currency);
+- ``GET /v1/me/earnings`` (summary: pending / payable / in payout / paid per currency), first
+  with every entry after the (absent) checkpoint, then as the periodic job leaves it: a balance
+  checkpoint and 500 newer entries;
 - ``GET /v1/me/earnings/ledger?limit=50`` (first page), a page further down by cursor, and a
   page filtered by ``status=payable`` and ``clip_id``;
 - baselines: ``GET /healthz`` (no database) and ``GET /v1/me`` (authentication and one read).
@@ -116,6 +118,35 @@ def _fill(entries: int, others: int) -> tuple[uuid.UUID, str, list[uuid.UUID]]:
     return creator_id, token, clips
 
 
+def _checkpoint_and_add(creator_id: uuid.UUID, newer: int) -> None:
+    """What the periodic job leaves: a checkpoint, then ``newer`` entries after it."""
+    from sqlalchemy import insert
+
+    from app.creators import service
+    from app.creators.models import CommissionEntry, EntryKind
+    from app.db import session_scope
+
+    with session_scope() as session:
+        service.checkpoint_balances(session)
+        session.execute(
+            insert(CommissionEntry),
+            [
+                {
+                    "creator_id": creator_id,
+                    "currency": "EUR",
+                    "kind": EntryKind.commission,
+                    "amount_minor": 250,
+                    "pending_delta": 250,
+                    "payable_delta": 0,
+                    "in_payout_delta": 0,
+                    "paid_delta": 0,
+                    "memo": "1 x Hoodie",
+                }
+                for _ in range(newer)
+            ],
+        )
+
+
 def _time(client: Any, path: str, headers: dict[str, str], repeats: int) -> list[float]:
     for _ in range(5):
         assert client.get(path, headers=headers).status_code == 200
@@ -170,6 +201,8 @@ def main() -> None:
                 deeper = client.get(
                     "/v1/me/earnings/ledger", params={"limit": 50, "cursor": deeper}, headers=headers
                 ).json()["next_cursor"]
+            no_checkpoint = _time(client, "/v1/me/earnings", headers, args.repeats)
+            _checkpoint_and_add(_creator_id, 500)
             scenarios = [
                 ("baseline GET /healthz", "/healthz"),
                 ("baseline GET /v1/me", "/v1/me"),
@@ -182,6 +215,7 @@ def main() -> None:
                 ),
             ]
             results = {name: _time(client, path, headers, args.repeats) for name, path in scenarios}
+            results["earnings summary, no checkpoint"] = no_checkpoint
         base = statistics.median(results["baseline GET /v1/me"])
         count = args.entries
         print(

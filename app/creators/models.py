@@ -240,11 +240,12 @@ class CommissionEntry(Base):
 
     __tablename__ = "commission_entry"
     __table_args__ = (
-        # Summary: an index-only sum per creator and currency.
+        # Summary: an index-only sum per creator and currency after the checkpoint's entry.
         Index(
             "ix_commission_entry_balances",
             "creator_id",
             "currency",
+            "id",
             "pending_delta",
             "payable_delta",
             "in_payout_delta",
@@ -288,6 +289,27 @@ class CommissionEntry(Base):
     organisation_id: Mapped[uuid.UUID | None]
     memo: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BalanceCheckpoint(Base):
+    """The sums of a creator's entries in one currency up to ``upto_entry_id``: a cache of the
+    ledger, not a second truth. Entries are immutable, so a checkpoint stays exact; balances are
+    the checkpoint plus the entries after it. Written under the account lock (no writer of that
+    creator and currency in flight), so no entry at or below ``upto_entry_id`` can appear later."""
+
+    __tablename__ = "commission_balance_checkpoint"
+
+    creator_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user.id", ondelete="RESTRICT"), primary_key=True
+    )
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    upto_entry_id: Mapped[int] = mapped_column(BigInteger)
+    entry_count: Mapped[int] = mapped_column(BigInteger)
+    pending_minor: Mapped[int] = mapped_column(BigInteger)
+    payable_minor: Mapped[int] = mapped_column(BigInteger)
+    in_payout_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 # --- payouts ------------------------------------------------------------------------------------

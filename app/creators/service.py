@@ -58,6 +58,7 @@ from app.creators.models import (
     AdmissionStatus,
     AdmissionThreshold,
     AttributionSource,
+    BalanceCheckpoint,
     Collaboration,
     CollaborationInvitation,
     CollaborationKind,
@@ -1345,20 +1346,99 @@ class Balance:
 
 
 def balances(session: Session, creator_id: uuid.UUID) -> list[Balance]:
-    """Per currency, summed from the ledger (one index-only aggregate)."""
-    rows = session.execute(
-        select(
-            CommissionEntry.currency,
-            func.sum(CommissionEntry.pending_delta),
-            func.sum(CommissionEntry.payable_delta),
-            func.sum(CommissionEntry.in_payout_delta),
-            func.sum(CommissionEntry.paid_delta),
+    """Per currency: the checkpoint (sums of the entries up to one entry) plus the entries after
+    it, summed on read (an index-only range scan)."""
+    checkpoints = {
+        c.currency: c
+        for c in session.scalars(select(BalanceCheckpoint).where(BalanceCheckpoint.creator_id == creator_id))
+    }
+    after = [
+        and_(CommissionEntry.currency == currency, CommissionEntry.id > c.upto_entry_id)
+        for currency, c in checkpoints.items()
+    ]
+    if checkpoints:
+        after.append(CommissionEntry.currency.not_in(list(checkpoints)))
+    query = select(
+        CommissionEntry.currency,
+        func.sum(CommissionEntry.pending_delta),
+        func.sum(CommissionEntry.payable_delta),
+        func.sum(CommissionEntry.in_payout_delta),
+        func.sum(CommissionEntry.paid_delta),
+    ).where(CommissionEntry.creator_id == creator_id)
+    if after:
+        query = query.where(or_(*after))
+    totals = {
+        c: [x.pending_minor, x.payable_minor, x.in_payout_minor, x.paid_minor] for c, x in checkpoints.items()
+    }
+    for currency, pending, payable, in_payout, paid in session.execute(
+        query.group_by(CommissionEntry.currency)
+    ):
+        base = totals.setdefault(currency, [0, 0, 0, 0])
+        for index, value in enumerate((pending, payable, in_payout, paid)):
+            base[index] += int(value or 0)
+    return [Balance(currency, *values) for currency, values in sorted(totals.items())]
+
+
+def checkpoint_balances(session: Session, min_new_entries: int = 1000, limit: int = 500) -> int:
+    """Periodic: move the checkpoint of every creator and currency with at least
+    ``min_new_entries`` entries after it. Each under the account lock."""
+    upto = func.coalesce(BalanceCheckpoint.upto_entry_id, 0)
+    due = list(
+        session.execute(
+            select(CommissionEntry.creator_id, CommissionEntry.currency)
+            .outerjoin(
+                BalanceCheckpoint,
+                and_(
+                    BalanceCheckpoint.creator_id == CommissionEntry.creator_id,
+                    BalanceCheckpoint.currency == CommissionEntry.currency,
+                ),
+            )
+            .where(CommissionEntry.id > upto)
+            .group_by(CommissionEntry.creator_id, CommissionEntry.currency)
+            .having(func.count() >= max(1, min_new_entries))
+            .limit(limit)
         )
-        .where(CommissionEntry.creator_id == creator_id)
-        .group_by(CommissionEntry.currency)
-        .order_by(CommissionEntry.currency)
     )
-    return [Balance(c, int(p or 0), int(a or 0), int(i or 0), int(d or 0)) for c, p, a, i, d in rows]
+    for creator_id, currency in due:
+        lock_account(session, creator_id, currency)
+        checkpoint = session.get(BalanceCheckpoint, (creator_id, currency), populate_existing=True)
+        start = checkpoint.upto_entry_id if checkpoint is not None else 0
+        row = session.execute(
+            select(
+                func.max(CommissionEntry.id),
+                func.count(),
+                func.sum(CommissionEntry.pending_delta),
+                func.sum(CommissionEntry.payable_delta),
+                func.sum(CommissionEntry.in_payout_delta),
+                func.sum(CommissionEntry.paid_delta),
+            ).where(
+                CommissionEntry.creator_id == creator_id,
+                CommissionEntry.currency == currency,
+                CommissionEntry.id > start,
+            )
+        ).one()
+        if row[0] is None:
+            continue
+        if checkpoint is None:
+            checkpoint = BalanceCheckpoint(
+                creator_id=creator_id,
+                currency=currency,
+                upto_entry_id=0,
+                entry_count=0,
+                pending_minor=0,
+                payable_minor=0,
+                in_payout_minor=0,
+                paid_minor=0,
+            )
+            session.add(checkpoint)
+        checkpoint.upto_entry_id = int(row[0])
+        checkpoint.entry_count += int(row[1])
+        checkpoint.pending_minor += int(row[2] or 0)
+        checkpoint.payable_minor += int(row[3] or 0)
+        checkpoint.in_payout_minor += int(row[4] or 0)
+        checkpoint.paid_minor += int(row[5] or 0)
+        session.flush()
+    return len(due)
 
 
 STATUS_COLUMN = {

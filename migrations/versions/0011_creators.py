@@ -170,6 +170,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_order_line_commission_payable_at"), ["payable_at"], unique=False)
 
     op.create_table(
+        "commission_balance_checkpoint",
+        sa.Column("creator_id", sa.Uuid(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("upto_entry_id", sa.BigInteger(), nullable=False),
+        sa.Column("entry_count", sa.BigInteger(), nullable=False),
+        sa.Column("pending_minor", sa.BigInteger(), nullable=False),
+        sa.Column("payable_minor", sa.BigInteger(), nullable=False),
+        sa.Column("in_payout_minor", sa.BigInteger(), nullable=False),
+        sa.Column("paid_minor", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["creator_id"],
+            ["user.id"],
+            name=op.f("fk_commission_balance_checkpoint_creator_id_user"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("creator_id", "currency", name=op.f("pk_commission_balance_checkpoint")),
+    )
+    op.create_table(
         "payout_run",
         sa.Column("key", sa.String(length=100), nullable=False),
         sa.Column("threshold_minor", sa.BigInteger(), nullable=False),
@@ -425,7 +444,15 @@ def upgrade() -> None:
     with op.batch_alter_table("commission_entry", schema=None) as batch_op:
         batch_op.create_index(
             "ix_commission_entry_balances",
-            ["creator_id", "currency", "pending_delta", "payable_delta", "in_payout_delta", "paid_delta"],
+            [
+                "creator_id",
+                "currency",
+                "id",
+                "pending_delta",
+                "payable_delta",
+                "in_payout_delta",
+                "paid_delta",
+            ],
             unique=False,
         )
         batch_op.create_index("ix_commission_entry_creator_id_id", ["creator_id", "id"], unique=False)
@@ -503,6 +530,7 @@ def downgrade() -> None:
 
     op.drop_table("collaboration")
     op.drop_table("payout_run")
+    op.drop_table("commission_balance_checkpoint")
     with op.batch_alter_table("order_line_commission", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_order_line_commission_payable_at"))
         batch_op.drop_index(batch_op.f("ix_order_line_commission_organisation_id"))

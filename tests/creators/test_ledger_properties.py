@@ -1,5 +1,6 @@
 """Property: whatever happens to orders (payments, partial and full refunds, cancellations,
-return windows running out, payout runs and their settlement), the commission ledger adds up.
+return windows running out, payout runs and their settlement, balance checkpoints), the
+commission ledger adds up.
 Runs on SQLite and, with ``CLIPSHOP_TEST_DATABASE_URL``, on PostgreSQL."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ operation = st.one_of(
     st.tuples(st.just("release"), st.sampled_from([0, 10, 400])),
     st.tuples(st.just("payout"), st.sampled_from(["a", "b", "c"]), st.sampled_from([1, 300, 5000])),
     st.tuples(st.just("settle"), st.integers(0, 10), st.booleans()),
+    st.tuples(st.just("checkpoint"), st.sampled_from([1, 3])),
 )
 
 
@@ -116,6 +118,8 @@ def test_ledger_adds_up_after_every_step(client, make_user, steps):
                 service.release_due(session, now=utcnow() + timedelta(days=step[1]))
             elif kind == "payout":
                 service.run_payouts(session, key=f"{step[1]}-{id(steps)}", threshold_minor=step[2])
+            elif kind == "checkpoint":
+                service.checkpoint_balances(session, min_new_entries=step[1])
             elif kind == "settle":
                 payouts = list(session.scalars(select(Payout).order_by(Payout.created_at, Payout.id)))
                 if payouts:
