@@ -104,6 +104,12 @@ def _fill(entries: int, others: int) -> tuple[uuid.UUID, str, list[uuid.UUID]]:
             )
         return batch
 
+    from app.creators.models import CreatorAccount
+
+    with session_scope() as session:
+        # Every ledger writer creates these first (the lock anchor per creator and currency).
+        for user_id in [creator_id, *others_ids]:
+            session.add_all(CreatorAccount(creator_id=user_id, currency=c) for c in ("EUR", "USD"))
     for owner, count in ((creator_id, entries), (others_ids, others)):
         for start in range(0, count, 10_000):
             with session_scope() as session:

@@ -1346,37 +1346,49 @@ class Balance:
 
 
 def balances(session: Session, creator_id: uuid.UUID) -> list[Balance]:
-    """Per currency: the checkpoint (sums of the entries up to one entry) plus the entries after
-    it, summed on read (an index-only range scan)."""
+    """Per currency (every ledger writer first creates the creator's ``creator_account`` row of
+    that currency): the checkpoint, i.e. the sums of the entries up to one entry, plus the entries
+    after it, summed on read (an index range scan per currency)."""
     checkpoints = {
         c.currency: c
         for c in session.scalars(select(BalanceCheckpoint).where(BalanceCheckpoint.creator_id == creator_id))
     }
-    after = [
-        and_(CommissionEntry.currency == currency, CommissionEntry.id > c.upto_entry_id)
-        for currency, c in checkpoints.items()
-    ]
-    if checkpoints:
-        after.append(CommissionEntry.currency.not_in(list(checkpoints)))
-    query = select(
-        CommissionEntry.currency,
-        func.sum(CommissionEntry.pending_delta),
-        func.sum(CommissionEntry.payable_delta),
-        func.sum(CommissionEntry.in_payout_delta),
-        func.sum(CommissionEntry.paid_delta),
-    ).where(CommissionEntry.creator_id == creator_id)
-    if after:
-        query = query.where(or_(*after))
-    totals = {
-        c: [x.pending_minor, x.payable_minor, x.in_payout_minor, x.paid_minor] for c, x in checkpoints.items()
-    }
-    for currency, pending, payable, in_payout, paid in session.execute(
-        query.group_by(CommissionEntry.currency)
-    ):
-        base = totals.setdefault(currency, [0, 0, 0, 0])
-        for index, value in enumerate((pending, payable, in_payout, paid)):
-            base[index] += int(value or 0)
-    return [Balance(currency, *values) for currency, values in sorted(totals.items())]
+    currencies = session.scalars(
+        select(CreatorAccount.currency)
+        .where(CreatorAccount.creator_id == creator_id)
+        .order_by(CreatorAccount.currency)
+    )
+    result = []
+    for currency in currencies:
+        checkpoint = checkpoints.get(currency)
+        row = session.execute(
+            select(
+                func.count(),
+                func.sum(CommissionEntry.pending_delta),
+                func.sum(CommissionEntry.payable_delta),
+                func.sum(CommissionEntry.in_payout_delta),
+                func.sum(CommissionEntry.paid_delta),
+            ).where(
+                CommissionEntry.creator_id == creator_id,
+                CommissionEntry.currency == currency,
+                CommissionEntry.id > (checkpoint.upto_entry_id if checkpoint is not None else 0),
+            )
+        ).one()
+        if checkpoint is None and not row[0]:
+            continue
+        base = (
+            (
+                checkpoint.pending_minor,
+                checkpoint.payable_minor,
+                checkpoint.in_payout_minor,
+                checkpoint.paid_minor,
+            )
+            if checkpoint is not None
+            else (0, 0, 0, 0)
+        )
+        values = [b + int(v or 0) for b, v in zip(base, row[1:], strict=True)]
+        result.append(Balance(currency, *values))
+    return result
 
 
 def checkpoint_balances(session: Session, min_new_entries: int = 1000, limit: int = 500) -> int:
