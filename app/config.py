@@ -130,6 +130,23 @@ class Settings(BaseSettings):
     max_checkout_lines: int = 50
     # --- product tags on clips ----------------------------------------------------------------
     max_tags_per_clip: int = 20
+    # --- creator programme (app/creators) ------------------------------------------------------
+    # Last-touch attribution: a product tap, or a view watched past the fraction below, of a clip
+    # tagged with the product counts for this long before the checkout.
+    creator_attribution_window_seconds: int = 24 * 3600
+    creator_attribution_view_fraction: float = 0.5
+    # Rate when the merchant has set none (basis points: 500 = 5 %).
+    creator_default_rate_bps: int = 500
+    # Commissions stay pending this long after payment unless the merchant sets its own window.
+    creator_return_window_days: int = 30
+    # Payout runs pay a creator whose payable balance in a currency reaches this.
+    creator_payout_threshold_minor: int = 5000
+    # The periodic job runs one payout run per UTC day (off: payouts only by an operator).
+    creator_auto_payouts: bool = True
+    # Admission is re-evaluated this often (admitted, waitlisted and rejected creators alike).
+    creator_reevaluation_days: int = 7
+    # Payout provider callbacks (``POST /v1/payouts/webhook``): HMAC-SHA256 secret.
+    creator_payout_webhook_secret: str = DEV_WEBHOOK_SECRET
 
     # --- hardening: connection pools, outage timeouts, per-route body limits ----------------------
     # Connections per API process (PostgreSQL): enough for the request threadpool (40) so a burst

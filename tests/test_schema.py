@@ -42,7 +42,12 @@ def role_headers(database_url, _seed_max_interest_id):
         ):
             body = client.post(
                 "/v1/auth/signup",
-                json={"email": f"schema-{role}@example.com", "password": "password-123", "role": role, **extra},
+                json={
+                    "email": f"schema-{role}@example.com",
+                    "password": "password-123",
+                    "role": role,
+                    **extra,
+                },
             ).json()
             headers[role] = {"Authorization": f"Bearer {body['access_token']}"}
     yield headers

@@ -214,16 +214,8 @@ def upload_avatar(
 
 
 # --- public creator profiles --------------------------------------------------------------------
-
-
-@creators.get(
-    "/{handle}",
-    response_model=CreatorProfileRead,
-    responses=problem_responses(404),
-    openapi_extra={"x-access": "public"},
-)
-def read_creator(handle: str, session: SessionDep) -> CreatorProfileRead:
-    return creator_read(service.get_creator_by_handle(session, handle))
+# ``GET /v1/creators/{handle}`` (profile with followers, clip grid and storefront link) is served
+# by the creator programme (``app/creators/router.py``).
 
 
 # --- merchant organisation ----------------------------------------------------------------------

@@ -628,3 +628,105 @@ def first_image_urls(session: Session, product_ids: Iterable[uuid.UUID]) -> dict
         if image.product_id not in result:
             result[image.product_id] = image_url(image)
     return result
+
+
+# --- creator programme reads --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductCard:
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    title: str
+    brand: str | None
+    category: str | None
+    image_url: str | None
+    interests: list[str]
+    # (sku_id, code, price_minor, currency, available, availability) of active SKUs
+    skus: list[tuple[uuid.UUID, str, int, str, int, str]]
+
+
+def product_cards(session: Session, product_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ProductCard]:
+    """Active products among ``product_ids`` with live price and availability of their active
+    SKUs (three queries in all)."""
+    ids = list(set(product_ids))
+    if not ids:
+        return {}
+    products = list(
+        session.execute(
+            select(Product.id, Product.organisation_id, Product.title, Product.brand, Product.category).where(
+                Product.id.in_(ids), Product.active.is_(True)
+            )
+        )
+    )
+    found = [row.id for row in products]
+    skus: dict[uuid.UUID, list[tuple[uuid.UUID, str, int, str, int, str]]] = {pid: [] for pid in found}
+    threshold = get_settings().low_stock_threshold
+    if found:
+        for row in session.execute(
+            select(
+                Sku.id,
+                Sku.product_id,
+                Sku.code,
+                Sku.price_minor,
+                Sku.currency,
+                available_expr().label("available"),
+            )
+            .where(Sku.product_id.in_(found), Sku.active.is_(True))
+            .order_by(Sku.created_at, Sku.id)
+        ):
+            available = max(0, int(row.available))
+            skus[row.product_id].append(
+                (
+                    row.id,
+                    row.code,
+                    row.price_minor,
+                    row.currency,
+                    available,
+                    availability_label(available, threshold),
+                )
+            )
+    images = first_image_urls(session, found)
+    interests = product_interest_slugs(session, found)
+    return {
+        row.id: ProductCard(
+            row.id,
+            row.organisation_id,
+            row.title,
+            row.brand,
+            row.category,
+            images.get(row.id),
+            interests.get(row.id, []),
+            skus[row.id],
+        )
+        for row in products
+    }
+
+
+def product_categories(
+    session: Session, product_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[uuid.UUID, str | None]]:
+    """``{product_id: (organisation_id, category)}`` (active or not: orders outlive activity)."""
+    ids = list(set(product_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Product.id, Product.organisation_id, Product.category).where(Product.id.in_(ids))
+    )
+    return {pid: (org, category) for pid, org, category in rows}
+
+
+def active_product_ids(
+    session: Session, organisation_ids: Iterable[uuid.UUID], limit: int
+) -> list[uuid.UUID]:
+    ids = list(set(organisation_ids))
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Product.id)
+            .where(Product.organisation_id.in_(ids), Product.active.is_(True))
+            .order_by(Product.id)
+            .limit(limit)
+        )
+    )

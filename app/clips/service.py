@@ -543,3 +543,45 @@ def reprocess_clip(session: Session, clip_id: uuid.UUID) -> Clip:
     session.flush()
     enqueue(session, transcode_clip, str(clip.id))
     return clip
+
+
+def public_clips_page(
+    session: Session, creator_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[Clip]:
+    """A creator's ready public clips, newest first, keyset-paged after ``(created_at, id)``."""
+    query = select(Clip).where(
+        Clip.creator_id == creator_id,
+        Clip.status == ClipStatus.ready,
+        Clip.visibility == Visibility.public,
+    )
+    if after is not None:
+        at, clip_id = after
+        query = query.where((Clip.created_at < at) | ((Clip.created_at == at) & (Clip.id > clip_id)))
+    return list(session.scalars(query.order_by(Clip.created_at.desc(), Clip.id).limit(limit)))
+
+
+def public_clip_count(session: Session, creator_id: uuid.UUID) -> int:
+    from sqlalchemy import func
+
+    return int(
+        session.scalar(
+            select(func.count(Clip.id)).where(
+                Clip.creator_id == creator_id,
+                Clip.status == ClipStatus.ready,
+                Clip.visibility == Visibility.public,
+            )
+        )
+        or 0
+    )
+
+
+def public_clip_cards(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, Clip]:
+    """Ready public clips among ``clip_ids``."""
+    if not clip_ids:
+        return {}
+    rows = session.scalars(
+        select(Clip).where(
+            Clip.id.in_(clip_ids), Clip.status == ClipStatus.ready, Clip.visibility == Visibility.public
+        )
+    )
+    return {clip.id: clip for clip in rows}

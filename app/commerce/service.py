@@ -46,6 +46,7 @@ from app.commerce.exceptions import (
 from app.commerce.models import Order, OrderLine, OrderStatus, Payment, PaymentKind, WebhookEvent
 from app.commerce.schemas import CheckoutRequest
 from app.config import DEV_WEBHOOK_SECRET, Environment, get_settings
+from app.creators import service as creators_service
 from app.db import as_utc, is_postgres, utcnow
 from app.errors import ServiceUnavailable
 
@@ -337,6 +338,7 @@ def cancel_order(session: Session, order_id: uuid.UUID, user: User) -> Order:
     order.status = OrderStatus.cancelled
     order.cancelled_at = utcnow()
     session.flush()
+    creators_service.order_cancelled(session, order)
     return order
 
 
@@ -368,6 +370,7 @@ def refund_order(
     order.status = OrderStatus.refunded
     order.refunded_at = utcnow()
     session.flush()
+    creators_service.order_refunded(session, order)
     return order
 
 
@@ -597,6 +600,8 @@ def handle_webhook(session: Session, body: bytes, signature: str | None) -> tupl
             outcome = "amount_mismatch"
         else:
             outcome = capture_payment(session, order_id, data.get("payment_id"))
+            if outcome in ("paid", "paid_after_expiry"):
+                creators_service.order_paid(session, session.get(Order, order_id))
     elif event_type == "payment.failed":
         outcome = fail_payment(session, order_id)
     else:

@@ -566,3 +566,78 @@ def events_by_ids(session: Session, ids: list[int]) -> list[Any]:
 
 def as_timestamp(value: datetime) -> float:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+# ---------------------------------------------------------------------------- creator programme
+
+
+def follower_count(session: Session, creator_id: uuid.UUID) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(CreatorFollow).where(CreatorFollow.creator_id == creator_id)
+        )
+        or 0
+    )
+
+
+def creator_audience(session: Session, creator_id: uuid.UUID) -> dict[str, int]:
+    """A creator's audience on ClipShop, for admission: followers, ready public clips and the
+    summed counters of those clips."""
+    from app.clips.models import Clip, ClipStatus, Visibility
+
+    row = session.execute(
+        select(
+            func.count(Clip.id),
+            func.coalesce(func.sum(ClipStat.impressions), 0),
+            func.coalesce(func.sum(ClipStat.views), 0),
+            func.coalesce(func.sum(ClipStat.completes), 0),
+            func.coalesce(func.sum(ClipStat.likes), 0),
+            func.coalesce(func.sum(ClipStat.shares), 0),
+            func.coalesce(func.sum(ClipStat.product_taps), 0),
+        )
+        .select_from(Clip)
+        .outerjoin(ClipStat, ClipStat.clip_id == Clip.id)
+        .where(
+            Clip.creator_id == creator_id,
+            Clip.status == ClipStatus.ready,
+            Clip.visibility == Visibility.public,
+        )
+    ).one()
+    names = ("clips", "impressions", "views", "completes", "likes", "shares", "product_taps")
+    result = {name: int(value or 0) for name, value in zip(names, row, strict=True)}
+    result["followers"] = follower_count(session, creator_id)
+    return result
+
+
+class ClipTouch(NamedTuple):
+    clip_id: uuid.UUID
+    kind: str  # "product_tap" | "view"
+    at: datetime
+    event_id: int
+
+
+def clip_touches(
+    session: Session, user_id: uuid.UUID, since: datetime, until: datetime, view_fraction: float
+) -> list[ClipTouch]:
+    """The viewer's product taps and views watched past ``view_fraction`` (completes count as
+    watched) with a client time in ``[since, until]``, oldest first."""
+    tap, view, complete = EventType.product_tap.value, EventType.view_progress.value, EventType.complete.value
+    rows = session.execute(
+        select(
+            FeedEvent.id, FeedEvent.type, FeedEvent.clip_id, FeedEvent.client_at, FeedEvent.progress
+        ).where(
+            FeedEvent.user_id == user_id,
+            FeedEvent.type.in_((tap, view, complete)),
+            FeedEvent.client_at >= since,
+            FeedEvent.client_at <= until,
+            FeedEvent.clip_id.is_not(None),
+        )
+    )
+    touches = []
+    for event_id, kind, clip_id, at, progress in rows:
+        if clip_id is None or (kind == view and (progress is None or progress < view_fraction)):
+            continue
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        touches.append(ClipTouch(clip_id, "product_tap" if kind == tap else "view", at, event_id))
+    touches.sort(key=lambda t: (t.at, t.event_id))
+    return touches

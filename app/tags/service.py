@@ -294,3 +294,43 @@ def attribution_creator(
         if tag.sku_id not in sku_ids:
             raise InvalidAttribution("The tagged SKU is not in the cart")
     return clip.creator_id
+
+
+def active_tag_products(
+    session: Session, clip_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[uuid.UUID, dict[uuid.UUID, uuid.UUID]]]:
+    """For attribution: ``{clip_id: (creator_id, {product_id: tag_id})}`` of the active tags on
+    those clips (clips that are not deleted)."""
+    ids = list(set(clip_ids))
+    result: dict[uuid.UUID, tuple[uuid.UUID, dict[uuid.UUID, uuid.UUID]]] = {}
+    if not ids:
+        return result
+    rows = session.execute(
+        select(Clip.id, Clip.creator_id, Sku.product_id, ProductTag.id)
+        .join(ProductTag, ProductTag.clip_id == Clip.id)
+        .join(Sku, Sku.id == ProductTag.sku_id)
+        .where(Clip.id.in_(ids), Clip.status != ClipStatus.deleted, ProductTag.status == TagStatus.active)
+        .order_by(ProductTag.created_at)
+    )
+    for clip_id, creator_id, product_id, tag_id in rows:
+        result.setdefault(clip_id, (creator_id, {}))[1].setdefault(product_id, tag_id)
+    return result
+
+
+def creator_featured_tags(session: Session, creator_id: uuid.UUID) -> list[Any]:
+    """Active tags on the creator's ready public clips, newest clip first: rows of
+    ``(clip_id, tag_id, sku_id, product_id, clip_ready_at)``."""
+    return list(
+        session.execute(
+            select(ProductTag.clip_id, ProductTag.id, ProductTag.sku_id, Sku.product_id, Clip.ready_at)
+            .join(Clip, Clip.id == ProductTag.clip_id)
+            .join(Sku, Sku.id == ProductTag.sku_id)
+            .where(
+                Clip.creator_id == creator_id,
+                Clip.status == ClipStatus.ready,
+                Clip.visibility == Visibility.public,
+                ProductTag.status == TagStatus.active,
+            )
+            .order_by(Clip.created_at.desc(), Clip.id, ProductTag.start_ms)
+        ).all()
+    )

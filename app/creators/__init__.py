@@ -1,0 +1,1 @@
+"""The creator programme: admission, collaborations, attribution, commissions, payouts, storefronts."""

@@ -1,0 +1,130 @@
+"""Property: whatever happens to orders (payments, partial and full refunds, cancellations,
+return windows running out, payout runs and their settlement, balance checkpoints), the
+commission ledger adds up.
+Runs on SQLite and, with ``CLIPSHOP_TEST_DATABASE_URL``, on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.creators.helpers import admit, make_shop, tagged_clip
+from tests.creators.ledger_checks import check_ledger
+
+operation = st.one_of(
+    st.tuples(st.just("order"), st.integers(1, 3), st.booleans()),
+    st.tuples(st.just("pay"), st.integers(0, 20)),
+    st.tuples(st.just("cancel"), st.integers(0, 20)),
+    st.tuples(st.just("partial_refund"), st.integers(0, 20), st.integers(1, 9_999)),
+    st.tuples(st.just("refund"), st.integers(0, 20)),
+    st.tuples(st.just("release"), st.sampled_from([0, 10, 400])),
+    st.tuples(st.just("payout"), st.sampled_from(["a", "b", "c"]), st.sampled_from([1, 300, 5000])),
+    st.tuples(st.just("settle"), st.integers(0, 10), st.booleans()),
+    st.tuples(st.just("checkpoint"), st.sampled_from([1, 3])),
+)
+
+
+def _pay(session, order_id):
+    from app.commerce import service as commerce_service
+    from app.commerce.models import Order
+    from app.config import get_settings
+
+    order = session.get(Order, order_id)
+    body = json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "payment.succeeded",
+            "data": {"order_id": str(order_id), "amount_minor": order.total_minor},
+        }
+    ).encode()
+    return commerce_service.handle_webhook(
+        session, body, commerce_service.sign(body, get_settings().payment_webhook_secret)
+    )
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(operation, min_size=1, max_size=14))
+def test_ledger_adds_up_after_every_step(client, make_user, steps):
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+    from app.commerce import service as commerce_service
+    from app.commerce.models import Order, OrderStatus
+    from app.commerce.schemas import CheckoutRequest
+    from app.creators import service
+    from app.creators.models import Payout
+    from app.db import session_scope, utcnow
+
+    world = getattr(test_ledger_adds_up_after_every_step, "world", None)
+    if world is None or world["make_user"] is not make_user:
+        shop = make_shop(client, make_user, price=3_333, quantity=1_000_000)
+        creator_user, creator = make_user("creator")
+        clip_id, tag_id = tagged_clip(client, creator, creator_user["id"], shop.sku_id)
+        admit(creator_user["id"])
+        buyer_user, _ = make_user("viewer")
+        world = {
+            "make_user": make_user,
+            "shop": shop,
+            "clip": clip_id,
+            "tag": tag_id,
+            "buyer": buyer_user["id"],
+        }
+        test_ledger_adds_up_after_every_step.world = world  # type: ignore[attr-defined]
+    shop = world["shop"]
+    orders: list[uuid.UUID] = []
+    for step in steps:
+        with session_scope() as session:
+            kind = step[0]
+            if kind == "order":
+                buyer = session.get(User, uuid.UUID(world["buyer"]))
+                data = CheckoutRequest.model_validate(
+                    {
+                        "lines": [{"sku_id": shop.sku_id, "quantity": step[1]}],
+                        **({"clip_id": world["clip"], "tag_id": world["tag"]} if step[2] else {}),
+                    }
+                )
+                order, _ = commerce_service.checkout(session, buyer, data, uuid.uuid4().hex)
+                orders.append(order.id)
+                if step[2]:
+                    _pay(session, order.id)
+            elif kind in ("pay", "cancel", "partial_refund", "refund") and orders:
+                order = session.get(Order, orders[step[1] % len(orders)])
+                if kind == "pay" and order.status is OrderStatus.pending_payment:
+                    _pay(session, order.id)
+                elif kind == "cancel" and order.status is OrderStatus.pending_payment:
+                    buyer = session.get(User, order.buyer_id)
+                    commerce_service.cancel_order(session, order.id, buyer)
+                elif kind == "partial_refund" and order.status is OrderStatus.paid:
+                    line = order.lines[0]
+                    amount = line.line_total_minor * step[2] // 10_000
+                    service.lines_refunded(session, order.id, {line.id: amount})
+                elif kind == "refund" and order.status is OrderStatus.paid:
+                    commerce_service.refund_order(
+                        session,
+                        order.id,
+                        uuid.UUID(shop.organisation_id),
+                        restock=False,
+                        actor_id=order.buyer_id,
+                    )
+            elif kind == "release":
+                service.release_due(session, now=utcnow() + timedelta(days=step[1]))
+            elif kind == "payout":
+                service.run_payouts(session, key=f"{step[1]}-{id(steps)}", threshold_minor=step[2])
+            elif kind == "checkpoint":
+                service.checkpoint_balances(session, min_new_entries=step[1])
+            elif kind == "settle":
+                payouts = list(session.scalars(select(Payout).order_by(Payout.created_at, Payout.id)))
+                if payouts:
+                    payout = payouts[step[1] % len(payouts)]
+                    if payout.status.value == "created":
+                        service.settle_payout(session, payout.id, paid=step[2], reference="ref")
+        with session_scope() as session:
+            check_ledger(session)
