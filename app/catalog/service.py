@@ -628,3 +628,15 @@ def first_image_urls(session: Session, product_ids: Iterable[uuid.UUID]) -> dict
         if image.product_id not in result:
             result[image.product_id] = image_url(image)
     return result
+
+
+def organisation_skus(session: Session, organisation_id: uuid.UUID) -> list[Any]:
+    """Light rows (id, product_id, code, title, currency) of an organisation's SKUs, for reports."""
+    return list(
+        session.execute(
+            select(Sku.id, Sku.product_id, Sku.code, Product.title, Sku.currency)
+            .join(Product, Product.id == Sku.product_id)
+            .where(Sku.organisation_id == organisation_id)
+            .order_by(Product.title, Sku.code)
+        ).all()
+    )
