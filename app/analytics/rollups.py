@@ -168,8 +168,10 @@ def _upsert_engagement(
             text(
                 f"INSERT INTO analytics_engagement (entity_kind, entity_id, grain, bucket, filtered, {columns}) "
                 f"SELECT m.entity_kind, m.entity_id, {grain}, {bucket}, {filtered}, {clip_sums} "
-                f"FROM {events} AS e JOIN analytics_clip_map AS m ON m.clip_id = e.clip_id "
-                "WHERE e.type NOT IN ('follow', 'unfollow') "
+                # CROSS JOIN: the events drive the join (SQLite otherwise may scan the events
+                # once per map row: there is no index on the log's clip id)
+                f"FROM {events} AS e CROSS JOIN analytics_clip_map AS m "
+                "WHERE m.clip_id = e.clip_id AND e.type NOT IN ('follow', 'unfollow') "
                 f"GROUP BY m.entity_kind, m.entity_id, {bucket}, {filtered} "
                 f"ON CONFLICT (entity_kind, entity_id, grain, bucket, filtered) DO UPDATE SET {update}"
             ),
@@ -197,8 +199,8 @@ def _add_viewers(session: Session, events: str, params: dict[str, Any]) -> None:
         text(
             "INSERT INTO analytics_reach (entity_kind, entity_id, bucket, user_id) "
             f"SELECT DISTINCT m.entity_kind, m.entity_id, {quarter}, e.user_id FROM {events} AS e "
-            "JOIN analytics_clip_map AS m ON m.clip_id = e.clip_id "
-            "WHERE NOT e.flagged AND e.type IN ('impression', 'view_progress') "
+            "CROSS JOIN analytics_clip_map AS m "
+            "WHERE m.clip_id = e.clip_id AND NOT e.flagged AND e.type IN ('impression', 'view_progress') "
             "AND m.entity_kind IN ('clip', 'creator', 'merchant') "
             "ON CONFLICT (entity_kind, entity_id, bucket, user_id) DO NOTHING"
         ),
@@ -212,8 +214,8 @@ def _add_viewers(session: Session, events: str, params: dict[str, Any]) -> None:
             "SELECT m.entity_id, e.user_id, MIN(e.client_at), MAX(e.client_at), "
             "SUM(CASE WHEN e.type IN ('like', 'share', 'complete', 'replay', 'product_tap', 'add_to_cart') "
             "THEN 1 ELSE 0 END) "
-            f"FROM {events} AS e JOIN analytics_clip_map AS m ON m.clip_id = e.clip_id AND m.entity_kind = 'creator' "
-            "WHERE NOT e.flagged GROUP BY m.entity_id, e.user_id "
+            f"FROM {events} AS e CROSS JOIN analytics_clip_map AS m "
+            "WHERE m.clip_id = e.clip_id AND m.entity_kind = 'creator' AND NOT e.flagged GROUP BY m.entity_id, e.user_id "
             f"ON CONFLICT (creator_id, user_id) DO UPDATE SET first_at = {first}, last_at = {last}, "
             "engagements = analytics_creator_viewer.engagements + excluded.engagements"
         ),

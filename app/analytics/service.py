@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.models import Role, User
-from app.analytics import authenticity, commission, rollups
+from app.analytics import authenticity, commission
 from app.analytics.exceptions import BadRange, NotAllowed
 from app.analytics.models import (
     DAY,
@@ -61,8 +61,6 @@ from app.catalog import service as catalog_service
 from app.db import as_utc, utcnow
 from app.feed import service as feed_service
 from app.interests import service as interests_service
-
-feed_service.on_aggregate(rollups.fold_slice)
 
 MAX_DAYS = 400
 COUNTS = [

@@ -347,6 +347,7 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     behind a transaction-level advisory lock, then the selection is the pending ids, locked
     ``FOR UPDATE`` and kept in a temporary table; on SQLite the transaction holds the write lock, so "pending and id <= the last
     selected id" is the same set in every statement."""
+    _load_slice_consumers()
     pending = select(FeedEvent.id).where(text("NOT feed_event.aggregated")).order_by(FeedEvent.id)
     pg = is_postgres(session)
     params: dict[str, Any]
@@ -426,6 +427,20 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
 # transaction, same slice; runs take turns).
 SliceConsumer = Callable[[Session, str, str, dict[str, Any]], None]
 _slice_consumers: list[SliceConsumer] = []
+
+
+_consumers_loaded = False
+
+
+def _load_slice_consumers() -> None:
+    """Domains that fold the event log register their consumer in ``app/<domain>/events.py``:
+    imported before the first run, so no process aggregates without them."""
+    global _consumers_loaded
+    if not _consumers_loaded:
+        from app.registry import domain_modules
+
+        domain_modules("events")
+        _consumers_loaded = True
 
 
 def on_aggregate(consumer: SliceConsumer) -> SliceConsumer:
