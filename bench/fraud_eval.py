@@ -24,8 +24,9 @@ Then four attacks, each on its own target (a clip or a creator of middling popul
 
 Measured: precision and recall of flagged engagement (likes, shares, completes, replays, follows)
 over the injected engagement, the share of organic viewers flagged, and the attacked clips'
-feed exposure (in how many of 60 probe viewers' top-20 lists of the engine they appear) before
-the attacks and after them (with detection), and — for contrast — with the detection off.
+feed exposure (in how many of 60 probe viewers' top-20 lists of the engine they appear, ranked
+without exploration slots so that the lists are deterministic) before the attacks and after them
+(with detection), and — for contrast — with the detection off.
 
 Organic users are split in two halves (validation, held-out) with different attack seeds. The
 burst threshold (``analytics_burst_min_accounts``) is chosen on the validation split (highest
@@ -298,6 +299,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         with read_session() as s:
             rt.catch_up(s)
         rt.engine.refresh_pools()
+        rt.engine.config.explore_share = 0.0  # (deterministic lists: no bandit draws)
         hits = 0
         for u in probes:
             ranked = rt.engine.rank(user_id[u], 20)

@@ -11,7 +11,8 @@ account, device, address and target. An account is flagged when one of these hol
   the same creator) within one ``analytics_burst_window_seconds`` window: all of them are flagged;
 * ``engagement_without_watching`` — at least ``analytics_no_watch_min_events`` of the account's
   likes, shares or completes (and at least half of them) came with no view progress of the clip
-  (no ``view_progress`` with progress or watch time, no ``watch_ms`` on the event itself);
+  (no ``view_progress`` with progress or watch time so far, ``analytics_watch``; no ``watch_ms``
+  on the event itself);
 * ``shared_device`` — more than ``analytics_device_max_accounts`` engaging accounts behind one
   ``X-Device-Id``; ``shared_address`` — more than ``analytics_ip_max_fresh_accounts`` fresh
   engaging accounts behind one client address (addresses are shared by households and carriers,
@@ -101,13 +102,22 @@ def _users_param(name: str) -> Any:
 def read_engagement(session: Session, events: str, params: dict[str, Any]) -> list[Engagement]:
     kinds = ", ".join(f"'{k}'" for k in ENGAGEMENT_KINDS)
     need = ", ".join(f"'{k}'" for k in WATCH_NEEDED)
+    # the slice's own views first: a like and the view before it often arrive in one batch
+    session.execute(
+        text(
+            "INSERT INTO analytics_watch (user_id, clip_id) SELECT DISTINCT e.user_id, e.clip_id "
+            f"FROM {events} AS e WHERE e.type = 'view_progress' AND e.clip_id IS NOT NULL "
+            "AND (e.progress > 0 OR e.watch_ms > 0) ON CONFLICT (user_id, clip_id) DO NOTHING"
+        ),
+        params,
+    )
     rows = session.execute(
         text(
             "SELECT e.id, e.user_id, e.type, e.clip_id, COALESCE(d.creator_id, e.creator_id), e.client_at, "
             "e.device_id, e.client_ip, e.account_created_at, "
             f"CASE WHEN e.type IN ({need}) AND COALESCE(e.watch_ms, 0) = 0 AND NOT EXISTS ("
-            "SELECT 1 FROM feed_event AS w WHERE w.user_id = e.user_id AND w.clip_id = e.clip_id "
-            "AND w.type = 'view_progress' AND (w.progress > 0 OR w.watch_ms > 0)) THEN 1 ELSE 0 END "
+            "SELECT 1 FROM analytics_watch AS w WHERE w.user_id = e.user_id AND w.clip_id = e.clip_id) "
+            "THEN 1 ELSE 0 END "
             f"FROM {events} AS e LEFT JOIN analytics_clip_dim AS d ON d.clip_id = e.clip_id "
             f"WHERE e.type IN ({kinds})"
         ),

@@ -125,6 +125,16 @@ class AnalyticsClipMap(Base):
     __table_args__ = (Index("ix_analytics_clip_map_entity", "entity_kind", "entity_id"),)
 
 
+class AnalyticsWatch(Base):
+    """(viewer, clip) pairs with view progress: the watch evidence engagement is checked against
+    (a primary-key lookup instead of a scan of the viewer's events)."""
+
+    __tablename__ = "analytics_watch"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    clip_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
 class AnalyticsCreatorViewer(Base):
     """A creator's viewers (organic): first and last seen, engagements; new vs returning."""
 

@@ -169,6 +169,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("organisation_id", "creator_id", name=op.f("pk_analytics_shortlist")),
     )
     op.create_table(
+        "analytics_watch",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("clip_id", sa.Uuid(), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", "clip_id", name=op.f("pk_analytics_watch")),
+    )
+    op.create_table(
         "feed_event_retraction",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -196,6 +202,7 @@ def downgrade() -> None:
         batch_op.drop_column("device_id")
 
     op.drop_table("feed_event_retraction")
+    op.drop_table("analytics_watch")
     op.drop_table("analytics_shortlist")
     op.drop_table("analytics_shared_key")
     op.drop_table("analytics_sales")

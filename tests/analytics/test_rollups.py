@@ -61,6 +61,7 @@ def _clear_events() -> None:
             "clip_like",
             "creator_follow",
             "analytics_engagement",
+            "analytics_watch",
             "analytics_reach",
             "analytics_creator_viewer",
             "analytics_account",
