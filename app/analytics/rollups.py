@@ -282,22 +282,21 @@ def order_contributions(order: Any) -> dict[tuple[str, uuid.UUID, str], tuple[in
     return {key: (1, u, r) for key, (u, r) in per.items()}
 
 
-def _apply_sales(session: Session, order: Any, sign: int) -> None:
-    rows = []
+def _sales_rows(order: Any, sign: int, into: dict[tuple[Any, ...], list[int]]) -> None:
+    """Add an order's contribution (``sign`` 1) or its removal (-1) to ``into``, keyed like
+    ``analytics_sales``."""
     for (kind, entity, currency), (orders, units, revenue) in order_contributions(order).items():
         for grain in (QUARTER, DAY):
-            rows.append(
-                {
-                    "entity_kind": kind,
-                    "entity_id": entity,
-                    "grain": grain,
-                    "bucket": _bucket_of(order.paid_at, grain),
-                    "currency": currency,
-                    "orders": sign * orders,
-                    "units": sign * units,
-                    "revenue_minor": sign * revenue,
-                }
-            )
+            key = (kind, entity, grain, _bucket_of(order.paid_at, grain), currency)
+            row = into.setdefault(key, [0, 0, 0])
+            row[0] += sign * orders
+            row[1] += sign * units
+            row[2] += sign * revenue
+
+
+def _apply_sales(session: Session, rows: dict[tuple[Any, ...], list[int]]) -> None:
+    """One statement for a page of orders (rows already summed per key: a statement may not
+    update a row twice)."""
     if not rows:
         return
     stmt = _insert(session, AnalyticsSales)
@@ -309,7 +308,19 @@ def _apply_sales(session: Session, order: Any, sign: int) -> None:
                 for c in ("orders", "units", "revenue_minor")
             },
         ),
-        rows,
+        [
+            {
+                "entity_kind": kind,
+                "entity_id": entity,
+                "grain": grain,
+                "bucket": bucket,
+                "currency": currency,
+                "orders": o,
+                "units": u,
+                "revenue_minor": r,
+            }
+            for (kind, entity, grain, bucket, currency), (o, u, r) in rows.items()
+        ],
     )
 
 
@@ -358,6 +369,7 @@ def _sync_page(session: Session, orders: list[Any], counts_as_sale: Any) -> None
         )
     }
     now = utcnow()
+    rows: dict[tuple[Any, ...], list[int]] = {}
     for order in orders:
         counts = counts_as_sale(order)
         fact = facts.get(order.id)
@@ -365,9 +377,10 @@ def _sync_page(session: Session, orders: list[Any], counts_as_sale: Any) -> None
             fact = AnalyticsOrderFact(order_id=order.id, counted=False, paid_at=None, synced_at=now)
             session.add(fact)
         if counts and not fact.counted:
-            _apply_sales(session, order, 1)
+            _sales_rows(order, 1, rows)
             fact.counted, fact.paid_at = True, order.paid_at
         elif not counts and fact.counted:
-            _apply_sales(session, order, -1)
+            _sales_rows(order, -1, rows)
             fact.counted = False
         fact.synced_at = now
+    _apply_sales(session, rows)
