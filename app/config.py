@@ -197,6 +197,34 @@ class Settings(BaseSettings):
     # Unset: on, except in tests.
     feed_warm_at_startup: bool | None = None
 
+    # --- analytics and engagement authenticity ------------------------------------------------
+    # proxies whose X-Forwarded-For is believed (addresses or CIDR networks, comma-separated)
+    analytics_trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # an account younger than this is "fresh"; one silent for longer than this is "dormant"
+    analytics_fresh_account_seconds: int = 24 * 3600
+    analytics_dormant_seconds: int = 30 * 86400
+    # burst: at least this many fresh/dormant accounts engaging one clip or creator in one window
+    analytics_burst_min_accounts: int = 8
+    analytics_burst_window_seconds: int = 3600
+    # many accounts behind one device / fresh accounts behind one address
+    analytics_device_max_accounts: int = 3
+    analytics_ip_max_fresh_accounts: int = 12
+    # engagement without watching: at least this many such events, and at least half of an account's
+    analytics_no_watch_min_events: int = 5
+    # concentration: a fresh account with this many engagements, nearly all on one creator
+    analytics_concentration_min_events: int = 6
+    # a newly flagged account's engagement of the last days is discounted too
+    analytics_flag_lookback_days: int = 7
+    # accounts flagged at least this many times are listed for review
+    analytics_review_min_flags: int = 2
+
+    @field_validator("analytics_trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
     @field_validator("product_image_widths", mode="before")
     @classmethod
     def _split_ints(cls, value: Any) -> Any:

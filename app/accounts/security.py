@@ -121,6 +121,16 @@ def sign_in_is_live_by_id(connection: Any, user_id: uuid.UUID, session_id: uuid.
     return bool(connection.execute(_live_query(), {"user_id": user_id, "session_id": session_id}).scalar())
 
 
+def account_facts_by_id(connection: Any, user_id: uuid.UUID) -> tuple[bool, datetime] | None:
+    """(is a guest, created at) of an account as one query on a connection, or ``None``."""
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+
+    row = connection.execute(select(User.is_guest, User.created_at).where(User.id == user_id)).first()
+    return None if row is None else (bool(row[0]), row[1])
+
+
 @functools.cache
 def _live_query() -> Any:
     """The statement of ``sign_in_is_live_by_id``, built once (building it cost more than running it)."""

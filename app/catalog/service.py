@@ -729,4 +729,14 @@ def active_product_ids(
             .order_by(Product.id)
             .limit(limit)
         )
+
+def organisation_skus(session: Session, organisation_id: uuid.UUID) -> list[Any]:
+    """Light rows (id, product_id, code, title, currency) of an organisation's SKUs, for reports."""
+    return list(
+        session.execute(
+            select(Sku.id, Sku.product_id, Sku.code, Product.title, Sku.currency)
+            .join(Product, Product.id == Sku.product_id)
+            .where(Sku.organisation_id == organisation_id)
+            .order_by(Product.title, Sku.code)
+        ).all()
     )

@@ -19,12 +19,12 @@ import json
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
@@ -609,3 +609,30 @@ def handle_webhook(session: Session, body: bytes, signature: str | None) -> tupl
     record.outcome = outcome
     session.flush()
     return outcome, False
+
+
+# ---------------------------------------------------------------------------- for analytics
+
+
+def orders_changed_since(
+    session: Session,
+    since: datetime | None,
+    limit: int,
+    *,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[Order]:
+    """Orders (with their lines) updated at or after ``since``, in (updated_at, id) order, after
+    the keyset ``after`` when given; at most ``limit``."""
+    query = select(Order).options(selectinload(Order.lines)).order_by(Order.updated_at, Order.id).limit(limit)
+    if since is not None:
+        query = query.where(Order.updated_at >= since)
+    if after is not None:
+        query = query.where(
+            or_(Order.updated_at > after[0], and_(Order.updated_at == after[0], Order.id > after[1]))
+        )
+    return list(session.scalars(query))
+
+
+def counts_as_sale(order: Order) -> bool:
+    """Whether an order counts as a sale in analytics: paid and not cancelled or refunded since."""
+    return order.status == OrderStatus.paid and order.paid_at is not None

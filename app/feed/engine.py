@@ -491,6 +491,41 @@ class FeedEngine:
                 self.compact()
             return applied
 
+    def retract_many(self, events: Iterable[EngineEvent]) -> int:
+        """Take events applied earlier back out of the clips' counters and trending (events found
+        inauthentic after the fact), so they lift neither quality nor trending. A viewer's own
+        state (interest weights, history) is left as it is: it only shapes that viewer's feed.
+        Returns the number of events taken out."""
+        tau = self.config.trending_half_life_s / math.log(2)
+        like, follow = EventType.like, EventType.follow
+        with self.lock:
+            counters, trend = self.counters, self.trend
+            taken = 0
+            for viewer, kind, clip, t, progress, creator in events:
+                v = self.viewers.get(viewer)
+                if kind is follow:
+                    c = self.creator_index.get(creator) if creator is not None else None
+                    if v is not None and c is not None:
+                        v.follows.discard(c)
+                    taken += 1
+                    continue
+                idx = self.clip_index.get(clip) if clip is not None else None
+                if idx is None:
+                    continue
+                taken += 1
+                if kind is like:
+                    if v is not None and idx in v.liked:
+                        v.liked.discard(idx)
+                        counters["likes"][idx] = max(0.0, counters["likes"][idx] - 1.0)
+                else:
+                    name = _COUNTER_OF.get(kind)
+                    if name is not None:
+                        counters[name][idx] = max(0.0, counters[name][idx] - 1.0)
+                s = signal_for(kind, progress)
+                if s > 0:
+                    trend[idx] = max(0.0, trend[idx] - s * math.exp((t - self.trend_ref) / tau))
+            return taken
+
     def _add_trend(self, idx: list[int], add: list[float]) -> None:
         if idx:
             np.add.at(self.trend, idx, add)

@@ -25,7 +25,7 @@ from app.db import utcnow
 from app.feed.engine import EngineEvent
 from app.feed.events import CLIP_EVENTS, EventType
 from app.feed.runtime import get_runtime
-from app.feed.writer import PreparedBatch, prepare_columns, sqlite_time
+from app.feed.writer import EventContext, PreparedBatch, prepare_columns, sqlite_time
 
 # what str(uuid.uuid4()) gives: 8-4-4-4-12 lowercase hex digits; a column of them, one a line
 _UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -74,7 +74,9 @@ def _stored_time(text: str, at: datetime) -> str:
     return text[:10] + " " + text[11:19] + "." + fraction + "000000"[len(fraction) :]
 
 
-def clean_batch(user_id: uuid.UUID, body: bytes, now: datetime | None = None) -> CleanBatch | None:
+def clean_batch(
+    user_id: uuid.UUID, body: bytes, now: datetime | None = None, context: EventContext | None = None
+) -> CleanBatch | None:
     """The batch ready for the event writer, or ``None``: not a clean batch (see the module).
 
     Column by column: each check is one comprehension or one regular expression over the whole
@@ -157,5 +159,6 @@ def clean_batch(user_id: uuid.UUID, body: bytes, now: datetime | None = None) ->
         [_stored_time(text, at) for text, at in zip(at_texts, times, strict=True)]
         if settings.is_sqlite
         else None,
+        context,
     )
     return CleanBatch(event_ids, prepared)

@@ -45,6 +45,15 @@ class FeedEvent(Base):
     client_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     aggregated: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # What engagement-authenticity checks need, recorded with the event at ingest: the sender's
+    # device (``X-Device-Id``, optional), address (``X-Forwarded-For`` only from trusted proxies),
+    # and the account's kind and creation time (its age at the event).
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+    account_guest: Mapped[bool | None]
+    account_created_at: Mapped[datetime | None]
+    # set by the authenticity checks: the event does not count for quality, trending or counters
+    flagged: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
 
 class ClipStat(Base):
@@ -87,4 +96,15 @@ class CreatorFollow(Base):
     creator_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeedEventRetraction(Base):
+    """Events discounted after they were counted (flagged as inauthentic), in the order they were
+    discounted: each process's engine tails this log and takes them back out of its counters."""
+
+    __tablename__ = "feed_event_retraction"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,7 +17,7 @@ from app.accounts.dependencies import CurrentUser
 from app.db import SessionDep, on_commit
 from app.errors import DomainError, Unauthorized, problem_responses
 from app.feed import fastevents, pages, service
-from app.feed.dependencies import feed_viewer
+from app.feed.dependencies import feed_viewer, sender_context
 from app.feed.runtime import Reads, get_runtime, ready_runtime
 from app.feed.schemas import (
     EVENT_BATCH_SCHEMA,
@@ -75,6 +75,13 @@ async def get_feed(
         "requestBody": {"required": True, "content": {"application/json": {"schema": EVENT_BATCH_SCHEMA}}},
     },
     summary="Send a batch of up to 500 feed events (idempotent per event_id)",
+    description=(
+        "Any signed-in account or guest. Optional header `X-Device-Id`: an opaque id the app keeps "
+        "per installation (`[A-Za-z0-9._:-]`, at most 64 characters; anything else is ignored), "
+        "recorded with each event for the engagement-authenticity checks, with the client "
+        "address (`X-Forwarded-For` is honoured only from `CLIPSHOP_ANALYTICS_TRUSTED_PROXIES`) "
+        "and the account's kind and age."
+    ),
 )
 async def post_events(request: Request) -> Response:
     # The body is read here rather than by FastAPI (see read_event_batch).
@@ -86,9 +93,10 @@ async def post_events(request: Request) -> Response:
         user_id = feed_viewer(request)
     except DomainError as exc:
         user_id, refused = None, exc
+    context = sender_context(request, user_id) if user_id is not None else None
     if user_id is not None and body and _is_json(request.headers.get("content-type")):
         # the usual batch, every event clean: checked from the bytes (app/feed/fastevents.py)
-        clean = fastevents.clean_batch(user_id, body)
+        clean = fastevents.clean_batch(user_id, body, context=context)
         if clean is not None:
             stored = await asyncio.wrap_future(get_writer().submit_prepared(clean.prepared))
             if any(stored):
@@ -99,7 +107,7 @@ async def post_events(request: Request) -> Response:
         raise refused
     if user_id is None:
         raise Unauthorized("Sign in or start a guest session")
-    batch = service.check_events(user_id, events)
+    batch = service.check_events(user_id, events, context=context)
     if batch.needs_database:  # references the in-memory engine cannot answer: a read
         await run_in_threadpool(service.resolve_with_database, batch)
     # the process's event writer commits this batch with whatever else is queued (group commit)

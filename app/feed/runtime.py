@@ -89,6 +89,11 @@ class FeedRuntime:
         self._written: dict[int, tuple[int, list[EngineEvent]]] = {}
         self._written_rows = 0
         self._written_lock = threading.Lock()
+        # retractions (events discounted after the fact): the last one read, the events the
+        # engine has not applied yet (taken out once it has), and the first event it applied
+        self.retraction_mark = 0
+        self._retract_waiting: list[int] = []
+        self.retract_floor = 0
         # the engine, and clip id text -> (its key, its index) there (see served_clip_by_text)
         self._clip_texts: tuple[FeedEngine, dict[str, tuple[uuid.UUID, int]]] = (self.engine, {})
 
@@ -133,7 +138,9 @@ class FeedRuntime:
         self.clips_synced_at = now
         self.stock_synced_at = now
         self.tags_synced_at = now
+        self.retraction_mark, self._retract_waiting, self.retract_floor = 0, [], self.high_water
         self._tail(session, batch=200_000, follows=False)
+        self._retract(session)  # the replayed events discounted since (counters are set below)
         # Displayed counts come from the exact aggregates, not from the replayed window of events
         # (events aggregated later are added by the tail as they arrive).
         for row in service.all_clip_stats(session):
@@ -260,6 +267,26 @@ class FeedRuntime:
             # below a committed group)
             applied += self._apply_written(before)
 
+    def _retract(self, session: Session) -> int:
+        """Take the events discounted since the last look out of the engine, once it has applied
+        them (an event not applied yet waits: the tail applies every event, flagged or not)."""
+        logged = service.retractions_after(session, self.retraction_mark)
+        session.rollback()
+        if logged:
+            self.retraction_mark = logged[-1][0]
+            floor = self.retract_floor
+            self._retract_waiting += [event_id for _, event_id in logged if event_id > floor]
+        if not self._retract_waiting:
+            return 0
+        high_water = self.high_water
+        ready = [e for e in self._retract_waiting if e <= high_water]
+        self._retract_waiting = [e for e in self._retract_waiting if e > high_water]
+        if not ready:
+            return 0
+        rows = service.events_by_ids(session, ready)
+        session.rollback()
+        return self.engine.retract_many(writer.engine_event(row) for row in rows)
+
     def catch_up(self, session: Session, *, scans: bool = True) -> int:
         """Apply what changed in the database since the last catch-up. Cheap when nothing did.
 
@@ -272,6 +299,8 @@ class FeedRuntime:
             now = utcnow()
             engine = self.engine
             scans = scans or self._thread is None
+            if scans:
+                applied += self._retract(session)
             # clips: at most once a second (a scan of recently updated clips)
             if (
                 scans

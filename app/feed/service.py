@@ -29,9 +29,9 @@ from app.db import is_postgres, utcnow
 from app.errors import Unprocessable
 from app.feed import sources
 from app.feed.events import CLIP_EVENTS, EventType
-from app.feed.models import ClipLike, ClipStat, CreatorFollow, FeedEvent
+from app.feed.models import ClipLike, ClipStat, CreatorFollow, FeedEvent, FeedEventRetraction
 from app.feed.schemas import EventBatchResult, EventIn, EventResult
-from app.feed.writer import EventRow, get_writer
+from app.feed.writer import EventContext, EventRow, get_writer
 from app.feed.writer import writer_lock as writer_lock  # the aggregator takes it too
 
 # event type -> clip_stat column it increments
@@ -92,9 +92,10 @@ class PendingBatch:
     read (``needs_database``, ``resolve_with_database``). ``rows()`` are then handed to the event
     writer, and ``result()`` turns its answer (stored now / already stored) into the reply."""
 
-    def __init__(self, user_id: uuid.UUID, now: datetime) -> None:
+    def __init__(self, user_id: uuid.UUID, now: datetime, context: EventContext | None = None) -> None:
         self.user_id = user_id
         self.now = now
+        self.context = context
         self.results: list[EventResult] = []
         self.parsed: list[tuple[int, EventIn]] = []
         self.creators_of: dict[uuid.UUID, uuid.UUID] = {}
@@ -126,7 +127,7 @@ class PendingBatch:
             return self._rows
         rows: list[EventRow] = []
         row_index = self._row_index
-        creators_of, user_id, now = self.creators_of, self.user_id, self.now
+        creators_of, user_id, now, context = self.creators_of, self.user_id, self.now, self.context
         for index, e in self.parsed:
             clip_id = e.clip_id
             if clip_id is not None and clip_id not in creators_of:
@@ -146,7 +147,16 @@ class PendingBatch:
                 progress = min(1.0, e.watch_ms / duration) if duration else None
             rows.append(
                 EventRow(
-                    user_id, e.event_id, _KIND_TEXT[kind], clip_id, creator, e.watch_ms, progress, e.at, now
+                    user_id,
+                    e.event_id,
+                    _KIND_TEXT[kind],
+                    clip_id,
+                    creator,
+                    e.watch_ms,
+                    progress,
+                    e.at,
+                    now,
+                    context,
                 )
             )
             row_index.append(index)
@@ -176,14 +186,19 @@ _VIEW_PROGRESS = EventType.view_progress
 _KIND_TEXT = {kind: kind.value for kind in EventType}
 
 
-def check_events(user_id: uuid.UUID, raw_events: list[Any], now: datetime | None = None) -> PendingBatch:
+def check_events(
+    user_id: uuid.UUID,
+    raw_events: list[Any],
+    now: datetime | None = None,
+    context: EventContext | None = None,
+) -> PendingBatch:
     """The checks of a batch that need no I/O; see ``PendingBatch``. An item is an ``EventIn``
     (already validated) or the raw JSON value, validated here."""
     from app.feed.runtime import known_clip_creators
 
     settings = get_settings()
     now = now or utcnow()
-    batch = PendingBatch(user_id, now)
+    batch = PendingBatch(user_id, now, context)
     results = batch.results
     parsed = batch.parsed
     earliest = now - timedelta(seconds=settings.feed_event_max_skew_seconds)
@@ -332,6 +347,7 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
     behind a transaction-level advisory lock, then the selection is the pending ids, locked
     ``FOR UPDATE`` and kept in a temporary table; on SQLite the transaction holds the write lock, so "pending and id <= the last
     selected id" is the same set in every statement."""
+    _load_slice_consumers()
     pending = select(FeedEvent.id).where(text("NOT feed_event.aggregated")).order_by(FeedEvent.id)
     pg = is_postgres(session)
     params: dict[str, Any]
@@ -398,9 +414,101 @@ def aggregate_pending(session: Session, limit: int = 50_000) -> int:
         _apply_pairs_sql(
             session, "creator_follow", "creator_id", _FOLLOWS, source, selection, params, now, present
         )
+    for consumer in _slice_consumers:  # other domains fold the same slice, in this transaction
+        consumer(session, source, selection, params)
     marked = session.execute(text(f"UPDATE {source} SET aggregated = true WHERE {selection}"), params)
     session.flush()
     return count or int(getattr(marked, "rowcount", 0) or 0)
+
+
+# Called by every aggregation run with the run's slice of the log, as (session, source, selection,
+# params) usable as ``FROM {source} WHERE {selection}``, after the counters and before the events
+# are flagged aggregated: a consumer that folds the slice here does so exactly once (same
+# transaction, same slice; runs take turns).
+SliceConsumer = Callable[[Session, str, str, dict[str, Any]], None]
+_slice_consumers: list[SliceConsumer] = []
+
+
+_consumers_loaded = False
+
+
+def _load_slice_consumers() -> None:
+    """Domains that fold the event log register their consumer in ``app/<domain>/events.py``:
+    imported before the first run, so no process aggregates without them."""
+    global _consumers_loaded
+    if not _consumers_loaded:
+        from app.registry import domain_modules
+
+        domain_modules("events")
+        _consumers_loaded = True
+
+
+def on_aggregate(consumer: SliceConsumer) -> SliceConsumer:
+    """Register a consumer of every aggregation run's slice (see ``_slice_consumers``)."""
+    if consumer not in _slice_consumers:
+        _slice_consumers.append(consumer)
+    return consumer
+
+
+def discount_events(session: Session, selection: str, params: dict[str, Any]) -> int:
+    """Take events already counted (aggregated, or in the running aggregation's slice) back out of
+    the counters, likes and follows, because they were just flagged as inauthentic; each process's
+    engine takes them out too (``feed_event_retraction``). ``selection``: a condition on
+    ``feed_event`` selecting exactly those events. Returns how many."""
+    now = utcnow()
+    columns = [*COUNTER_COLUMN.values(), "watch_ms"]
+    sums = [f"-SUM(CASE WHEN type = '{kind.value}' THEN 1 ELSE 0 END)" for kind in COUNTER_COLUMN] + [
+        "-COALESCE(SUM(watch_ms), 0)"
+    ]
+    kinds = ", ".join(f"'{kind.value}'" for kind in COUNTER_COLUMN)
+    stamp = bindparam("now", type_=ClipStat.__table__.c.updated_at.type)
+    session.execute(
+        text(
+            f"INSERT INTO clip_stat (clip_id, {', '.join(columns)}, updated_at) "
+            f"SELECT clip_id, {', '.join(sums)}, :now FROM feed_event "
+            f"WHERE ({selection}) AND clip_id IS NOT NULL AND type IN ({kinds}) GROUP BY clip_id "
+            "ON CONFLICT (clip_id) DO UPDATE SET "
+            + ", ".join(f"{c} = clip_stat.{c} + excluded.{c}" for c in columns)
+            + ", updated_at = excluded.updated_at"
+        ).bindparams(stamp),
+        {**params, "now": now},
+    )
+    session.execute(
+        text(
+            "DELETE FROM clip_like WHERE (user_id, clip_id) IN (SELECT user_id, clip_id FROM feed_event "
+            f"WHERE ({selection}) AND type = 'like' AND clip_id IS NOT NULL)"
+        ),
+        params,
+    )
+    session.execute(
+        text(
+            "UPDATE clip_stat SET likes = (SELECT count(*) FROM clip_like AS l WHERE l.clip_id = clip_stat.clip_id) "
+            f"WHERE clip_id IN (SELECT clip_id FROM feed_event WHERE ({selection}) AND type = 'like')"
+        ),
+        params,
+    )
+    session.execute(
+        text(
+            "DELETE FROM creator_follow WHERE (user_id, creator_id) IN (SELECT user_id, creator_id "
+            f"FROM feed_event WHERE ({selection}) AND type = 'follow' AND creator_id IS NOT NULL)"
+        ),
+        params,
+    )
+    logged = session.execute(
+        text(
+            "INSERT INTO feed_event_retraction (event_id, created_at) "
+            f"SELECT id, :now FROM feed_event WHERE ({selection}) ORDER BY id"
+        ).bindparams(bindparam("now", type_=FeedEventRetraction.__table__.c.created_at.type)),
+        {**params, "now": now},
+    )
+    return int(getattr(logged, "rowcount", 0) or 0)
+
+
+def retractions_after(session: Session, after: int, limit: int = 50_000) -> list[tuple[int, int]]:
+    """(sequence, event id) of the retractions logged after ``after``, in order."""
+    r = FeedEventRetraction
+    query = select(r.id, r.event_id).where(r.id > after).order_by(r.id).limit(limit)
+    return [(a, b) for a, b in session.connection().execute(query)]
 
 
 def _apply_pairs(
@@ -641,3 +749,16 @@ def clip_touches(
         touches.append(ClipTouch(clip_id, "product_tap" if kind == tap else "view", at, event_id))
     touches.sort(key=lambda t: (t.at, t.event_id))
     return touches
+
+def follower_counts(session: Session, creator_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Current followers of each creator (``creator_follow``)."""
+    out: dict[uuid.UUID, int] = {}
+    for start in range(0, len(creator_ids), 5000):
+        chunk = creator_ids[start : start + 5000]
+        for creator_id, n in session.execute(
+            select(CreatorFollow.creator_id, func.count())
+            .where(CreatorFollow.creator_id.in_(chunk))
+            .group_by(CreatorFollow.creator_id)
+        ):
+            out[creator_id] = int(n)
+    return out

@@ -79,6 +79,19 @@ class EventRow(NamedTuple):
     progress: float | None
     client_at: datetime
     received_at: datetime
+    context: EventContext | None = None
+
+
+class EventContext(NamedTuple):
+    """Who sent a batch, as the authenticity checks need it (the same for every event of it)."""
+
+    device_id: str | None = None  # ``X-Device-Id`` (only ``[A-Za-z0-9._:-]``, at most 64)
+    client_ip: str | None = None
+    account_guest: bool | None = None
+    account_created_at: datetime | None = None
+
+
+NO_CONTEXT = EventContext()
 
 
 class PreparedBatch(NamedTuple):
@@ -98,14 +111,17 @@ class _Job(NamedTuple):
 
 
 _COLUMNS = (
-    "user_id, event_id, type, clip_id, creator_id, watch_ms, progress, client_at, received_at, aggregated"
+    "user_id, event_id, type, clip_id, creator_id, watch_ms, progress, client_at, received_at, "
+    "device_id, client_ip, account_guest, account_created_at, aggregated"
 )
 
 _SQLITE_INSERT = (
     f"INSERT INTO feed_event ({_COLUMNS}) "
     "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
     "json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), "
-    "json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), 0 "
+    "json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), "
+    "json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), "
+    "json_extract(value, '$[12]'), 0 "
     "FROM json_each(?) WHERE true ON CONFLICT (user_id, event_id) DO NOTHING"
 )
 
@@ -135,9 +151,10 @@ def _sqlite_max_parameters(connection: Any) -> int:
 
 _PG_INSERT = (
     f"INSERT INTO feed_event ({_COLUMNS}) "
-    "SELECT u, e, t, c, cr, w, p, ca, ra, false FROM unnest("
+    "SELECT u, e, t, c, cr, w, p, ca, ra, d, ip, g, ac, false FROM unnest("
     "%s::uuid[], %s::uuid[], %s::text[], %s::uuid[], %s::uuid[], %s::int[], %s::float8[], "
-    "%s::timestamptz[], %s::timestamptz[]) AS r(u, e, t, c, cr, w, p, ca, ra) "
+    "%s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[], %s::bool[], %s::timestamptz[]) "
+    "AS r(u, e, t, c, cr, w, p, ca, ra, d, ip, g, ac) "
     "ON CONFLICT (user_id, event_id) DO NOTHING RETURNING user_id, event_id"
 )
 
@@ -192,6 +209,7 @@ def prepare(rows: Sequence[EventRow]) -> PreparedBatch:
         [r.progress for r in rows],
         [r.client_at for r in rows],
         [r.received_at for r in rows],
+        context=rows[0].context if rows else None,
     )
 
 
@@ -207,12 +225,21 @@ def prepare_columns(
     client_at: list[datetime],
     received_at: list[datetime],
     sqlite_client_at: list[str] | None = None,
+    context: EventContext | None = None,
 ) -> PreparedBatch:
     """A batch given column by column (ids as 32 hex digits, aware datetimes), in the form the
     group statement takes for the database in use. ``events`` are what the write listeners get;
-    ``sqlite_client_at``: ``client_at`` already in SQLite's text form, when the caller has it."""
+    ``sqlite_client_at``: ``client_at`` already in SQLite's text form, when the caller has it;
+    ``context``: who sent the batch (the same for each of its rows)."""
     keys = [u + e for u, e in zip(user_hex, event_hex, strict=True)]
+    device, ip, guest, created = context or NO_CONTEXT
     if get_settings().is_sqlite:
+        sqlite_context = (
+            device,
+            ip,
+            None if guest is None else int(guest),
+            None if created is None else sqlite_time(created),
+        )
         columns = zip(
             user_hex,
             event_hex,
@@ -225,7 +252,7 @@ def prepare_columns(
             _each_once(received_at, sqlite_time),
             strict=True,
         )
-        return PreparedBatch(events, keys, list(columns), ())
+        return PreparedBatch(events, keys, [row + sqlite_context for row in columns], ())
     postgres = (
         ",".join(user_hex),  # 32 hex digits: valid uuid input
         ",".join(event_hex),
@@ -236,6 +263,15 @@ def prepare_columns(
         ",".join(["NULL" if p is None else repr(p) for p in progress]),
         ",".join([at.isoformat() for at in client_at]),
         ",".join(_each_once(received_at, datetime.isoformat)),
+        *(
+            ",".join([value] * len(keys))
+            for value in (
+                "NULL" if device is None else device,  # (checked: no quote, comma, brace or space)
+                "NULL" if ip is None else ip,
+                "NULL" if guest is None else ("t" if guest else "f"),
+                "NULL" if created is None else created.isoformat(),
+            )
+        ),
     )
     return PreparedBatch(events, keys, [], postgres)
 
@@ -296,7 +332,7 @@ def _write_postgres(
     trip instead of three). One row comes back: the number of new rows, and their keys only when
     that is not all of them. The new rows' ids are not reported: concurrent transactions take
     ids from the same sequence and commit in any order."""
-    arrays = tuple("{" + ",".join(b.postgres[i] for b in batches if b.postgres[i]) + "}" for i in range(9))
+    arrays = tuple("{" + ",".join(b.postgres[i] for b in batches if b.postgres[i]) + "}" for i in range(13))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         count, listed = conn.exec_driver_sql(_PG_NEW.format(insert=_PG_INSERT), (*arrays, unique)).one()
     if count == unique:

@@ -117,3 +117,19 @@ def get_interest(session: Session, slug: str) -> Interest:
 
 def delete_user_interests(session: Session, user_id: uuid.UUID) -> None:
     session.execute(delete(UserInterest).where(UserInterest.user_id == user_id))
+
+
+def interest_weights_for_users(
+    session: Session, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, float]]:
+    """Each user's interests (slug -> weight; picks and learned weights alike), in bulk."""
+    out: dict[uuid.UUID, dict[str, float]] = {}
+    for start in range(0, len(user_ids), 5000):
+        chunk = user_ids[start : start + 5000]
+        for user_id, slug, weight in session.execute(
+            select(UserInterest.user_id, Interest.slug, UserInterest.weight)
+            .join(Interest, Interest.id == UserInterest.interest_id)
+            .where(UserInterest.user_id.in_(chunk))
+        ):
+            out.setdefault(user_id, {})[slug] = float(weight or 0.0)
+    return out

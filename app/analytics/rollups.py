@@ -1,0 +1,386 @@
+"""Folding the event log and the orders into the rollups, exactly once.
+
+Engagement: ``fold_slice`` is registered with the feed's aggregator (``feed_service.on_aggregate``)
+and runs in the aggregator's transaction on the aggregator's slice of the log, after the feed's
+counters and before the slice is flagged aggregated. The aggregator's slices never overlap and
+runs take turns, so every event is folded exactly once, in the same commit that makes it
+"aggregated" (the pattern the feed's counters use; no second flag, index or cursor on the log).
+Inside a run, in order:
+
+1. the entity map of clips not mapped yet (or mapped more than ``MAP_STALE`` ago) is read from
+   clips and tags (``analytics_clip_map``);
+2. the authenticity checks (``authenticity.check_slice``) look at the slice's engagement and flag
+   accounts; the events of flagged accounts (this slice's, and those of the last
+   ``analytics_flag_lookback_days`` already counted) are flagged, moved from the organic to the
+   "filtered" rollups, and discounted from the feed's counters and engines
+   (``feed_service.discount_events``);
+3. the slice is added to the rollups at both grains, split organic / filtered, and to reach and
+   the creators' viewers (organic events only).
+
+Sales: ``sync_orders`` diffs each order changed since the last sync against
+``analytics_order_fact`` (is it counted?) and adds or takes out its contribution, so syncs can
+overlap or repeat and each order is still counted once while it is paid.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.analytics import sql
+from app.analytics.models import (
+    DAY,
+    QUARTER,
+    AnalyticsClipDim,
+    AnalyticsClipMap,
+    AnalyticsCursor,
+    AnalyticsOrderFact,
+    AnalyticsSales,
+)
+from app.catalog import service as catalog_service
+from app.db import as_utc, is_postgres, utcnow
+from app.feed import sources as feed_sources
+from app.tags import service as tags_service
+
+logger = logging.getLogger("clipshop.analytics")
+
+ALL = uuid.UUID(int=0)  # the entity id of the "all" entity (the admin overview)
+MAP_STALE = timedelta(minutes=10)  # a clip's tags are read again after this long
+
+# rollup column -> the event kind it counts (watch_ms: summed over view progress events)
+COUNTED: dict[str, str] = {
+    "impressions": "impression",
+    "views": "view_progress",
+    "completes": "complete",
+    "replays": "replay",
+    "skips": "skip",
+    "likes": "like",
+    "unlikes": "unlike",
+    "shares": "share",
+    "product_taps": "product_tap",
+    "add_to_carts": "add_to_cart",
+}
+ENGAGEMENT_COLUMNS = [*COUNTED, "watch_ms", "follows", "unfollows"]
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    """A UUID from what a raw query returns (a UUID on PostgreSQL, hex text on SQLite)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _insert(session: Session, model: Any) -> Any:
+    return (postgresql if is_postgres(session) else sqlite).insert(model)
+
+
+# ---------------------------------------------------------------------------- entity map
+
+
+def refresh_clip_map(session: Session, clip_ids: list[uuid.UUID]) -> None:
+    """(Re)write the entity map of ``clip_ids`` from clips and tags."""
+    if not clip_ids:
+        return
+    creators = feed_sources.clip_creators(session, clip_ids)
+    skus_of = tags_service.active_tag_skus(session, clip_ids)
+    sku_info = catalog_service.skus_for_checkout(session, {s for skus in skus_of.values() for s in skus})
+    rows: list[dict[str, Any]] = []
+    for clip_id in clip_ids:
+        entities: set[tuple[str, uuid.UUID]] = {("clip", clip_id), ("all", ALL)}
+        creator = creators.get(clip_id)
+        if creator is not None:
+            entities.add(("creator", creator))
+        for sku_id in skus_of.get(clip_id, []):
+            info = sku_info.get(sku_id)
+            if info is not None:
+                entities |= {
+                    ("sku", sku_id),
+                    ("product", info.product_id),
+                    ("merchant", info.organisation_id),
+                }
+        rows += [{"clip_id": clip_id, "entity_kind": k, "entity_id": e} for k, e in entities]
+    session.execute(delete(AnalyticsClipMap).where(AnalyticsClipMap.clip_id.in_(clip_ids)))
+    session.execute(_insert(session, AnalyticsClipMap).on_conflict_do_nothing(), rows)
+    now = utcnow()
+    dims = [{"clip_id": c, "creator_id": creators.get(c), "refreshed_at": now} for c in clip_ids]
+    stmt = _insert(session, AnalyticsClipDim)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["clip_id"],
+            set_={"creator_id": stmt.excluded.creator_id, "refreshed_at": stmt.excluded.refreshed_at},
+        ),
+        dims,
+    )
+
+
+def _map_slice_clips(session: Session, events: str, params: dict[str, Any]) -> None:
+    stale = utcnow() - MAP_STALE
+    rows = session.execute(
+        text(
+            f"SELECT DISTINCT e.clip_id FROM {events} AS e LEFT JOIN analytics_clip_dim AS d "
+            "ON d.clip_id = e.clip_id WHERE e.clip_id IS NOT NULL AND (d.clip_id IS NULL OR d.refreshed_at < :stale)"
+        ).bindparams(_stamp("stale")),
+        {**params, "stale": stale},
+    ).all()
+    clip_ids = [as_uuid(r[0]) for r in rows]
+    for start in range(0, len(clip_ids), 2000):
+        refresh_clip_map(session, clip_ids[start : start + 2000])
+
+
+def _stamp(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name, type_=AnalyticsClipDim.__table__.c.refreshed_at.type)
+
+
+# ---------------------------------------------------------------------------- engagement rollups
+
+
+def _engagement_sums(prefix: str = "e.") -> list[str]:
+    sums = [f"SUM(CASE WHEN {prefix}type = '{kind}' THEN 1 ELSE 0 END)" for kind in COUNTED.values()]
+    sums.append(f"COALESCE(SUM(CASE WHEN {prefix}type = 'view_progress' THEN {prefix}watch_ms END), 0)")
+    sums += ["0", "0"]  # follows, unfollows: counted for creators, below
+    return sums
+
+
+def _upsert_engagement(
+    session: Session,
+    events: str,
+    params: dict[str, Any],
+    *,
+    sign: int = 1,
+    filtered: str = "e.flagged",
+) -> None:
+    """Add (``sign`` 1) or take out (-1) ``events`` (a subquery of ``feed_event`` rows) in the
+    engagement rollups, at both grains, as organic or filtered per ``filtered`` (an expression)."""
+    columns = ", ".join(ENGAGEMENT_COLUMNS)
+    update = ", ".join(f"{c} = analytics_engagement.{c} + excluded.{c}" for c in ENGAGEMENT_COLUMNS)
+    neg = "" if sign > 0 else "-"
+    for grain in (QUARTER, DAY):
+        bucket = sql.bucket(session, grain, "e.client_at")
+        clip_sums = ", ".join(neg + s for s in _engagement_sums())
+        session.execute(
+            text(
+                f"INSERT INTO analytics_engagement (entity_kind, entity_id, grain, bucket, filtered, {columns}) "
+                f"SELECT m.entity_kind, m.entity_id, {grain}, {bucket}, {filtered}, {clip_sums} "
+                # CROSS JOIN: the events drive the join (SQLite otherwise may scan the events
+                # once per map row: there is no index on the log's clip id)
+                f"FROM {events} AS e CROSS JOIN analytics_clip_map AS m "
+                "WHERE m.clip_id = e.clip_id AND e.type NOT IN ('follow', 'unfollow') "
+                f"GROUP BY m.entity_kind, m.entity_id, {bucket}, {filtered} "
+                f"ON CONFLICT (entity_kind, entity_id, grain, bucket, filtered) DO UPDATE SET {update}"
+            ),
+            params,
+        )
+        zeros = ", ".join(["0"] * (len(ENGAGEMENT_COLUMNS) - 2))
+        session.execute(
+            text(
+                f"INSERT INTO analytics_engagement (entity_kind, entity_id, grain, bucket, filtered, {columns}) "
+                f"SELECT 'creator', e.creator_id, {grain}, {bucket}, {filtered}, {zeros}, "
+                f"{neg}SUM(CASE WHEN e.type = 'follow' THEN 1 ELSE 0 END), "
+                f"{neg}SUM(CASE WHEN e.type = 'unfollow' THEN 1 ELSE 0 END) "
+                f"FROM {events} AS e WHERE e.type IN ('follow', 'unfollow') AND e.creator_id IS NOT NULL "
+                f"GROUP BY e.creator_id, {bucket}, {filtered} "
+                f"ON CONFLICT (entity_kind, entity_id, grain, bucket, filtered) DO UPDATE SET {update}"
+            ),
+            params,
+        )
+
+
+def _add_viewers(session: Session, events: str, params: dict[str, Any]) -> None:
+    """Organic reach (who saw what, per quarter hour) and the creators' viewers."""
+    quarter = sql.quarter(session, "e.client_at")
+    session.execute(
+        text(
+            "INSERT INTO analytics_reach (entity_kind, entity_id, bucket, user_id) "
+            f"SELECT DISTINCT m.entity_kind, m.entity_id, {quarter}, e.user_id FROM {events} AS e "
+            "CROSS JOIN analytics_clip_map AS m "
+            "WHERE m.clip_id = e.clip_id AND NOT e.flagged AND e.type IN ('impression', 'view_progress') "
+            "AND m.entity_kind IN ('clip', 'creator', 'merchant') "
+            "ON CONFLICT (entity_kind, entity_id, bucket, user_id) DO NOTHING"
+        ),
+        params,
+    )
+    first = sql.least(session, "analytics_creator_viewer.first_at", "excluded.first_at")
+    last = sql.greatest(session, "analytics_creator_viewer.last_at", "excluded.last_at")
+    session.execute(
+        text(
+            "INSERT INTO analytics_creator_viewer (creator_id, user_id, first_at, last_at, engagements) "
+            "SELECT m.entity_id, e.user_id, MIN(e.client_at), MAX(e.client_at), "
+            "SUM(CASE WHEN e.type IN ('like', 'share', 'complete', 'replay', 'product_tap', 'add_to_cart') "
+            "THEN 1 ELSE 0 END) "
+            f"FROM {events} AS e CROSS JOIN analytics_clip_map AS m "
+            "WHERE m.clip_id = e.clip_id AND m.entity_kind = 'creator' AND NOT e.flagged GROUP BY m.entity_id, e.user_id "
+            f"ON CONFLICT (creator_id, user_id) DO UPDATE SET first_at = {first}, last_at = {last}, "
+            "engagements = analytics_creator_viewer.engagements + excluded.engagements"
+        ),
+        params,
+    )
+
+
+def fold_slice(session: Session, source: str, selection: str, params: dict[str, Any]) -> None:
+    """Fold one aggregation run's slice of the event log (see the module)."""
+    from app.analytics import authenticity
+
+    events = (
+        "(SELECT id, user_id, type, clip_id, creator_id, watch_ms, progress, client_at, device_id, "
+        f"client_ip, account_guest, account_created_at, flagged, aggregated FROM {source} WHERE {selection})"
+    )
+    _map_slice_clips(session, events, params)
+    authenticity.check_slice(session, events, selection, params)
+    _upsert_engagement(session, events, params)
+    _add_viewers(session, events, params)
+
+
+def move_to_filtered(session: Session, ids: list[int]) -> None:
+    """Events already in the rollups as organic, just flagged: moved to "filtered"."""
+    for start in range(0, len(ids), 5000):
+        chunk = sql.id_list(ids[start : start + 5000])
+        events = f"(SELECT * FROM feed_event WHERE id IN ({chunk}))"
+        _upsert_engagement(session, events, {}, sign=-1, filtered="false")
+        _upsert_engagement(session, events, {}, sign=1, filtered="true")
+
+
+# ---------------------------------------------------------------------------- sales
+
+ORDER_CURSOR = "orders"
+ORDER_OVERLAP = timedelta(minutes=5)  # re-read orders updated this long before the cursor
+
+
+def _bucket_of(at: datetime, grain: int) -> datetime:
+    at = as_utc(at)
+    if grain == DAY:
+        return at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
+
+
+def order_contributions(order: Any) -> dict[tuple[str, uuid.UUID, str], tuple[int, int, int]]:
+    """(entity kind, entity id, currency) -> (orders, units, revenue in minor units) of one order:
+    each entity counts the order once and the lines that concern it."""
+    per: dict[tuple[str, uuid.UUID, str], list[int]] = defaultdict(lambda: [0, 0])
+    currency = order.currency
+    for line in order.lines:
+        keys = [
+            ("all", ALL),
+            ("sku", line.sku_id),
+            ("product", line.product_id),
+            ("merchant", line.organisation_id),
+        ]
+        if order.clip_id is not None:
+            keys.append(("clip", order.clip_id))
+        if order.creator_id is not None:
+            keys.append(("creator", order.creator_id))
+        for kind, entity in keys:
+            units_revenue = per[(kind, entity, currency)]
+            units_revenue[0] += line.quantity
+            units_revenue[1] += line.line_total_minor
+    return {key: (1, u, r) for key, (u, r) in per.items()}
+
+
+def _sales_rows(order: Any, sign: int, into: dict[tuple[Any, ...], list[int]]) -> None:
+    """Add an order's contribution (``sign`` 1) or its removal (-1) to ``into``, keyed like
+    ``analytics_sales``."""
+    for (kind, entity, currency), (orders, units, revenue) in order_contributions(order).items():
+        for grain in (QUARTER, DAY):
+            key = (kind, entity, grain, _bucket_of(order.paid_at, grain), currency)
+            row = into.setdefault(key, [0, 0, 0])
+            row[0] += sign * orders
+            row[1] += sign * units
+            row[2] += sign * revenue
+
+
+def _apply_sales(session: Session, rows: dict[tuple[Any, ...], list[int]]) -> None:
+    """One statement for a page of orders (rows already summed per key: a statement may not
+    update a row twice)."""
+    if not rows:
+        return
+    stmt = _insert(session, AnalyticsSales)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["entity_kind", "entity_id", "grain", "bucket", "currency"],
+            set_={
+                c: getattr(AnalyticsSales, c) + getattr(stmt.excluded, c)
+                for c in ("orders", "units", "revenue_minor")
+            },
+        ),
+        [
+            {
+                "entity_kind": kind,
+                "entity_id": entity,
+                "grain": grain,
+                "bucket": bucket,
+                "currency": currency,
+                "orders": o,
+                "units": u,
+                "revenue_minor": r,
+            }
+            for (kind, entity, grain, bucket, currency), (o, u, r) in rows.items()
+        ],
+    )
+
+
+def sync_orders(session: Session, page: int = 2000) -> int:
+    """Bring the sales rollups in line with the orders changed since the last sync (exactly once
+    per order state: see the module), a page of orders at a time. Returns how many orders were
+    looked at."""
+    from app.commerce import service as commerce_service
+
+    if is_postgres(session):  # syncs take turns (the facts are read, then written)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 0x636C6970_616E6C79})
+    cursor = session.get(AnalyticsCursor, ORDER_CURSOR, with_for_update=is_postgres(session))
+    since = as_utc(cursor.value) - ORDER_OVERLAP if cursor is not None else None
+    after: tuple[datetime, uuid.UUID] | None = None
+    newest = as_utc(cursor.value) if cursor is not None else None
+    total = 0
+    while True:
+        orders = commerce_service.orders_changed_since(session, since, page, after=after)
+        if not orders:
+            break
+        total += len(orders)
+        _sync_page(session, orders, commerce_service.counts_as_sale)
+        last = orders[-1]
+        after = (as_utc(last.updated_at), last.id)
+        newest = after[0] if newest is None else max(newest, after[0])
+        session.flush()
+        session.expunge_all()  # (a long pass: keep the identity map small)
+        if len(orders) < page:
+            break
+    if newest is not None:
+        if cursor is None:
+            cursor = session.get(AnalyticsCursor, ORDER_CURSOR)
+        if cursor is None:
+            session.add(AnalyticsCursor(name=ORDER_CURSOR, value=newest))
+        else:
+            cursor.value = newest
+    session.flush()
+    return total
+
+
+def _sync_page(session: Session, orders: list[Any], counts_as_sale: Any) -> None:
+    facts = {
+        f.order_id: f
+        for f in session.scalars(
+            select(AnalyticsOrderFact).where(AnalyticsOrderFact.order_id.in_([o.id for o in orders]))
+        )
+    }
+    now = utcnow()
+    rows: dict[tuple[Any, ...], list[int]] = {}
+    for order in orders:
+        counts = counts_as_sale(order)
+        fact = facts.get(order.id)
+        if fact is None:
+            fact = AnalyticsOrderFact(order_id=order.id, counted=False, paid_at=None, synced_at=now)
+            session.add(fact)
+        if counts and not fact.counted:
+            _sales_rows(order, 1, rows)
+            fact.counted, fact.paid_at = True, order.paid_at
+        elif not counts and fact.counted:
+            _sales_rows(order, -1, rows)
+            fact.counted = False
+        fact.synced_at = now
+    _apply_sales(session, rows)
