@@ -729,6 +729,8 @@ def active_product_ids(
             .order_by(Product.id)
             .limit(limit)
         )
+    )
+
 
 def organisation_skus(session: Session, organisation_id: uuid.UUID) -> list[Any]:
     """Light rows (id, product_id, code, title, currency) of an organisation's SKUs, for reports."""
