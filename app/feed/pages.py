@@ -175,9 +175,14 @@ def _fill(
         tags = _live_tags(db, rt, window, places)
         drop: list[int] = []
         active = engine.active
+        seer = engine.viewers.get(viewer)
+        blocks = seer.blocks if seer is not None else None  # creators blocked since the ranking
         for pos, (clip_id, idx) in enumerate(zip(window, places, strict=True), start=offset):
             if pos < fs.served:
                 continue  # already shown on a page: a retried cursor gets the same page
+            if blocks and idx >= 0 and int(engine.clip_creator[idx]) in blocks:
+                drop.append(pos)
+                continue
             sold_out = False
             if tags:
                 clip_tags = tags.get(clip_id) or []
