@@ -167,7 +167,6 @@ def webhook_routes(
 ) -> APIRouter:
     """The same endpoint-management routes for each kind of owner."""
     routes = APIRouter(prefix=prefix, tags=["webhooks"])
-    Owner = Annotated[service.WebhookOwner, Depends(owner_dep)]
 
     @routes.get(
         "/event-types",
@@ -177,7 +176,7 @@ def webhook_routes(
         summary="Event types an endpoint can subscribe to",
         description=f"{who}.",
     )
-    def event_types(_: Owner) -> WebhookEventTypes:
+    def event_types(_: service.WebhookOwner = Depends(owner_dep)) -> WebhookEventTypes:
         return WebhookEventTypes(event_types=list(service.WEBHOOK_EVENT_TYPES))
 
     @routes.post(
@@ -190,7 +189,9 @@ def webhook_routes(
         description=f"{who}. The answer carries the signing secret. Problems: "
         "`invalid_webhook_url`, `unknown_event_type` (422).",
     )
-    def create(data: WebhookEndpointCreate, owner: Owner, session: SessionDep) -> WebhookEndpointRead:
+    def create(
+        data: WebhookEndpointCreate, session: SessionDep, owner: service.WebhookOwner = Depends(owner_dep)
+    ) -> WebhookEndpointRead:
         return endpoint_read(
             service.create_endpoint(
                 session, owner, url=data.url, description=data.description, event_types=data.event_types
@@ -205,7 +206,9 @@ def webhook_routes(
         summary="Registered webhook endpoints",
         description=f"{who}.",
     )
-    def list_all(owner: Owner, session: SessionDep) -> list[WebhookEndpointRead]:
+    def list_all(
+        session: SessionDep, owner: service.WebhookOwner = Depends(owner_dep)
+    ) -> list[WebhookEndpointRead]:
         return [endpoint_read(e) for e in service.list_endpoints(session, owner)]
 
     @routes.get(
@@ -216,7 +219,9 @@ def webhook_routes(
         summary="One webhook endpoint",
         description=f"{who}. Problems: `webhook_endpoint_not_found` (404).",
     )
-    def get_one(endpoint_id: uuid.UUID, owner: Owner, session: SessionDep) -> WebhookEndpointRead:
+    def get_one(
+        endpoint_id: uuid.UUID, session: SessionDep, owner: service.WebhookOwner = Depends(owner_dep)
+    ) -> WebhookEndpointRead:
         return endpoint_read(service.get_endpoint(session, owner, endpoint_id))
 
     @routes.patch(
@@ -229,7 +234,10 @@ def webhook_routes(
         "`unknown_event_type` (422).",
     )
     def update_one(
-        endpoint_id: uuid.UUID, data: WebhookEndpointUpdate, owner: Owner, session: SessionDep
+        endpoint_id: uuid.UUID,
+        data: WebhookEndpointUpdate,
+        session: SessionDep,
+        owner: service.WebhookOwner = Depends(owner_dep),
     ) -> WebhookEndpointRead:
         endpoint = service.get_endpoint(session, owner, endpoint_id)
         return endpoint_read(service.update_endpoint(session, endpoint, data.model_dump(exclude_unset=True)))
@@ -243,7 +251,9 @@ def webhook_routes(
         summary="Remove an endpoint and its delivery log",
         description=f"{who}. Problems: `webhook_endpoint_not_found` (404).",
     )
-    def delete_one(endpoint_id: uuid.UUID, owner: Owner, session: SessionDep) -> Response:
+    def delete_one(
+        endpoint_id: uuid.UUID, session: SessionDep, owner: service.WebhookOwner = Depends(owner_dep)
+    ) -> Response:
         service.delete_endpoint(session, service.get_endpoint(session, owner, endpoint_id))
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -256,7 +266,9 @@ def webhook_routes(
         summary="Send a `webhook.test` event to this endpoint",
         description=f"{who}. Problems: `webhook_endpoint_not_found` (404).",
     )
-    def send_test(endpoint_id: uuid.UUID, owner: Owner, session: SessionDep) -> WebhookDeliveryRead:
+    def send_test(
+        endpoint_id: uuid.UUID, session: SessionDep, owner: service.WebhookOwner = Depends(owner_dep)
+    ) -> WebhookDeliveryRead:
         endpoint = service.get_endpoint(session, owner, endpoint_id)
         return delivery_read(service.send_test(session, endpoint))
 
@@ -271,11 +283,11 @@ def webhook_routes(
     )
     def list_deliveries(
         endpoint_id: uuid.UUID,
-        owner: Owner,
         session: SessionDep,
         cursor: Cursor = None,
         limit: Limit = 20,
         status: DeliveryStatus | None = None,
+        owner: service.WebhookOwner = Depends(owner_dep),
     ) -> WebhookDeliveryPage:
         endpoint = service.get_endpoint(session, owner, endpoint_id)
         rows, next_cursor = service.list_deliveries(
@@ -292,7 +304,10 @@ def webhook_routes(
         description=f"{who}. Problems: `webhook_endpoint_not_found`, `webhook_delivery_not_found` (404).",
     )
     def get_delivery(
-        endpoint_id: uuid.UUID, delivery_id: uuid.UUID, owner: Owner, session: SessionDep
+        endpoint_id: uuid.UUID,
+        delivery_id: uuid.UUID,
+        session: SessionDep,
+        owner: service.WebhookOwner = Depends(owner_dep),
     ) -> WebhookDeliveryRead:
         endpoint = service.get_endpoint(session, owner, endpoint_id)
         delivery = service.get_delivery(session, endpoint, delivery_id)
@@ -308,7 +323,10 @@ def webhook_routes(
         description=f"{who}. Problems: `webhook_endpoint_not_found`, `webhook_delivery_not_found` (404).",
     )
     def redeliver(
-        endpoint_id: uuid.UUID, delivery_id: uuid.UUID, owner: Owner, session: SessionDep
+        endpoint_id: uuid.UUID,
+        delivery_id: uuid.UUID,
+        session: SessionDep,
+        owner: service.WebhookOwner = Depends(owner_dep),
     ) -> WebhookDeliveryRead:
         endpoint = service.get_endpoint(session, owner, endpoint_id)
         return delivery_read(service.redeliver(session, service.get_delivery(session, endpoint, delivery_id)))

@@ -21,8 +21,8 @@ def _inbox(client: Any, headers: dict[str, str]) -> list[dict[str, Any]]:
 
 def test_replies_mentions_and_their_notifications(client: Any, make_user: Any, make_clip: Any) -> None:
     creator, creator_h = make_user("creator", handle="maya.makes")
-    other, other_h = make_user("creator", handle="lee_films")
-    viewer, viewer_h = make_user("viewer")
+    _other, other_h = make_user("creator", handle="lee_films")
+    _viewer, viewer_h = make_user("viewer")
     clip = make_clip(creator["id"])
 
     r = _comment(client, viewer_h, clip, "Which shade is this, @maya.makes? cc @lee_films @nobody_here")
