@@ -168,9 +168,13 @@ def _viewable_clip(session: Session, clip_id: uuid.UUID, viewer: User | None) ->
 # ---------------------------------------------------------------------------- blocks
 
 
+_BLOCKS = UserBlock.__table__
+
+
 def blocked_user_ids(session: Session, user_id: uuid.UUID) -> set[uuid.UUID]:
-    """Users (creators included) that ``user_id`` blocked."""
-    return set(session.scalars(select(UserBlock.blocked_id).where(UserBlock.blocker_id == user_id)))
+    """Users (creators included) that ``user_id`` blocked (Core: it runs when feed sessions start)."""
+    query = select(_BLOCKS.c.blocked_id).where(_BLOCKS.c.blocker_id == user_id)
+    return {row[0] for row in session.connection().execute(query)}
 
 
 def has_blocked(session: Session, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> bool:
