@@ -22,13 +22,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
-from app.accounts.dependencies import OptionalUser
+from app.accounts.dependencies import oauth2_scheme
+from app.accounts.security import read_access_token
 from app.config import get_settings
-from app.errors import TooManyRequests
+from app.errors import DomainError, TooManyRequests
 
 logger = logging.getLogger("clipshop.ratelimit")
 
@@ -170,8 +171,16 @@ def rate_limit(action: str) -> Callable[..., Any]:
     """A route dependency counting one ``action`` per request, per account (when signed in) and
     per client IP; answers 429 ``rate_limited`` with ``Retry-After`` past either limit."""
 
-    def dependency(request: Request, user: OptionalUser) -> None:
-        check(action, account=user.id if user is not None else None, ip=client_ip(request))
+    def dependency(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> None:
+        # the account comes from the token's verified claims (no database read); a bad token is
+        # the route's own business (counted by IP only here)
+        account = None
+        if token:
+            try:
+                account = read_access_token(token).user_id
+            except DomainError:
+                account = None
+        check(action, account=account, ip=client_ip(request))
 
     dependency.__name__ = f"rate_limit_{action}"
     return dependency
