@@ -76,13 +76,14 @@ RATE_LIMITED = problem_responses(429)
 # ---------------------------------------------------------------------------- comments
 
 
-def _comment_reads(session: SessionDep, rows: list[Comment]) -> list[CommentRead]:
+def _comment_reads(session: SessionDep, rows: list[Comment], owner: bool = True) -> list[CommentRead]:
+    """``owner``: the caller is the clip's creator (or an admin), who sees what they hid."""
     who = service.authors(session, rows)
     base = get_settings().public_base_url.rstrip("/")
     out = []
     for row in rows:
         removed = row.status is CommentStatus.deleted or (
-            row.status is CommentStatus.hidden and row.hidden_by == "moderator"
+            row.status is CommentStatus.hidden and (row.hidden_by == "moderator" or not owner)
         )
         author = who.get(row.author_id)
         out.append(
@@ -144,7 +145,10 @@ def list_comments(
 ) -> CommentPage:
     rows, next_cursor = service.list_comments(session, user, clip_id, sort=sort, cursor=cursor, limit=limit)
     count = service.clip_counts(session, [clip_id])[clip_id][0]
-    return CommentPage(items=_comment_reads(session, rows), next_cursor=next_cursor, comment_count=count)
+    owner = service.is_clip_owner(session, user, clip_id)
+    return CommentPage(
+        items=_comment_reads(session, rows, owner), next_cursor=next_cursor, comment_count=count
+    )
 
 
 @comments.get(
@@ -168,7 +172,10 @@ def list_replies(
         session, user, parent.clip_id, parent_id=parent.id, cursor=cursor, limit=limit
     )
     count = service.clip_counts(session, [parent.clip_id])[parent.clip_id][0]
-    return CommentPage(items=_comment_reads(session, rows), next_cursor=next_cursor, comment_count=count)
+    owner = service.is_clip_owner(session, user, parent.clip_id)
+    return CommentPage(
+        items=_comment_reads(session, rows, owner), next_cursor=next_cursor, comment_count=count
+    )
 
 
 @comments.patch(

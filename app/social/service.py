@@ -443,6 +443,15 @@ def set_pinned(session: Session, user: User, comment_id: uuid.UUID, pinned: bool
     return comment
 
 
+def is_clip_owner(session: Session, user: User | None, clip_id: uuid.UUID) -> bool:
+    """The clip's creator or an admin (they see comments hidden on it)."""
+    if user is None:
+        return False
+    if user.role is Role.admin:
+        return True
+    return clips_service.get_clip(session, clip_id, include_deleted=True).creator_id == user.id
+
+
 def list_comments(
     session: Session,
     viewer: User | None,
@@ -1051,6 +1060,9 @@ def moderate(
                 CommentStatus.hidden if action == "hide" else CommentStatus.visible,
                 "moderator",
             )
+            if action == "hide":  # hidden by its clip's creator before: now the moderators' call
+                comment.hidden_by = "moderator"
+                comment.pinned_at = None
     elif target_type is TargetType.user and action in ("suspend", "unsuspend"):
         accounts_service.set_user_active(session, target_id, action == "unsuspend")
     resolved = (

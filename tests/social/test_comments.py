@@ -50,6 +50,14 @@ def test_replies_mentions_and_their_notifications(client: Any, make_user: Any, m
     replies = client.get(f"/v1/comments/{top['id']}/replies").json()["items"]
     assert [c["id"] for c in replies] == [reply["id"], nested["id"]]
 
+    # hidden by the creator: a placeholder for everyone else (its thread stays), the text for them
+    assert client.post(f"/v1/comments/{top['id']}/hide", headers=creator_h).status_code == 200
+    public = client.get(f"/v1/clips/{clip}/comments").json()
+    assert public["comment_count"] == 2
+    assert (public["items"][0]["body"], public["items"][0]["author"], public["items"][0]["reply_count"]) == (None, None, 2)
+    own = client.get(f"/v1/clips/{clip}/comments", headers=creator_h).json()["items"][0]
+    assert own["body"].startswith("Which shade") and own["status"] == "hidden"
+
 
 def test_edit_and_delete_own_creator_pins_hides_and_deletes(client: Any, make_user: Any, make_clip: Any) -> None:
     creator, creator_h = make_user("creator")
