@@ -63,7 +63,7 @@ def make_clip(db: Any) -> Callable[..., uuid.UUID]:
 
 
 @pytest.fixture
-def bulk_users(database_url: str) -> Callable[[int], list[uuid.UUID]]:
+def bulk_users(database_url: str, _seed_max_interest_id: int) -> Callable[[int], list[uuid.UUID]]:
     """``n`` registered viewers written straight to the database (no password hashing)."""
     from app.accounts.models import Role, User
     from app.db import session_scope
