@@ -599,8 +599,9 @@ def record_share_views(session: Session, views: list[tuple[str, uuid.UUID, uuid.
             _insert(session, ShareView)
             .values(share_id=share.id, viewer_id=viewer_id, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["share_id", "viewer_id"])
-        )
-        if getattr(inserted, "rowcount", 0):
+            .returning(ShareView.share_id)
+        ).first()
+        if inserted is not None:  # (a new viewer of this share; the row count is not reliable here)
             session.execute(update(Share).where(Share.id == share.id).values(views=Share.views + 1))
             counted += 1
     session.flush()
