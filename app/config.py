@@ -19,6 +19,24 @@ DEV_WEBHOOK_SECRET = "dev-payment-webhook-secret"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# "<count>/<seconds>" per action and scope (see Settings.rate_limits).
+DEFAULT_RATE_LIMITS = {
+    "comment:account": "30/60",
+    "comment:ip": "120/60",
+    "like:account": "300/60",
+    "like:ip": "1200/60",
+    "follow:account": "60/60",
+    "follow:ip": "240/60",
+    "report:account": "20/3600",
+    "report:ip": "60/3600",
+    "signup:ip": "20/3600",
+    "search:account": "120/60",
+    "search:ip": "600/60",
+    "share:account": "60/60",
+    "vote:account": "120/60",
+}
+
+
 class Environment(StrEnum):
     development = "development"
     test = "test"
@@ -225,11 +243,61 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    # --- social, moderation, notifications, webhooks and rate limits (issue 15) ------------------
+    # Comments: longest body; top-level comments pinned per clip at most.
+    comment_max_length: int = 2000
+    # Blocked words (comma-separated, case-insensitive, whole words) refused in comments and polls,
+    # on top of the ones operators add through /v1/admin/moderation/blocked-words.
+    blocked_words: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Upheld moderation decisions against one user's content after which reports about that user
+    # are escalated (flagged and listed first in the admin queue).
+    moderation_escalation_strikes: int = 3
+    # Rate limits per action and scope: "<count>/<seconds>" (e.g. "30/60" = 30 a minute). Keys are
+    # "<action>:account" and "<action>:ip"; CLIPSHOP_RATE_LIMITS='{"comment:account": "5/60"}'
+    # overrides single entries. Counted in Redis when CLIPSHOP_REDIS_URL is set, in the process
+    # otherwise. Off in the test environment unless set to true.
+    rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    rate_limits_enabled: bool | None = None
+    # Outbound webhooks: seconds before each retry of a failed delivery (the attempt count is this
+    # list's length + 1), the request timeout, and the largest response body kept in the log.
+    webhook_retry_schedule_seconds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+    )
+    webhook_timeout_seconds: float = 10.0
+    webhook_log_body_bytes: int = 1024
+    # Refuse endpoints on private, loopback and link-local addresses (on in production).
+    webhook_allow_private_urls: bool | None = None
+
     @field_validator("product_image_widths", mode="before")
     @classmethod
     def _split_ints(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [int(item) for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("webhook_retry_schedule_seconds", mode="before")
+    @classmethod
+    def _split_floats(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [float(item) for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _merge_rate_limits(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import json
+
+            value = json.loads(value)
+        if isinstance(value, dict):
+            return {**DEFAULT_RATE_LIMITS, **value}
+        return value
+
+    @field_validator("blocked_words", mode="before")
+    @classmethod
+    def _split_words(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip().lower() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("cors_origins", "body_limit_exempt_prefixes", "upload_content_types", mode="before")
@@ -251,6 +319,18 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def rate_limiting(self) -> bool:
+        if self.rate_limits_enabled is not None:
+            return self.rate_limits_enabled
+        return self.environment is not Environment.test
+
+    @property
+    def webhook_private_urls_allowed(self) -> bool:
+        if self.webhook_allow_private_urls is not None:
+            return self.webhook_allow_private_urls
+        return self.environment is not Environment.production
 
     @property
     def should_auto_migrate(self) -> bool:

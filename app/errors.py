@@ -64,6 +64,8 @@ class DomainError(Exception):
     title: str | None = None
     # Commit the unit of work instead of rolling it back when this error ends a request.
     commit_on_error: bool = False
+    # Response headers the problem carries (e.g. ``Retry-After`` on a 429).
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str | None = None, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(detail or self.__class__.__name__)
@@ -211,7 +213,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 def domain_error_response(request: Request | None, exc: DomainError) -> JSONResponse:
     """The problem response for a domain error (also used outside FastAPI's handlers)."""
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else exc.headers
     return problem_response(
         request,
         exc.status_code,

@@ -39,6 +39,7 @@ from app.accounts.schemas import (
 from app.config import get_settings
 from app.db import SessionDep
 from app.errors import PayloadTooLarge, problem_responses
+from app.ratelimit import rate_limit
 
 router = APIRouter()
 auth = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -121,7 +122,8 @@ def organisation_read(organisation: MerchantOrganisation) -> OrganisationRead:
     "/signup",
     response_model=TokenResponse,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 409, 422),
+    responses=problem_responses(401, 409, 422, 429),
+    dependencies=[Depends(rate_limit("signup"))],
     summary="Create an account (or upgrade the calling guest in place)",
 )
 def signup(request: Request, data: SignupRequest, session: SessionDep, user: OptionalUser) -> TokenResponse:
@@ -176,6 +178,8 @@ def logout(
     "/guest",
     response_model=TokenResponse,
     status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(429),
+    dependencies=[Depends(rate_limit("signup"))],
     summary="Start a guest session: no account, full feed; upgrade later via /v1/auth/signup",
     openapi_extra={"x-access": "public"},
 )

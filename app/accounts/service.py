@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -88,6 +89,25 @@ def get_creator_profiles(session: Session, user_ids: list[uuid.UUID]) -> dict[uu
         return {}
     rows = session.scalars(select(CreatorProfile).where(CreatorProfile.user_id.in_(set(user_ids))))
     return {profile.user_id: profile for profile in rows}
+
+
+def get_creators_by_handles(session: Session, handles: Iterable[str]) -> dict[str, CreatorProfile]:
+    """Lower-cased handle -> profile, for the handles that exist."""
+    wanted = {handle.lower() for handle in handles}
+    if not wanted:
+        return {}
+    rows = session.scalars(select(CreatorProfile).where(CreatorProfile.handle.in_(wanted)))
+    return {profile.handle: profile for profile in rows}
+
+
+def set_user_active(session: Session, user_id: uuid.UUID, active: bool) -> User:
+    """Suspend (sign-ins revoked at once) or reinstate an account."""
+    user = get_user(session, user_id)
+    user.is_active = active
+    if not active:
+        revoke_all_sessions(session, user.id, "disabled")
+    session.flush()
+    return user
 
 
 def get_merchant_organisation_id(session: Session, user_id: uuid.UUID) -> uuid.UUID | None:

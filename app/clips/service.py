@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
@@ -66,6 +66,13 @@ def get_ready_public_clip(session: Session, clip_id: uuid.UUID) -> Clip:
     if clip.status is not ClipStatus.ready or clip.visibility is Visibility.private:
         raise ClipNotFound("No such clip.")
     return clip
+
+
+def touch_clip(session: Session, clip_id: uuid.UUID) -> None:
+    """Mark a clip changed (``updated_at``) without changing it: what reads clips incrementally
+    (the feed engine's scan of recently updated clips) looks at it again, e.g. after moderation
+    hid or restored it."""
+    session.execute(update(Clip).where(Clip.id == clip_id).values(updated_at=utcnow()))
 
 
 def interest_ids(session: Session, clip_id: uuid.UUID) -> list[int]:

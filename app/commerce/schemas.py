@@ -28,6 +28,9 @@ class CheckoutRequest(BaseModel):
     lines: list[CheckoutLine] = Field(min_length=1, max_length=50)
     clip_id: uuid.UUID | None = Field(default=None, description="The clip that drove the purchase")
     tag_id: uuid.UUID | None = Field(default=None, description="The product tag tapped on that clip")
+    share_code: str | None = Field(
+        default=None, max_length=32, description="The share link the buyer came through (`/s/{code}`)"
+    )
 
 
 class OrderLineRead(BaseModel):

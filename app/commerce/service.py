@@ -49,6 +49,8 @@ from app.config import DEV_WEBHOOK_SECRET, Environment, get_settings
 from app.creators import service as creators_service
 from app.db import as_utc, is_postgres, utcnow
 from app.errors import ServiceUnavailable
+from app.notifications import service as notifications_service
+from app.social import service as social_service
 
 SIGNATURE_HEADER = "ClipShop-Signature"
 MAX_ORDER_TOTAL_MINOR = 2_000_000_000  # totals are 32-bit integer columns
@@ -156,6 +158,10 @@ def checkout(
             raise
         return again, False
     reserve_lines(session, order, order_lines)
+    if data.share_code:
+        social_service.attribute_checkout(
+            session, order_id=order.id, share_code=data.share_code, buyer_id=buyer.id
+        )
     session.flush()
     return order, True
 
@@ -607,6 +613,8 @@ def handle_webhook(session: Session, body: bytes, signature: str | None) -> tupl
     else:
         outcome = "ignored"
     record.outcome = outcome
+    if outcome in ("paid", "paid_after_expiry"):
+        _order_paid(session, order_id)
     session.flush()
     return outcome, False
 
@@ -636,3 +644,35 @@ def orders_changed_since(
 def counts_as_sale(order: Order) -> bool:
     """Whether an order counts as a sale in analytics: paid and not cancelled or refunded since."""
     return order.status == OrderStatus.paid and order.paid_at is not None
+
+def _order_paid(session: Session, order_id: uuid.UUID) -> None:
+    """Tell the rest of the service: the share link it came through, the merchants' webhooks."""
+    order = session.get(Order, order_id)
+    assert order is not None
+    social_service.share_order_paid(session, order_id=order.id, total_minor=order.total_minor)
+    for organisation_id in sorted({line.organisation_id for line in order.lines}):
+        lines = [line for line in order.lines if line.organisation_id == organisation_id]
+        notifications_service.emit_event(
+            session,
+            event_type="order.paid",
+            organisation_id=organisation_id,
+            payload={
+                "order_id": str(order.id),
+                "status": order.status.value,
+                "currency": order.currency,
+                "total_minor": sum(line.line_total_minor for line in lines),
+                "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+                "clip_id": str(order.clip_id) if order.clip_id else None,
+                "lines": [
+                    {
+                        "sku_id": str(line.sku_id),
+                        "sku": line.sku_code,
+                        "title": line.title,
+                        "quantity": line.quantity,
+                        "unit_price_minor": line.unit_price_minor,
+                        "line_total_minor": line.line_total_minor,
+                    }
+                    for line in lines
+                ],
+            },
+        )

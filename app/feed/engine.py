@@ -119,6 +119,7 @@ class Viewer:
     history: list[int] = field(default_factory=list)  # engaged clips, oldest first
     strength: dict[int, float] = field(default_factory=dict)
     liked: set[int] = field(default_factory=set)
+    blocks: set[int] = field(default_factory=set)  # creators the viewer blocked (never shown)
     version: int = 0  # bumped on every change; sessions built from an older version are stale
 
     def rebase(self, t: float, half_life: float) -> None:
@@ -333,6 +334,15 @@ class FeedEngine:
             else:
                 v.follows.discard(c)
             v.version += 1
+
+    def set_blocks(self, viewer: Hashable, creators: Iterable[Hashable]) -> None:
+        """The creators (users) whose clips this viewer never sees."""
+        with self.lock:
+            v = self.viewer(viewer)
+            blocks = {self._creator(c) for c in creators}
+            if blocks != v.blocks:
+                v.blocks = blocks
+                v.version += 1
 
     def current_weights(self, v: Viewer) -> np.ndarray:
         """The viewer's learned interest weights as of their last signal."""
@@ -717,7 +727,11 @@ class FeedEngine:
             w = self.effective_weights(v)
             blocked, slot, _chosen = self._scratch()
             # what the viewer has seen (or this session already holds), as a mask over the clips
-            seen = np.fromiter(v.seen.union(exclude), np.int64)
+            shut = v.seen.union(exclude)
+            if v.blocks:  # the clips of creators the viewer blocked (most viewers block nobody)
+                for creator in v.blocks:
+                    shut.update(self.creator_clips.get(creator, ()))
+            seen = np.fromiter(shut, np.int64)
             blocked[seen] = True
             found: Affinity | None = None
             try:

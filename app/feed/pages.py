@@ -186,10 +186,15 @@ def _fill(
         servable = sources.servable_clips(db.session, unknown) if unknown else set()
         if unknown:
             db.end()
+        seer = engine.viewers.get(viewer)
+        blocks = seer.blocks if seer is not None else None  # creators blocked since the ranking
         for pos, (clip_id, idx) in enumerate(zip(window, places, strict=True), start=offset):
             if pos < fs.served:
                 continue  # already shown on a page: a retried cursor gets the same page
             known = 0 <= idx < size
+            if blocks and known and int(engine.clip_creator[idx]) in blocks:
+                drop.append(pos)
+                continue
             sold_out = False
             if tags:
                 clip_tags = tags.get(clip_id) or []

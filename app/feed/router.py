@@ -8,13 +8,14 @@ from functools import lru_cache, partial
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from app import ratelimit
 from app.accounts.dependencies import CurrentUser
-from app.db import SessionDep, on_commit
+from app.db import SessionDep, on_commit, session_scope
 from app.errors import DomainError, Unauthorized, problem_responses
 from app.feed import fastevents, pages, service
 from app.feed.dependencies import feed_viewer, sender_context
@@ -28,6 +29,9 @@ from app.feed.schemas import (
     ValidEventBatch,
 )
 from app.feed.writer import get_writer
+from app.notifications import service as notifications_service
+from app.ratelimit import rate_limit
+from app.social import service as social_service
 
 router = APIRouter(tags=["feed"])
 # The feed's routes are the busiest of the service: mounted first, they are matched first.
@@ -68,7 +72,7 @@ async def get_feed(
     response_model=EventBatchResult,
     responses={
         207: {"model": EventBatchResult, "description": "Some events were rejected (listed by index)"},
-        **problem_responses(401, 413, 422),
+        **problem_responses(401, 413, 422, 429),
     },
     openapi_extra={
         "x-access": "authenticated",
@@ -94,6 +98,9 @@ async def post_events(request: Request) -> Response:
     except DomainError as exc:
         user_id, refused = None, exc
     context = sender_context(request, user_id) if user_id is not None else None
+
+    if user_id is not None and _LIKE in body:  # likes are rate limited (one byte search otherwise)
+        ratelimit.check("like", account=user_id, ip=ratelimit.client_ip(request), cost=body.count(_LIKE))
     if user_id is not None and body and _is_json(request.headers.get("content-type")):
         # the usual batch, every event clean: checked from the bytes (app/feed/fastevents.py)
         clean = fastevents.clean_batch(user_id, body, context=context)
@@ -112,6 +119,9 @@ async def post_events(request: Request) -> Response:
         await run_in_threadpool(service.resolve_with_database, batch)
     # the process's event writer commits this batch with whatever else is queued (group commit)
     stored = await asyncio.wrap_future(get_writer().submit(batch.rows()))
+    shared = batch.share_views(stored)  # events carrying a share_code never take the clean path
+    if shared:
+        await run_in_threadpool(_record_share_views, shared)
     result = batch.result(stored)
     if result.accepted:
         _events_committed(user_id)
@@ -176,23 +186,40 @@ async def read_event_batch(request: Request) -> list[Any]:
         raise RequestValidationError(errors, body=value) from exc
 
 
+_LIKE = b'"like"'
+
+
+def _record_share_views(views: list[tuple[str, uuid.UUID, uuid.UUID]]) -> None:
+    with session_scope() as session:
+        social_service.record_share_views(session, views)
+
+
 def _events_committed(user_id: uuid.UUID) -> None:
     get_runtime().events_committed(user_id)
 
 
 def _set_follow(session: SessionDep, user: CurrentUser, handle: str, following: bool) -> FollowRead:
     creator_id = service.record_follow(session, user.id, handle, following)
+    if following:
+        profile = user.creator_profile
+        notifications_service.new_follower(
+            session,
+            creator_id=creator_id,
+            follower_id=user.id,
+            name=f"@{profile.handle}" if profile else user.display_name,
+        )
     on_commit(session, partial(_events_committed, user.id))  # the next session reflects it
     return FollowRead(creator_id=creator_id, handle=handle.lower(), following=following)
 
 
-FOLLOW_ERRORS = problem_responses(401, 404, 422)
+FOLLOW_ERRORS = problem_responses(401, 404, 422, 429)
 
 
 @router.post(
     "/v1/creators/{handle}/follow",
     response_model=FollowRead,
     responses=FOLLOW_ERRORS,
+    dependencies=[Depends(rate_limit("follow"))],
     summary="Follow a creator",
 )
 def follow(handle: str, session: SessionDep, user: CurrentUser) -> FollowRead:
@@ -203,6 +230,7 @@ def follow(handle: str, session: SessionDep, user: CurrentUser) -> FollowRead:
     "/v1/creators/{handle}/follow",
     response_model=FollowRead,
     responses=FOLLOW_ERRORS,
+    dependencies=[Depends(rate_limit("follow"))],
     summary="Unfollow a creator",
 )
 def unfollow(handle: str, session: SessionDep, user: CurrentUser) -> FollowRead:

@@ -39,6 +39,7 @@ from app.feed.events import EventType
 from app.feed.models import CreatorFollow, FeedEvent
 from app.interests import service as interests_service
 from app.interests.models import UserInterest
+from app.social import service as social_service
 
 logger = logging.getLogger("clipshop.feed")
 
@@ -392,6 +393,11 @@ class FeedRuntime:
         viewer = self.engine.viewer(user_id)
         if picks != {self.engine.interest_keys[c]: w for c, w in viewer.explicit.items()}:
             self.engine.set_explicit_interests(user_id, picks)
+        # whom the viewer blocked: read with the picks (one small indexed query), so a block made
+        # through another process applies within the same few seconds
+        blocked = social_service.blocked_user_ids(db.session, user_id)
+        if blocked or viewer.blocks:
+            self.engine.set_blocks(user_id, blocked)
 
     # ------------------------------------------------------------------ background
     def start_background(self) -> None:
@@ -567,6 +573,23 @@ def readiness() -> str | None:
 def _picks_changed(user_id: uuid.UUID) -> None:
     if _runtime is not None:
         _runtime.picks_read.pop(user_id, None)
+
+
+def viewer_blocks_changed(user_id: uuid.UUID, blocked: set[uuid.UUID]) -> None:
+    """The viewer blocked or unblocked someone (``blocked``: everyone they block now): applied at
+    once in this process, to new sessions and to the next pages of the current one."""
+    rt = _runtime
+    if rt is not None and rt.loaded:
+        rt.engine.set_blocks(user_id, blocked)
+
+
+def clip_moderated(clip_id: uuid.UUID, hidden: bool) -> None:
+    """Moderation hid (or restored) a clip: out of this process's feed at once, including the
+    pages of sessions already ranked (other processes: their next scan of changed clips)."""
+    rt = _runtime
+    if rt is not None and rt.loaded and hidden:
+        rt.engine.set_active(clip_id, False)
+    # a restore is applied by the scan, which checks the clip's status and visibility too
 
 
 def _events_written(first_id: int, last_id: int, rows: list[EngineEvent]) -> None:

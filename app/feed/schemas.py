@@ -25,6 +25,11 @@ class EventIn(BaseModel):
     creator_id: uuid.UUID | None = None
     watch_ms: int | None = Field(default=None, ge=0, le=24 * 3600 * 1000)
     progress: float | None = Field(default=None, ge=0.0, le=1.0, description="Watched fraction 0..1")
+    share_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="The share link (`/s/{code}`) the clip was opened from: views are counted to it",
+    )
 
 
 class EventBatch(BaseModel):

@@ -163,6 +163,18 @@ class PendingBatch:
         self._rows = rows
         return rows
 
+    def share_views(self, stored: list[bool]) -> list[tuple[str, uuid.UUID, uuid.UUID]]:
+        """(share code, viewer, clip) of the new watch events that came through a share link."""
+        coded = {index: e for index, e in self.parsed if e.share_code}
+        if not coded:
+            return []
+        out = []
+        for row, index, new in zip(self.rows(), self._row_index, stored, strict=True):
+            e = coded.get(index)
+            if new and e is not None and e.share_code and e.type in _SHARE_VIEWS and row.clip_id is not None:
+                out.append((e.share_code, self.user_id, row.clip_id))
+        return out
+
     def result(self, stored: list[bool]) -> EventBatchResult:
         """The reply, given for each row whether it was stored now (else: already stored)."""
         results = self.results
@@ -182,6 +194,7 @@ class PendingBatch:
 
 
 _FOLLOW_KINDS = frozenset((EventType.follow, EventType.unfollow))
+_SHARE_VIEWS = frozenset((EventType.impression, EventType.view_progress, EventType.complete, EventType.replay))
 _VIEW_PROGRESS = EventType.view_progress
 _KIND_TEXT = {kind: kind.value for kind in EventType}
 

@@ -23,6 +23,7 @@ from app.catalog.models import Product, Sku
 from app.catalog.stock import available_expr
 from app.clips import service as clips_service
 from app.clips.models import Clip, ClipInterest, ClipStatus, Visibility
+from app.social import service as social_service
 from app.tags import service as tags_service
 from app.tags.models import ProductTag, TagStatus
 
@@ -71,16 +72,19 @@ def load_clips(session: Session, changed_since: datetime | None = None) -> list[
             )
         ):
             interests[clip_id].append(interest_id)
+    # hidden by moderation: one query over the (small) set of hidden clips
+    hidden = social_service.hidden_clip_ids(session, None if changed_since is None else ids)
     return [
         FeedClipRow(
             r[0],
             r[1],
             r[2],
             r[3],
-            r[4] == ClipStatus.ready and r[5] == Visibility.public,
+            r[4] == ClipStatus.ready and r[5] == Visibility.public and r[0] not in hidden,
             interests.get(r[0], []),
         )
         for r in rows
+        if changed_since is not None or r[0] not in hidden
     ]
 
 
