@@ -288,8 +288,14 @@ def test_query_syntax_is_never_an_error(client, creator, clip, reindex, query):
     assert client.get("/v1/search/suggest", params={"q": query}).status_code == 200
 
 
-def test_admin_reindex_is_admin_only(client, make_user):
+def test_admin_reindex_is_admin_only(client, make_user, creator, clip):
+    from app import jobs
+
+    maker, _ = creator()
+    made = clip(maker["id"], "Origami crane folding")
     _, admin = make_user("admin")
     _, viewer = make_user("viewer")
     assert client.post("/v1/admin/search/reindex", headers=viewer).status_code == 403
     assert client.post("/v1/admin/search/reindex", headers=admin).status_code == 202
+    jobs.broker.join("default", timeout=120_000)  # the job ran (in-process worker)
+    assert _ids(_search(client, "origami")) == [str(made)]
