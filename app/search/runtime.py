@@ -83,7 +83,7 @@ class Completion:
             for start in range(min(len(parts), 6)):
                 pairs.append((" ".join(parts[start:])[:80], i, 0.2 if start == 0 else 0.0))
             if entry.handle:
-                pairs.append((text.fold(entry.handle), i, 0.2))
+                pairs.append((" ".join(text.words(entry.handle)), i, 0.2))
         pairs.sort(key=lambda p: p[0])
         vocabulary = sorted(words)
         trigram_words: dict[str, list[int]] = defaultdict(list)
