@@ -383,7 +383,9 @@ def run(args: argparse.Namespace) -> None:
     url, drop = _throwaway_database(args.database_url)
     os.environ["CLIPSHOP_DATABASE_URL"] = url
     os.environ.setdefault("CLIPSHOP_LOG_LEVEL", "WARNING")
-    os.environ["CLIPSHOP_SEARCH_BACKGROUND_REFRESH"] = "false"
+    # as in production with workers: each process catches up in the background, indexes nothing
+    os.environ["CLIPSHOP_SEARCH_BACKGROUND_REFRESH"] = "true"
+    os.environ["CLIPSHOP_SEARCH_INDEX_IN_PROCESS"] = "false"
     try:
         from sqlalchemy import text
 

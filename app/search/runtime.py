@@ -173,6 +173,7 @@ class SearchRuntime:
         self.indexes: dict[str, Any] = {}
         self.loaded = False
         self.synced_at: datetime | None = None
+        self.seen: dict[int, datetime] = {}  # document id -> the updated_at applied
         self.completion = Completion()
         self.completion_dirty = True
         self.completion_built_at = 0.0
@@ -185,7 +186,11 @@ class SearchRuntime:
         """Apply documents changed since the last catch-up to the vector indexes."""
         started = utcnow()
         query = select(
-            SearchDocument.id, SearchDocument.kind, SearchDocument.visible, SearchDocument.embedding
+            SearchDocument.id,
+            SearchDocument.kind,
+            SearchDocument.visible,
+            SearchDocument.embedding,
+            SearchDocument.updated_at,
         )
         if self.synced_at is not None:
             query = query.where(SearchDocument.updated_at >= self.synced_at - OVERLAP)
@@ -193,7 +198,12 @@ class SearchRuntime:
         session.rollback()
         added: dict[str, tuple[list[int], list[bytes]]] = defaultdict(lambda: ([], []))
         removed: dict[str, list[int]] = defaultdict(list)
-        for doc_id, kind, visible, blob in rows:
+        changed = 0
+        for doc_id, kind, visible, blob, updated_at in rows:
+            if self.seen.get(doc_id) == updated_at:
+                continue  # read again only because of the overlap
+            self.seen[doc_id] = updated_at
+            changed += 1
             if visible and blob is not None:
                 added[kind][0].append(doc_id)
                 added[kind][1].append(blob)
@@ -215,9 +225,9 @@ class SearchRuntime:
                     index.add(np.asarray(added[kind][0], dtype=np.uint64), vectors.astype(np.float32))
         self.synced_at = started
         self.loaded = True
-        if rows:
+        if changed:
             self.completion_dirty = True
-        return len(rows)
+        return changed
 
     def nearest(self, kind: str, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(document id, cosine similarity), best first."""

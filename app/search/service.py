@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,8 @@ from app.search.models import DocumentKind, SearchDocument, SearchHashtag
 from app.search.runtime import get_runtime
 
 TRIGRAM_MIN_SIMILARITY = 0.5
+# the trigram matcher runs when full text finds fewer matches than this
+TRIGRAM_WHEN_FEWER = 20
 AVAILABILITY_FACTOR = {"in_stock": 1.0, "low_stock": 0.95, "out_of_stock": 0.5}
 MAX_RESULTS = 500  # a query's ranked list (pages beyond are not served)
 
@@ -131,9 +133,10 @@ def _trigram_sqlite(session: Session, kind: str, q: str, words: list[str], n: in
             "WHERE search_trigram MATCH :match AND d.kind = :kind AND d.visible "
             "ORDER BY bm25(search_trigram) LIMIT :n"
         ),
-        {"match": match, "kind": kind, "n": n * 4},
+        {"match": match, "kind": kind, "n": n * 2},
     ).all()
-    scored = {r[0]: textutil.word_similarity(q, r[1]) for r in rows}
+    similarity = textutil.QuerySimilarity(q)
+    scored = {r[0]: similarity(r[1]) for r in rows}
     best = sorted(((s, i) for i, s in scored.items() if s >= TRIGRAM_MIN_SIMILARITY), reverse=True)[:n]
     return {i: s for s, i in best}
 
@@ -176,8 +179,32 @@ def semantic_matches(session: Session, kind: str, q: str, n: int) -> dict[int, f
 class Ranked:
     doc: Any
     score: float
-    parts: dict[str, Any] = field(default_factory=dict)
+    # (text part, raw text rank, trigram, semantic similarity, relevance, social multiplier,
+    # availability factor): what ``debug`` explains
+    parts: tuple[float, float | None, float, float | None, float, float, float]
     live: tuple[int, int, str, str, uuid.UUID] | None = None  # products: live availability
+
+    def explain(self) -> dict[str, Any]:
+        text_part, text_rank, trigram, semantic, relevance, social, availability = self.parts
+        d = self.doc
+        return {
+            "text": round(text_part, 4),
+            "text_rank": text_rank,
+            "trigram": round(trigram, 4),
+            "semantic": round(semantic, 4) if semantic is not None else None,
+            "relevance": round(relevance, 4),
+            "social": {
+                "popularity": round(d.popularity, 4),
+                "multiplier": round(social, 4),
+                "followers": d.followers,
+                "likes": d.likes,
+                "shares": d.shares,
+                "comments": d.comments,
+                "views": d.views,
+                "completes": d.completes,
+            },
+            "availability": availability,
+        }
 
 
 _DOC_COLUMNS = (
@@ -262,26 +289,9 @@ def rank(
                 continue
             availability = AVAILABILITY_FACTOR.get(state[3], 1.0)
         score = relevance * social * availability
-        parts = {
-            "text": round(text_part, 4),
-            "text_rank": raw_text,
-            "trigram": round(trigram, 4),
-            "semantic": round(similarity, 4) if similarity is not None else None,
-            "relevance": round(relevance, 4),
-            "social": {
-                "popularity": round(d.popularity, 4),
-                "multiplier": round(social, 4),
-                "followers": d.followers,
-                "likes": d.likes,
-                "shares": d.shares,
-                "comments": d.comments,
-                "views": d.views,
-                "completes": d.completes,
-            },
-            "availability": availability,
-        }
+        parts = (text_part, raw_text, trigram, similarity, relevance, social, availability)
         ranked.append(Ranked(d, score, parts, state))
-    ranked.sort(key=lambda r: (-r.score, -r.doc.popularity, str(r.doc.entity_id)))
+    ranked.sort(key=lambda r: (-r.score, -r.doc.popularity, r.doc.id))
     return ranked
 
 
@@ -291,7 +301,10 @@ def search_documents(session: Session, kind: str, q: str, viewer_id: uuid.UUID |
     runtime.ensure_fresh(session)
     n = get_settings().search_candidates
     text_scores = text_matches(session, kind, q, n)
-    trigram_scores = trigram_matches(session, kind, q, n // 2)
+    # typo tolerance when the words as typed find little
+    trigram_scores = (
+        trigram_matches(session, kind, q, n // 4) if len(text_scores) < TRIGRAM_WHEN_FEWER else {}
+    )
     semantic_scores = semantic_matches(session, kind, q, n)
     ids = list({*text_scores, *trigram_scores, *semantic_scores})
     docs = _documents(session, ids)
@@ -332,7 +345,7 @@ def hit(r: Ranked, debug: bool) -> dict[str, Any]:
     else:
         item.update(title=d.title, handle=d.subtitle, followers=d.followers, likes=d.likes)
     if debug:
-        item["debug"] = r.parts
+        item["debug"] = r.explain()
     return {k: v for k, v in item.items() if v is not None}
 
 
@@ -361,10 +374,12 @@ def search(
         runtime = get_runtime()
         runtime.ensure_fresh(session)
         items = hashtag_hits(q, limit)
+        page = items[offset : offset + limit]
+        more = offset + limit < len(items)
     else:
-        items = [hit(r, debug) for r in search_documents(session, kind, q, viewer_id)]
-    page = items[offset : offset + limit]
-    more = offset + limit < len(items)
+        ranked = search_documents(session, kind, q, viewer_id)
+        page = [hit(r, debug) for r in ranked[offset : offset + limit]]
+        more = offset + limit < len(ranked)
     return {"items": page, "next_cursor": encode_cursor(offset + limit) if more else None}
 
 
@@ -413,12 +428,11 @@ def hashtag_page(
         semantic_scores={},
         viewer_id=viewer_id,
     )[:MAX_RESULTS]
-    items = [hit(r, debug) for r in ranked]
-    page = items[offset : offset + limit]
-    more = offset + limit < len(items)
+    page = [hit(r, debug) for r in ranked[offset : offset + limit]]
+    more = offset + limit < len(ranked)
     return {
         "tag": normalised,
-        "clips": len(items),
+        "clips": len(ranked),
         "items": page,
         "next_cursor": encode_cursor(offset + limit) if more else None,
     }

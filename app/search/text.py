@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 HASHTAG_RE = re.compile(r"#(\w{1,64})", re.UNICODE)
 WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -114,7 +115,7 @@ _ENGLISH_MARKERS = frozenset(
 
 def fold(text: str) -> str:
     """Lower case without accents (``Crème`` -> ``creme``)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    decomposed = unicodedata.normalize("NFKD", text).casefold()
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -171,17 +172,11 @@ def french_stems(text: str) -> str:
     return " ".join(french_stem(w) for w in words(text))
 
 
-def trigrams(word: str) -> set[str]:
+@lru_cache(maxsize=200_000)
+def trigrams(word: str) -> frozenset[str]:
     """pg_trgm's trigrams of one word: padded with two spaces before and one after."""
     padded = f"  {word} "
-    return {padded[i : i + 3] for i in range(len(padded) - 2)}
-
-
-def _string_trigrams(text: str) -> set[str]:
-    grams: set[str] = set()
-    for w in words(text):
-        grams |= trigrams(w)
-    return grams
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
 
 
 def word_similarity(query: str, text: str) -> float:
@@ -206,6 +201,31 @@ def word_similarity(query: str, text: str) -> float:
                 best = max(best, shared / len(qg))
         total += best
     return total / len(query_words)
+
+
+class QuerySimilarity:
+    """``word_similarity(query, text)`` for one query against many already folded texts (the
+    documents' ``names``): the query's trigrams computed once."""
+
+    def __init__(self, query: str) -> None:
+        self.words = [(w, trigrams(w)) for w in words(query)]
+
+    def __call__(self, folded_text: str) -> float:
+        if not self.words:
+            return 0.0
+        text_words = set(WORD_RE.findall(folded_text))
+        if not text_words:
+            return 0.0
+        text_grams: list[frozenset[str]] | None = None
+        total = 0.0
+        for qw, qg in self.words:
+            if any(tw.startswith(qw) for tw in text_words):
+                total += 1.0
+                continue
+            if text_grams is None:
+                text_grams = [trigrams(tw) for tw in text_words]
+            total += max((len(qg & g) / len(qg) for g in text_grams), default=0.0)
+        return total / len(self.words)
 
 
 def query_words(q: str) -> list[str]:

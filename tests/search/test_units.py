@@ -42,6 +42,7 @@ def test_batches_equal_single_encodings_and_paraphrases_are_closer(encoder):
 def test_word_similarity_is_a_share(query, candidate):
     value = text.word_similarity(query, candidate)
     assert 0.0 <= value <= 1.0
+    assert abs(text.QuerySimilarity(query)(text.fold(candidate)) - value) < 1e-9
     if text.words(query) and text.words(query)[0] and text.words(candidate):
         assert text.word_similarity(text.words(candidate)[0][:3] or "x", candidate) == 1.0
 
