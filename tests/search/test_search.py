@@ -299,3 +299,37 @@ def test_admin_reindex_is_admin_only(client, make_user, creator, clip):
     assert client.post("/v1/admin/search/reindex", headers=admin).status_code == 202
     jobs.broker.join("default", timeout=120_000)  # the job ran (in-process worker)
     assert _ids(_search(client, "origami")) == [str(made)]
+
+
+def test_full_text_structures_are_kept_by_the_database(db):
+    """The tsvector column (PostgreSQL) and the FTS5 tables (SQLite) follow plain writes to
+    ``search_document``: no application code keeps them."""
+    from sqlalchemy import delete, insert, update
+
+    from app.db import utcnow
+    from app.search import service
+    from app.search.models import SearchDocument
+
+    now = utcnow()
+    values = dict(
+        kind="product", entity_id=uuid.uuid4(), title="Copper kettle", subtitle="", hashtags="", body=""
+    )
+    values.update(
+        language="english", stems="", names="copper kettle", visible=True, popularity=0.0, text_hash=""
+    )
+    values.update(source_created_at=now, updated_at=now)
+    values.update({f: 0 for f in ("followers", "likes", "shares", "views", "completes", "comments")})
+    doc_id = db.execute(insert(SearchDocument).values(values).returning(SearchDocument.id)).scalar()
+    assert list(service.text_matches(db, "product", "kettles", 10)) == [doc_id]  # stemmed
+    assert list(service.text_matches(db, "product", "copp", 10)) == [doc_id]  # prefix
+    assert list(service.trigram_matches(db, "product", "kettel", 10)) == [doc_id]  # typo
+    db.execute(
+        update(SearchDocument)
+        .where(SearchDocument.id == doc_id)
+        .values(title="Enamel teapot", names="enamel teapot")
+    )
+    assert service.text_matches(db, "product", "kettle", 10) == {}
+    assert list(service.text_matches(db, "product", "teapots", 10)) == [doc_id]
+    db.execute(delete(SearchDocument).where(SearchDocument.id == doc_id))
+    assert service.text_matches(db, "product", "teapot", 10) == {}
+    db.rollback()
