@@ -1,7 +1,7 @@
 """Each process's in-memory search structures, kept in step with the database like the feed's
 engine: the database (``search_document``) is the source of truth, these are caches.
 
-* **Vector indexes**: one HNSW index (usearch, inner product over unit vectors) per document
+* **Vector indexes**: one HNSW index (usearch, cosine over int8-quantised vectors) per document
   kind, keyed by the document's integer id. Built on first use from the stored embeddings, then
   caught up from the rows whose ``updated_at`` moved (minus an overlap): a visible document with
   an embedding is (re)inserted, anything else removed.
@@ -47,7 +47,16 @@ VECTOR_KINDS = (DocumentKind.clip, DocumentKind.product, DocumentKind.creator)
 def _new_index() -> Any:
     from usearch.index import Index
 
-    return Index(ndim=embedding.DIMENSIONS, metric="ip", dtype="f16", connectivity=16, expansion_search=64)
+    # cosine over int8-quantised vectors: 4x less memory than f32 and the fastest kernels here
+    # (the stored float16 vectors stay exact); distance = 1 - cosine similarity
+    return Index(
+        ndim=embedding.DIMENSIONS,
+        metric="cos",
+        dtype="i8",
+        connectivity=16,
+        expansion_add=64,
+        expansion_search=128,
+    )
 
 
 @dataclass
