@@ -509,7 +509,9 @@ def run(args: argparse.Namespace) -> None:
             print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         from app.db import reset_engine
+        from app.search.runtime import reset_runtime
 
+        reset_runtime()  # its catch-up thread must not outlive the database
         reset_engine()
         if drop is not None:
             drop()
