@@ -297,7 +297,15 @@ def sync_changes(session: Session, *, full: bool = False) -> dict[str, int]:
         session, creator_ids
     )
     _set_watermark(session, "signals", started)
+    if full:
+        _set_watermark(session, "full", started)
     return counts
+
+
+def full_round_due(session: Session, every: timedelta) -> bool:
+    """Whether the last full round is older than ``every`` (or there was none)."""
+    last = _watermark(session, "full")
+    return last is None or utcnow() - last >= every
 
 
 def _hide_missing(session: Session, kind: str, present: set[uuid.UUID]) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 
 from app.config import get_settings
 from app.db import session_scope
@@ -21,6 +22,8 @@ from app.search import embedding, indexing
 
 log = logging.getLogger("clipshop.search")
 
+# full rounds (which also catch unfollows and hard-deleted rows) at most this often
+FULL_ROUND_EVERY = timedelta(hours=1)
 # one indexing round at a time per process (the background thread and a job may meet)
 _round_lock = threading.Lock()
 
@@ -74,5 +77,8 @@ def reindex() -> None:
 
 @actor(queue="default", max_retries=1, time_limit=900_000, actor_name="search_maintenance")
 def maintenance() -> None:
-    """Periodic (``app.jobs.periodic``): a full catch-up round and the pending embeddings."""
-    log.info("search maintenance", extra=index_all(full=True, time_budget_seconds=600.0))
+    """Periodic (``app.jobs.periodic``): a catch-up round (a full one at most every
+    ``FULL_ROUND_EVERY``: it rereads everything) and the pending embeddings."""
+    with session_scope() as session:
+        full = indexing.full_round_due(session, FULL_ROUND_EVERY)
+    log.info("search maintenance", extra=index_all(full=full, time_budget_seconds=600.0))
