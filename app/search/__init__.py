@@ -1,0 +1,1 @@
+"""Search: full text, typos, prefixes, semantic vectors and social ranking (see README.md)."""
