@@ -13,6 +13,13 @@ COPY app ./app
 COPY migrations ./migrations
 RUN pip install .
 
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./
+RUN CLIPSHOP_WEB_OUT=/out npm run build
+
 FROM python:3.11-slim AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg curl \
@@ -23,6 +30,7 @@ WORKDIR /app
 COPY --chown=clipshop:clipshop alembic.ini ./
 COPY --chown=clipshop:clipshop app ./app
 COPY --chown=clipshop:clipshop migrations ./migrations
+COPY --from=web --chown=clipshop:clipshop /out ./app/web/dist
 RUN mkdir -p /app/media /app/.numba-cache && chown clipshop:clipshop /app/media /app/.numba-cache
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
