@@ -32,7 +32,7 @@ const result = await esbuild.build({
 let mainJs = "";
 let mainCss = "";
 for (const [file, meta] of Object.entries(result.metafile.outputs)) {
-  if (meta.entryPoint && file.endsWith(".js")) mainJs = file.split("/").pop();
+  if (meta.entryPoint?.endsWith("src/main.ts") && file.endsWith(".js")) mainJs = file.split("/").pop();
   if (file.endsWith(".css")) mainCss = file.split("/").pop();
 }
 const html = `<!doctype html>

@@ -59,17 +59,17 @@ def web_home() -> Response:
     return _shell()
 
 
-@router.get("/app", include_in_schema=False)
-@router.get("/app/{path:path}", include_in_schema=False)
-def web_app(path: str = "") -> Response:
-    if path.startswith("assets/"):
-        return _asset(path.removeprefix("assets/"), None)
-    return _shell()
-
-
 @router.get("/app/assets/{name}", include_in_schema=False)
 def web_asset(name: str, request: Request) -> Response:
     return _asset(name, request.headers.get("accept-encoding"))
+
+
+@router.get("/app", include_in_schema=False)
+@router.get("/app/{path:path}", include_in_schema=False)
+def web_app(request: Request, path: str = "") -> Response:
+    if path.startswith("assets/"):
+        return _asset(path.removeprefix("assets/"), request.headers.get("accept-encoding"))
+    return _shell()
 
 
 def _asset(name: str, accept_encoding: str | None) -> Response:

@@ -125,7 +125,7 @@ const screen: Screen = {
             "button",
             {
               type: "button",
-              class: "action follow",
+              class: "follow",
               "aria-pressed": "false",
               onclick: async () => {
                 following = !following;
