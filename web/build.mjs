@@ -42,6 +42,7 @@ const html = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <meta name="theme-color" content="#0d0d12">
 <title>ClipShop</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/app/assets/${mainCss}">
 <link rel="modulepreload" href="/app/assets/${mainJs}">
 </head>

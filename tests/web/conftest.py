@@ -61,13 +61,14 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(web_dist: Path) -> Iterator[LiveServer]:
+def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     """uvicorn on a free loopback port: development mode (demo payments on), its own SQLite file
     and media folder, in-process jobs, seeded with ``clipshop seed-demo``."""
     if is_postgres_run():
         pytest.skip("browser tests run in the SQLite pass only")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (scripts/bootstrap.sh --dev installs Debian's chromium)")
+    web_dist: Path = request.getfixturevalue("web_dist")
     root = Path(tempfile.mkdtemp(prefix="clipshop-e2e-"))
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -83,13 +84,20 @@ def live_server(web_dist: Path) -> Iterator[LiveServer]:
         "CLIPSHOP_FEED_REFRESH_SECONDS": "0.2",
     }
     subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, timeout=300)
-    subprocess.run([sys.executable, "-m", "app", "seed-demo"], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, timeout=600)
+    # the demo data is transcoded while the server starts (two processes, two cores)
+    seed = subprocess.Popen(
+        [sys.executable, "-m", "app", "seed-demo"], cwd=PROJECT_ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
     log = open(root / "server.log", "wb")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
         cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
+        seed_output, _ = seed.communicate(timeout=600)
+        if seed.returncode != 0:
+            raise RuntimeError(f"seed-demo failed: {seed_output.decode(errors='replace')[-2000:]}")
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -102,6 +110,8 @@ def live_server(web_dist: Path) -> Iterator[LiveServer]:
             time.sleep(0.3)
         yield LiveServer(base_url, root, env)
     finally:
+        if seed.poll() is None:
+            seed.kill()
         process.terminate()
         try:
             process.wait(timeout=20)

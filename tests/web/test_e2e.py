@@ -98,7 +98,7 @@ def test_guest_onboards_swipes_sees_card_at_its_time_and_buys(page: Any, live_se
 
     page.evaluate("() => document.querySelectorAll('.slide video').forEach(v => v.pause())")
     card.get_by_role("button", name=f"Buy {tag['title']}").click()
-    page.get_by_text("Order paid. Thank you!").wait_for()
+    page.locator("#toast", has_text="Order paid. Thank you!").wait_for()
     page.wait_for_function(
         f"""() => Number(document.querySelector('.card[data-tag="{tag["id"]}"] .stock').dataset.stock) === {stock_before - 1}"""
     )
@@ -112,7 +112,7 @@ def test_guest_onboards_swipes_sees_card_at_its_time_and_buys(page: Any, live_se
 
 
 def test_creator_uploads_real_video_tags_it_and_sees_it_playable(page: Any, live_server: LiveServer) -> None:
-    video = shared_data("video", "mp4", "sample.mp4")
+    video = shared_data("video", "mp4", "sample_portrait.mp4")
     page.goto("/app/studio")
     page.get_by_label("Email").fill("creator@demo.clipshop")
     page.get_by_label("Password").fill("clipshop-demo")
@@ -124,10 +124,9 @@ def test_creator_uploads_real_video_tags_it_and_sees_it_playable(page: Any, live
     page.get_by_label("Video file").set_input_files(str(video))
     page.get_by_label("Caption").fill("Morning routine with the vitamin C serum")
     page.get_by_role("button", name="Upload").click()
-    page.get_by_text("Uploaded", exact=True).wait_for(timeout=60_000)
+    page.locator("label[for=up-progress]", has_text="Uploaded").wait_for(timeout=60_000)
     assert page.locator("#up-progress").evaluate("p => p.value") == 100
     row = page.locator(".clip-row", has_text="Morning routine with the vitamin C serum")
-    row.locator("[data-status]").or_(row).first.wait_for()
     page.wait_for_function(
         """() => [...document.querySelectorAll('.clip-row')].some(r => r.textContent.includes('Morning routine') && r.dataset.status === 'ready')""",
         timeout=120_000,
@@ -139,11 +138,13 @@ def test_creator_uploads_real_video_tags_it_and_sees_it_playable(page: Any, live
     page.wait_for_function("() => { const v = document.querySelector('.editor-frame video'); return v && v.readyState >= 2 && v.duration > 0; }")
     page.get_by_label("Search the catalogue").fill("serum")
     page.get_by_role("button", name="Choose: Vitamin C serum").click()
-    page.get_by_label("From (seconds)").fill("0.5")
-    page.get_by_label("To (seconds)").fill("2")
+    page.get_by_label("From (seconds)").fill("0.2")
+    page.get_by_label("To (seconds)").fill("0.9")
+    page.locator(".editor-frame").scroll_into_view_if_needed()
+    page.evaluate("() => window.scrollBy(0, -120)")  # clear of the sticky header
     box = page.locator(".editor-frame").bounding_box()
     assert box is not None
-    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.4)
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     assert page.get_by_label("x", exact=True).input_value() != ""
     assert_accessible(page, "tagging editor")
     page.get_by_role("button", name="Add tag").click()
@@ -152,7 +153,7 @@ def test_creator_uploads_real_video_tags_it_and_sees_it_playable(page: Any, live
     clip_id = page.url.rstrip("/").split("/")[-1]
     clip = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}").json()
     assert clip["status"] == "ready" and clip["playback"]["hls"]
-    assert [(t["start_ms"], t["end_ms"]) for t in clip["tags"]] == [(500, 2000)]
+    assert [(t["start_ms"], t["end_ms"]) for t in clip["tags"]] == [(200, 900)]
     assert clip["tags"][0]["x"] is not None
 
 
@@ -183,10 +184,10 @@ def test_merchant_edits_stock_and_imports_csv_with_error_report(
     ).raise_for_status()
     row.get_by_label("Set stock of DEMO-SERUM-30").fill("33")
     row.get_by_role("button", name="Save").click()
-    page.get_by_text("The stock changed since you opened it").wait_for()
+    page.locator("#toast", has_text="The stock changed since you opened it").wait_for()
     row.get_by_label("Set stock of DEMO-SERUM-30").fill("33")
     row.get_by_role("button", name="Save").click()
-    page.get_by_text("Stock saved").wait_for()
+    page.locator("#toast", has_text="Stock saved").wait_for()
     stock = httpx.get(f"{live_server.base_url}/v1/merchant/skus/{sku_id}/stock", headers={"Authorization": f"Bearer {token}"}).json()
     assert stock["quantity"] == 33
 
@@ -200,7 +201,7 @@ def test_merchant_edits_stock_and_imports_csv_with_error_report(
     page.get_by_role("tab", name="Import a catalogue").click()
     page.get_by_label("Catalogue file").set_input_files(str(csv))
     page.get_by_role("button", name="Import").click()
-    page.get_by_text("Import finished: 1 products and 1 SKUs written.").wait_for()
+    page.locator(".import-result .notice", has_text="Import finished: 1 products and 1 SKUs written.").wait_for()
     report = page.locator(".import-report")
     report.get_by_role("heading", name="2 rows could not be imported").wait_for()
     rows = report.locator("tbody tr").all_inner_texts()

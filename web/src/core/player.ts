@@ -3,6 +3,13 @@
 import type HlsType from "hls.js";
 
 type HlsCtor = typeof HlsType;
+
+/** `?player=hlsjs` (or `mp4`) forces a player, e.g. to try hls.js in a browser with native HLS. */
+const forced = new URLSearchParams(location.search).get("player");
+
+export function nativeHls(): boolean {
+  return forced !== "hlsjs" && forced !== "mp4" && document.createElement("video").canPlayType("application/vnd.apple.mpegurl") !== "";
+}
 let hlsModule: Promise<HlsCtor | null> | null = null;
 
 export function loadHls(): Promise<HlsCtor | null> {
@@ -25,7 +32,11 @@ export async function attach(
 ): Promise<Attached> {
   video.preload = preload ? "auto" : "metadata";
   const { hls_url: hls, mp4_url: mp4 } = sources;
-  if (hls && video.canPlayType("application/vnd.apple.mpegurl")) {
+  if (forced === "mp4" && mp4) {
+    video.src = mp4;
+    return { kind: "mp4", detach: () => unload(video) };
+  }
+  if (hls && nativeHls()) {
     video.src = hls;
     return { kind: "native-hls", detach: () => unload(video) };
   }

@@ -8,7 +8,7 @@ import type { FeedItem } from "../../core/types";
 import type { Screen } from "../../main";
 import { cardDeck, type CardDeck } from "./cards";
 import { needsOnboarding, onboarding } from "./onboarding";
-import { attach, loadHls, type Attached } from "../../core/player";
+import { attach, loadHls, nativeHls, type Attached } from "../../core/player";
 
 interface Slide {
   item: FeedItem;
@@ -27,7 +27,7 @@ let muted = true;
 
 const screen: Screen = {
   async mount(root) {
-    loadHls(); // in parallel with the session and the first page
+    if (!nativeHls()) void loadHls(); // in parallel with the session and the first page
     const user = await api.ensureSession().catch((error) => {
       replace(root, h("p", { class: "feed-message", role: "alert" }, t("common.error", { detail: problemText(error) })));
       return null;
