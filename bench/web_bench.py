@@ -9,6 +9,7 @@ cold HTTP cache:
   frame, except the video itself (playlists, segments, MP4);
 - **time to first frame**: navigation start -> the first clip's first decoded frame presented
   (``requestVideoFrameCallback``);
+- the same with ``/?player=hlsjs`` (hls.js, as in browsers without native HLS);
 - **baseline** in the same run: a blank page with a bare ``<video>`` of the same clip's MP4
   rendition (the floor any client pays for that clip on this machine).
 
@@ -152,11 +153,16 @@ def main() -> None:
         )
         mp4_url = item["playback"]["mp4"]
         app_runs: list[tuple[float, int, int]] = []
+        hlsjs_runs: list[tuple[float, int, int]] = []
         base_runs: list[float] = []
         for _ in range(args.runs):
             cdp = context.new_cdp_session(page)
             cdp.send("Network.enable")
             app_runs.append(measure(page, cdp, f"{url}/"))
+            cdp.detach()
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            hlsjs_runs.append(measure(page, cdp, f"{url}/?player=hlsjs"))
             cdp.detach()
             cdp = context.new_cdp_session(page)
             cdp.send("Network.enable")
@@ -170,6 +176,7 @@ def main() -> None:
     print(f"\nfeed page, {args.runs} cold loads each (medians)")
     print(f"{'':38} {'first frame':>12} {'bytes (no video)':>17} {'video bytes':>12}")
     print(f"{'web client feed (/)':38} {med(app_runs, 0):>9.0f} ms {med(app_runs, 1) / 1024:>13.1f} KiB {med(app_runs, 2) / 1024:>8.1f} KiB")
+    print(f"{'web client feed, hls.js (/?player=hlsjs)':38} {med(hlsjs_runs, 0):>9.0f} ms {med(hlsjs_runs, 1) / 1024:>13.1f} KiB {med(hlsjs_runs, 2) / 1024:>8.1f} KiB")
     print(f"{'baseline: bare <video> of the same MP4':38} {statistics.median(base_runs):>9.0f} ms")
     print("goals: first load <= 200 KiB compressed without video; first frame <= 1500 ms")
 

@@ -1,7 +1,7 @@
 // The shell: header navigation, language switch and a small router. Each screen is a feature
 // folder loaded on demand (the feed's first load stays small).
 import "./styles.css";
-import { api, currentUser, onAuthChange } from "./core/api";
+import { api, currentUser, onAuthChange, prefetchFeed } from "./core/api";
 import { h, replace } from "./core/dom";
 import { lang, setLang, t, type Lang } from "./core/i18n";
 import type { Role } from "./core/types";
@@ -51,7 +51,10 @@ function header(path: string, full: boolean): HTMLElement {
       class: "lang",
       onchange: (e: Event) => {
         setLang((e.target as HTMLSelectElement).value as Lang);
-        void render();
+        // a returning viewer's first feed page is fetched while the feed's code downloads
+const onboarded = currentUser() && localStorage.getItem(`clipshop.onboarded.${currentUser()?.id}`);
+if (onboarded && routes[0].pattern.test(location.pathname)) prefetchFeed();
+void render();
       },
     },
     h("option", { value: "en", selected: lang === "en" }, "English"),
@@ -84,7 +87,10 @@ function header(path: string, full: boolean): HTMLElement {
 export function navigate(to: string, replaceState = false): void {
   if (replaceState) history.replaceState(null, "", to);
   else history.pushState(null, "", to);
-  void render();
+  // a returning viewer's first feed page is fetched while the feed's code downloads
+const onboarded = currentUser() && localStorage.getItem(`clipshop.onboarded.${currentUser()?.id}`);
+if (onboarded && routes[0].pattern.test(location.pathname)) prefetchFeed();
+void render();
 }
 
 async function render(): Promise<void> {
@@ -123,4 +129,7 @@ onAuthChange(() => {
   if (nav) nav.replaceWith(header(location.pathname, nav.classList.contains("overlay")));
 });
 
+// a returning viewer's first feed page is fetched while the feed's code downloads
+const onboarded = currentUser() && localStorage.getItem(`clipshop.onboarded.${currentUser()?.id}`);
+if (onboarded && routes[0].pattern.test(location.pathname)) prefetchFeed();
 void render();

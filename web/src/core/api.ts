@@ -263,6 +263,25 @@ export const api = {
     request<User>("PATCH", `/v1/admin/users/${id}`, { body: { is_active: active } }),
 };
 
+// The feed's first page, requested by the shell while the feed's code is still downloading.
+let firstFeedPage: Promise<FeedPage> | null = null;
+
+export function prefetchFeed(): void {
+  if (!session || firstFeedPage) return;
+  const early = (window as { __clipshopFeed?: Promise<Response> }).__clipshopFeed;
+  delete (window as { __clipshopFeed?: Promise<Response> }).__clipshopFeed;
+  firstFeedPage = early
+    ? early.then((res) => (res.ok ? (res.json() as Promise<FeedPage>) : api.feed(null, 3))).catch(() => api.feed(null, 3))
+    : api.feed(null, 3);
+  firstFeedPage.catch(() => undefined);
+}
+
+export function takePrefetchedFeed(): Promise<FeedPage> | null {
+  const page = firstFeedPage;
+  firstFeedPage = null;
+  return page;
+}
+
 export function problemText(error: unknown): string {
   if (error instanceof ApiError) {
     const p = error.problem;

@@ -1,6 +1,6 @@
 // The swipe feed: one full-height clip at a time; swipe, wheel or arrow keys move; the next clip
 // is preloaded; autoplay muted with tap to unmute; product cards at their tag times.
-import { api, problemText } from "../../core/api";
+import { api, problemText, takePrefetchedFeed } from "../../core/api";
 import { announce, h, replace, toast } from "../../core/dom";
 import { t } from "../../core/i18n";
 import { flush, track } from "../../core/events";
@@ -21,6 +21,7 @@ interface Slide {
   watchedMs: number;
   completed: boolean;
   liked: boolean;
+  tagsAt: number;
 }
 
 let muted = true;
@@ -33,7 +34,11 @@ const screen: Screen = {
       return null;
     });
     if (!user) return;
-    if ((user.is_guest || user.role === "viewer") && (await needsOnboarding(user.id))) await onboarding(user.id);
+    let prefetched = takePrefetchedFeed();
+    if ((user.is_guest || user.role === "viewer") && (await needsOnboarding(user.id))) {
+      prefetched = null; // ranked before the interests were picked
+      await onboarding(user.id);
+    }
 
     const slides: Slide[] = [];
     let current = -1;
@@ -62,7 +67,9 @@ const screen: Screen = {
       if (exhausted || disposed) return;
       loading ??= (async () => {
         try {
-          const page = await api.feed(cursor, slides.length ? 5 : 3);
+          const first = !slides.length && !cursor ? prefetched : null;
+          prefetched = null;
+          const page = await (first ?? api.feed(cursor, slides.length ? 5 : 3));
           cursor = page.next_cursor;
           if (!page.next_cursor || !page.items.length) exhausted = true;
           for (const item of page.items) addSlide(item);
@@ -87,7 +94,7 @@ const screen: Screen = {
       const video = h("video", {
         playsInline: true,
         muted: true,
-        poster: item.clip.poster_url || undefined,
+        poster: index === 0 ? item.clip.poster_url || undefined : undefined,
         preload: "none",
         "aria-label": item.clip.caption || t("feed.label"),
         "webkit-playsinline": "",
@@ -95,7 +102,7 @@ const screen: Screen = {
       video.muted = true;
       const slide: Slide = {
         item, el: h("article"), video, deck: cardDeck(item.clip.id, () => void refreshTags(slide)),
-        attached: null, attaching: null, shownAt: 0, watchedMs: 0, completed: false, liked: false,
+        attached: null, attaching: null, shownAt: 0, watchedMs: 0, completed: false, liked: false, tagsAt: performance.now(),
       };
       slide.deck.update(item.tags);
       const unmute = h("button", { type: "button", class: "unmute", onclick: () => setMuted(!muted) }, muted ? t("feed.unmute") : t("feed.mute"));
@@ -185,7 +192,7 @@ const screen: Screen = {
       list.appendChild(slide.el);
       observer.observe(slide.el);
       if (index === 0) activate(0);
-      else if (index === current + 1) void prepare(slide, true);
+      else if (index === current + 1 && slides[current]?.attached) void prepare(slide, true);
     }
 
     function placeDots(slide: Slide): void {
@@ -202,6 +209,7 @@ const screen: Screen = {
 
     function prepare(slide: Slide, preload: boolean): Promise<void> {
       if (slide.attached) return Promise.resolve();
+      if (!slide.video.poster && slide.item.clip.poster_url) slide.video.poster = slide.item.clip.poster_url;
       slide.attaching ??= attach(slide.video, slide.item.clip.playback, preload, () => {
         slide.el.querySelector(".frame")?.appendChild(h("p", { class: "feed-message" }, t("feed.playFailed")));
       }).then((a) => {
@@ -248,11 +256,16 @@ const screen: Screen = {
           void slide.video.play().catch(() => undefined);
         });
       });
+      // the next clip is preloaded once this one plays (not competing with its first frame)
+      const preloadNext = () => {
+        if (slides[current] === slide && slides[index + 1]) void prepare(slides[index + 1], true);
+      };
+      slide.video.addEventListener("playing", preloadNext, { once: true });
+      window.setTimeout(preloadNext, 1500);
       slides.forEach((other, i) => {
-        if (i === index + 1) void prepare(other, true);
-        else if (Math.abs(i - index) > 2 && other.attached) release(other);
+        if (Math.abs(i - index) > 2 && other.attached) release(other);
       });
-      void refreshTags(slide);
+      if (performance.now() - slide.tagsAt > 4000) void refreshTags(slide);
       if (slides.length - index <= 2) void loadMore();
     }
 
@@ -269,6 +282,7 @@ const screen: Screen = {
     async function refreshTags(slide: Slide): Promise<void> {
       try {
         const tags = await api.clipTags(slide.item.clip.id);
+        slide.tagsAt = performance.now();
         slide.deck.update(tags.items);
         slide.deck.show(slide.video.currentTime * 1000);
       } catch {
