@@ -48,4 +48,11 @@ else
 fi
 
 echo "==> building the web client"
-(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+(
+    cd web
+    # npm ci only when the lockfile changed since the last install
+    if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+        npm ci --no-audit --no-fund --loglevel=error
+    fi
+    npm run --silent build
+)
