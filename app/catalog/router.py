@@ -379,7 +379,9 @@ def _encode_product_cursor(key: tuple[str, uuid.UUID]) -> str:
 def _decode_product_cursor(cursor: str) -> tuple[str, uuid.UUID]:
     try:
         title, raw_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return str(title), uuid.UUID(str(raw_id))
+        if not isinstance(title, str) or "\x00" in title:
+            raise ValueError("not a title")
+        return title, uuid.UUID(str(raw_id))
     except (ValueError, TypeError) as exc:
         raise InvalidProductCursor("The cursor is not one this list handed out") from exc
 

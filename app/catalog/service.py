@@ -366,7 +366,8 @@ def browse_products(
         Product.active.is_(True),
         select(Sku.id).where(Sku.product_id == Product.id, Sku.active.is_(True)).exists(),
     )
-    words = (query or "").strip().lower().split()[:5]
+    # printable words only (PostgreSQL refuses NUL in text; nothing else matches control characters)
+    words = "".join(ch if ch.isprintable() else " " for ch in (query or "")).lower().split()[:5]
     for word in words:
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         base = base.where(
