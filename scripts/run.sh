@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up and start ClipShop on the embedded default (SQLite + media/ + in-process worker),
-# with demo data. Open http://127.0.0.1:8000/docs once it is up.
+# with demo data. Open http://127.0.0.1:8000/ (web client) or /docs (API) once it is up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -12,5 +12,5 @@ echo "==> applying migrations"
 .venv/bin/python -m app migrate
 echo "==> seeding demo data"
 .venv/bin/python -m app seed-demo
-echo "==> serving on http://$HOST:$PORT (docs at /docs)"
+echo "==> serving on http://$HOST:$PORT (web client at /, API docs at /docs)"
 exec .venv/bin/python -m app serve --host "$HOST" --port "$PORT"

@@ -80,3 +80,7 @@ class InsufficientStock(Conflict):
     """One error for the whole cart: ``lines`` lists every short line with what is available."""
 
     code = "insufficient_stock"
+
+
+class InvalidProductCursor(BadRequest):
+    code = "invalid_cursor"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from typing import Annotated
 
@@ -8,7 +10,12 @@ from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, 
 from app.accounts.dependencies import MerchantUser
 from app.catalog import imports, service
 from app.catalog.dependencies import OrganisationId, OwnedProduct, OwnedSku, unit_of_work_in_this_thread
-from app.catalog.exceptions import ImageTooLarge, ImportTooLarge, PreconditionRequired
+from app.catalog.exceptions import (
+    ImageTooLarge,
+    ImportTooLarge,
+    InvalidProductCursor,
+    PreconditionRequired,
+)
 from app.catalog.models import Product, ProductImage
 from app.catalog.schemas import (
     ImageVariantRead,
@@ -20,6 +27,7 @@ from app.catalog.schemas import (
     MerchantSkuRead,
     ProductCreate,
     ProductImageRead,
+    ProductPage,
     ProductRead,
     ProductUpdate,
     SkuCreate,
@@ -368,6 +376,47 @@ def read_import(import_id: uuid.UUID, organisation_id: OrganisationId, session: 
 
 
 # --- public reads -------------------------------------------------------------------------------
+
+
+def _encode_product_cursor(key: tuple[str, uuid.UUID]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([key[0], str(key[1])]).encode()).decode().rstrip("=")
+
+
+def _decode_product_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+    try:
+        title, raw_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(title, str) or "\x00" in title:
+            raise ValueError("not a title")
+        return title, uuid.UUID(str(raw_id))
+    except (ValueError, TypeError) as exc:
+        raise InvalidProductCursor("The cursor is not one this list handed out") from exc
+
+
+@public.get(
+    "/v1/products",
+    response_model=ProductPage,
+    operation_id="catalog_browse_products",
+    summary="Browse the public catalogue",
+    description=(
+        "Who may call it: anyone. Active products with at least one active SKU, by title; `q` "
+        "keeps those whose title, brand or category contains every word (what the tagging editor "
+        "searches). Cursor pages. Problem codes: `invalid_cursor`."
+    ),
+    responses={
+        **problem_responses(400),
+        200: {"content": {"application/json": {"example": {"items": [], "next_cursor": None}}}},
+    },
+)
+def browse_products(
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=200, description="Words to look for")] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ProductPage:
+    after = _decode_product_cursor(cursor) if cursor else None
+    products, last = service.browse_products(session, q, after=after, limit=limit)
+    items = [product_read(session, p, merchant_view=False) for p in products]
+    return ProductPage(items=items, next_cursor=_encode_product_cursor(last) if last else None)
 
 
 @public.get(

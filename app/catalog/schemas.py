@@ -161,6 +161,11 @@ class ProductRead(BaseModel):
     updated_at: datetime
 
 
+class ProductPage(BaseModel):
+    items: list[ProductRead]
+    next_cursor: str | None = Field(description="Opaque; pass back as `cursor` for the next page")
+
+
 class MerchantProductRead(ProductRead):
     skus: list[MerchantSkuRead]  # type: ignore[assignment]
 

@@ -102,8 +102,22 @@ def seed_demo_catalog() -> dict[str, Any]:
     return {"catalog": f"{created} demo products created", "tags": f"{tagged} demo tags created"}
 
 
+# Caption words -> the demo product a clip shows (the first match wins).
+CAPTION_PRODUCTS = [
+    ("serum", "demo-vitamin-c-serum"),
+    ("skincare", "demo-vitamin-c-serum"),
+    ("hoodie", "demo-everyday-hoodie"),
+    ("sneaker", "demo-court-sneaker"),
+    ("coffee", "demo-single-origin-beans"),
+    ("beans", "demo-single-origin-beans"),
+]
+DEMO_CREATORS = [DEMO_CREATOR, "lea.style@demo.clipshop", "sam.brews@demo.clipshop"]
+
+
 def tag_demo_clips() -> int:
-    """Tag each ready clip of the demo creator that has no tags yet with one demo SKU."""
+    """Tag each ready clip of the demo creators that has no tags yet with the demo product its
+    caption names (else one in turn), from 1 s in (or a third of a short clip) to the end, at the
+    point where the demo picture shows the product."""
     from app.accounts.models import User
     from app.clips.models import Clip, ClipStatus
     from app.tags import service as tags_service
@@ -112,9 +126,8 @@ def tag_demo_clips() -> int:
 
     count = 0
     with session_scope() as session:
-        creator = accounts_service.get_user_by_email(session, DEMO_CREATOR)
         merchant = accounts_service.get_user_by_email(session, DEMO_MERCHANT)
-        if creator is None or merchant is None:
+        if merchant is None:
             return 0
         organisation_id = service.organisation_id_for(session, merchant)
         products = list(
@@ -122,24 +135,35 @@ def tag_demo_clips() -> int:
                 select(Product).where(Product.organisation_id == organisation_id).order_by(Product.handle)
             )
         )
-        skus = [p.skus[0] for p in products if p.skus]
-        clips = list(
-            session.scalars(
-                select(Clip)
-                .where(Clip.creator_id == creator.id, Clip.status == ClipStatus.ready)
-                .where(~select(ProductTag.id).where(ProductTag.clip_id == Clip.id).exists())
-                .order_by(Clip.created_at)
-            )
-        )
-        user = session.get(User, creator.id)
-        assert user is not None
-        for n, clip in enumerate(clips):
-            if not skus or not clip.duration_ms or clip.duration_ms < 200:
+        by_handle = {p.handle: p for p in products if p.skus}
+        in_turn = [p for p in products if p.skus]
+        n = 0
+        for email in DEMO_CREATORS:
+            creator = accounts_service.get_user_by_email(session, email)
+            if creator is None:
                 continue
-            sku = skus[n % len(skus)]
-            data = TagCreate(
-                sku_id=sku.id, start_ms=0, end_ms=clip.duration_ms, x=0.5, y=0.7, label=sku.product.title[:80]
+            clips = list(
+                session.scalars(
+                    select(Clip)
+                    .where(Clip.creator_id == creator.id, Clip.status == ClipStatus.ready)
+                    .where(~select(ProductTag.id).where(ProductTag.clip_id == Clip.id).exists())
+                    .order_by(Clip.created_at)
+                )
             )
-            tags_service.create_tag(session, clip.id, user, data)
-            count += 1
+            user = session.get(User, creator.id)
+            assert user is not None
+            for clip in clips:
+                if not in_turn or not clip.duration_ms or clip.duration_ms < 200:
+                    continue
+                caption = (clip.caption or "").lower()
+                handle = next((h for word, h in CAPTION_PRODUCTS if word in caption and h in by_handle), None)
+                product = by_handle[handle] if handle else in_turn[n % len(in_turn)]
+                n += 1
+                sku = next((s for s in product.skus if s.quantity > 0), product.skus[0])
+                start = min(1000, clip.duration_ms // 3)
+                data = TagCreate(
+                    sku_id=sku.id, start_ms=start, end_ms=clip.duration_ms, x=0.5, y=0.42, label=product.title[:80]
+                )
+                tags_service.create_tag(session, clip.id, user, data)
+                count += 1
     return count

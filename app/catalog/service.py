@@ -357,6 +357,39 @@ def list_products(
     return products, total
 
 
+def browse_products(
+    session: Session, query: str | None, *, after: tuple[str, uuid.UUID] | None, limit: int
+) -> tuple[list[Product], tuple[str, uuid.UUID] | None]:
+    """Active products (with at least one active SKU) whose title, brand or category contains
+    ``query``, ordered by title; keyset pages after ``(title, id)``."""
+    base = select(Product).where(
+        Product.active.is_(True),
+        select(Sku.id).where(Sku.product_id == Product.id, Sku.active.is_(True)).exists(),
+    )
+    # printable words only (PostgreSQL refuses NUL in text; nothing else matches control characters)
+    words = "".join(ch if ch.isprintable() else " " for ch in (query or "")).lower().split()[:5]
+    for word in words:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        base = base.where(
+            func.lower(Product.title).like(pattern, escape="\\")
+            | func.lower(func.coalesce(Product.brand, "")).like(pattern, escape="\\")
+            | func.lower(func.coalesce(Product.category, "")).like(pattern, escape="\\")
+        )
+    if after is not None:
+        title, last_id = after
+        base = base.where((Product.title > title) | ((Product.title == title) & (Product.id > last_id)))
+    rows = list(
+        session.scalars(
+            base.options(selectinload(Product.skus), selectinload(Product.images))
+            .order_by(Product.title, Product.id)
+            .limit(limit + 1)
+        )
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, ((rows[-1].title, rows[-1].id) if more and rows else None)
+
+
 def get_public_product(session: Session, product_id: uuid.UUID) -> Product:
     product = session.get(Product, product_id)
     if product is None or not product.active:

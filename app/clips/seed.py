@@ -16,23 +16,44 @@ from app.clips import service
 from app.clips.models import Clip, ClipStatus
 from app.clips.schemas import UploadCreate
 from app.db import session_scope
-from app.interests.models import Interest
 from app.storage import get_storage
 
 DEMO_CREATOR_EMAIL = "creator@demo.clipshop"
-# (caption, lavfi pattern, tone Hz)
-DEMO_CLIPS = [
-    ("Demo clip 1: unboxing the spring collection", "testsrc2", 440),
-    ("Demo clip 2: three ways to style a scarf", "smptebars", 523),
-    ("Demo clip 3: five-minute skincare routine", "rgbtestsrc", 659),
-]
+# Creators of the demo feed and their clips: (caption, interest slugs, background colours,
+# product colour, tone Hz). Captions name the demo catalogue's products, which the catalogue seed
+# tags in them; the picture is a slow colour gradient with the product's swatch where its tag
+# point is (x 0.5, y 0.42).
+DEMO_CLIPS: dict[str, list[tuple[str, list[str], tuple[str, str], str, int]]] = {
+    DEMO_CREATOR_EMAIL: [
+        ("Vitamin C serum: my five-minute morning skincare routine", ["beauty.skincare"], ("0xf6d7b0", "0xe07a5f"), "0xf0aa3c", 440),
+        ("Court sneakers unboxing: the gum sole is everything", ["fashion.sneakers"], ("0xdfe7ee", "0x6d8fb3"), "0xe6e6e1", 523),
+        ("Three ways to style the everyday hoodie", ["fashion.streetwear"], ("0x2b2d42", "0x8d99ae"), "0x34548c", 659),
+    ],
+    "lea.style@demo.clipshop": [
+        ("Spring outfit: everyday hoodie and white court sneakers", ["fashion.streetwear", "fashion.sneakers"], ("0xffd6e0", "0x7c6a9a"), "0xe6e6e1", 587),
+    ],
+    "sam.brews@demo.clipshop": [
+        ("Pour-over with single-origin Ethiopian coffee beans", ["kitchen.coffee"], ("0x3d2b1f", "0xc8a27a"), "0x6e4628", 392),
+    ],
+}  # fmt: skip
 
 
-def synthesise_clip(path: Path, pattern: str, tone_hz: int, seconds: float = 3.5) -> Path:
-    """A small vertical phone-like clip with sound."""
+def synthesise_clip(
+    path: Path,
+    colours: tuple[str, str] = ("0x303040", "0x8080a0"),
+    swatch: str = "0xffffff",
+    tone_hz: int = 440,
+    seconds: float = 3.5,
+) -> Path:
+    """A small vertical phone-like clip with sound: a moving colour gradient and a product swatch."""
+    video = (
+        f"gradients=s=360x640:r=30:d={seconds}:c0={colours[0]}:c1={colours[1]}:x0=0:y0=0:x1=360:y1=640:speed=0.04,"
+        f"drawbox=x=110:y=199:w=140:h=140:color={swatch}@0.95:t=fill,"
+        f"drawbox=x=110:y=199:w=140:h=140:color=white@0.9:t=6"
+    )
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
-         "-f", "lavfi", "-i", f"{pattern}=s=360x640:r=30:d={seconds}",
+         "-f", "lavfi", "-i", video,
          "-f", "lavfi", "-i", f"sine=frequency={tone_hz}:duration={seconds}",
          "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
          str(path)],
@@ -42,26 +63,23 @@ def synthesise_clip(path: Path, pattern: str, tone_hz: int, seconds: float = 3.5
 
 
 def seed_demo_clips() -> dict[str, Any]:
+    missing: list[tuple[str, tuple[str, list[str], tuple[str, str], str, int]]] = []
     with session_scope() as session:
-        creator = accounts_service.get_user_by_email(session, DEMO_CREATOR_EMAIL)
-        if creator is None:
-            return {}
-        existing = set(
-            session.scalars(
-                select(Clip.caption).where(Clip.creator_id == creator.id, Clip.status != ClipStatus.deleted)
+        for email, clips in DEMO_CLIPS.items():
+            creator = accounts_service.get_user_by_email(session, email)
+            if creator is None:
+                continue
+            existing = set(
+                session.scalars(
+                    select(Clip.caption).where(Clip.creator_id == creator.id, Clip.status != ClipStatus.deleted)
+                )
             )
-        )
-        slugs = list(
-            session.scalars(
-                select(Interest.slug).where(Interest.parent_id.is_not(None)).order_by(Interest.id)
-            )
-        )
-    missing = [c for c in DEMO_CLIPS if c[0] not in existing]
+            missing += [(email, clip) for clip in clips if clip[0] not in existing]
     with tempfile.TemporaryDirectory(prefix="clipshop-seed-") as tmp:
-        for index, (caption, pattern, tone) in enumerate(missing):
-            path = synthesise_clip(Path(tmp) / f"demo{index}.mp4", pattern, tone)
+        for index, (email, (caption, interests, colours, swatch, tone)) in enumerate(missing):
+            path = synthesise_clip(Path(tmp) / f"demo{index}.mp4", colours, swatch, tone)
             with session_scope() as session:
-                creator = accounts_service.get_user_by_email(session, DEMO_CREATOR_EMAIL)
+                creator = accounts_service.get_user_by_email(session, email)
                 assert creator is not None
                 upload, _ = service.create_upload(
                     session,
@@ -71,7 +89,7 @@ def seed_demo_clips() -> dict[str, Any]:
                         content_type="video/mp4",
                         file_name=path.name,
                         caption=caption,
-                        interests=slugs[index * 2 : index * 2 + 2],
+                        interests=interests,
                     ),
                 )
                 get_storage().put_file(upload.storage_key, path, "video/mp4")

@@ -1,0 +1,200 @@
+"""Web client: the feed page's first-load weight and the time to the first frame of the first clip.
+
+Starts the service on a free loopback port (its own SQLite file and media folder, the demo data
+from ``clipshop seed-demo``, the client built by ``web/build.mjs``) unless ``--base-url`` points
+at a running one, then loads the feed in Debian's headless Chromium (Playwright), each run with a
+cold HTTP cache:
+
+- **first-load bytes**: every response's encoded (compressed, on-the-wire) size until the first
+  frame, except the video itself (playlists, segments, MP4);
+- **time to first frame**: navigation start -> the first clip's first decoded frame presented
+  (``requestVideoFrameCallback``);
+- the same with ``/?player=hlsjs`` (hls.js, as in browsers without native HLS);
+- **baseline** in the same run: a blank page with a bare ``<video>`` of the same clip's MP4
+  rendition (the floor any client pays for that clip on this machine).
+
+Runs as a returning guest (the onboarding dialog was answered on the first visit).
+
+    .venv/bin/python -m bench.web_bench [--runs 5] [--base-url http://127.0.0.1:8000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+VIDEO_SUFFIXES = (".m3u8", ".ts", ".m4s", ".mp4", ".aac", ".m4a")
+
+FIRST_FRAME_PROBE = """
+(() => {
+  window.__firstFrame = null;
+  const watch = (video) => {
+    if (video.__watched) return;
+    video.__watched = true;
+    video.requestVideoFrameCallback(() => { if (window.__firstFrame === null) window.__firstFrame = performance.now(); });
+  };
+  new MutationObserver(() => { const v = document.querySelector('video'); if (v) watch(v); })
+    .observe(document, {childList: true, subtree: true});
+})();
+"""
+
+
+@contextmanager
+def served(base_url: str | None) -> Iterator[str]:
+    if base_url:
+        yield base_url.rstrip("/")
+        return
+    root = Path(tempfile.mkdtemp(prefix="clipshop-web-bench-"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    dist = root / "dist"
+    subprocess.run(["node", "build.mjs"], cwd=ROOT / "web", check=True, env={**os.environ, "CLIPSHOP_WEB_OUT": str(dist)})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPSHOP_")} | {
+        "CLIPSHOP_DATABASE_URL": f"sqlite:///{root / 'bench.db'}",
+        "CLIPSHOP_MEDIA_ROOT": str(root / "media"),
+        "CLIPSHOP_PUBLIC_BASE_URL": url,
+        "CLIPSHOP_WEB_DIST_DIR": str(dist),
+        "CLIPSHOP_LOG_LEVEL": "WARNING",
+    }
+    print("seeding the demo data (transcodes a few clips)...", flush=True)
+    subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "app", "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def measure(page: Any, cdp: Any, url: str) -> tuple[float, int, int]:
+    """(ms to first frame, bytes without video, bytes of video) for one cold load of ``url``."""
+    cdp.send("Network.clearBrowserCache")
+    sizes: dict[str, int] = {}
+    urls: dict[str, str] = {}
+    cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
+    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
+    page.goto(url)
+    try:
+        page.wait_for_function("() => window.__firstFrame !== null", timeout=60_000)
+    except Exception:
+        state = page.evaluate(
+            "() => [location.href, [...document.querySelectorAll('.slide')].map(s => [s.dataset.player,"
+            " s.querySelector('video').readyState, s.querySelector('video').paused])]"
+        )
+        raise RuntimeError(f"no first frame on {url}: {state}") from None
+    first_frame = float(page.evaluate("() => window.__firstFrame"))
+    page.wait_for_timeout(300)  # let the responses of the first frame finish
+    video = other = 0
+    for request_id, size in sizes.items():
+        address = urls.get(request_id, "").split("?")[0]
+        if address.endswith(VIDEO_SUFFIXES):
+            video += size
+        else:
+            other += size
+    return first_frame, other, video
+
+
+def baseline(page: Any, cdp: Any, url: str, mp4_url: str) -> float:
+    """ms from inserting a bare autoplaying <video> of the MP4 to its first frame (cold cache)."""
+    cdp.send("Network.clearBrowserCache")
+    page.goto(f"{url}/healthz")
+    return float(
+        page.evaluate(
+            """(src) => new Promise(done => { const v = document.createElement('video');
+                 v.muted = true; v.autoplay = true; v.playsInline = true; const t0 = performance.now();
+                 v.requestVideoFrameCallback(() => done(performance.now() - t0));
+                 v.src = src; document.body.appendChild(v); })""",
+            mp4_url,
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--base-url", default=None, help="a running ClipShop (default: start one)")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with served(args.base_url) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--autoplay-policy=no-user-gesture-required", "--mute-audio"]
+        )
+        def returning_guest() -> tuple[Any, Any]:
+            """A new guest who answered the onboarding on a first visit (each run has its own:
+            the feed never shows a viewer the same clip twice, and the demo has few clips)."""
+            context = browser.new_context(viewport={"width": 390, "height": 844})
+            context.add_init_script(FIRST_FRAME_PROBE)
+            page = context.new_page()
+            page.goto(f"{url}/")
+            page.get_by_role("button", name="Skip").click()
+            page.wait_for_function("() => window.__firstFrame !== null", timeout=60_000)
+            return context, page
+
+        def cold(path: str) -> tuple[float, int, int]:
+            context, page = returning_guest()
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            try:
+                return measure(page, cdp, f"{url}{path}")
+            finally:
+                context.close()
+
+        context, page = returning_guest()
+        clip_id = page.evaluate("() => document.querySelector('.slide').dataset.clip")
+        item = page.evaluate(
+            "async (id) => { const s = JSON.parse(localStorage.getItem('clipshop.auth'));"
+            " const r = await fetch('/v1/clips/' + id, {headers: {Authorization: 'Bearer ' + s.access}}); return r.json(); }",
+            clip_id,
+        )
+        mp4_url = item["playback"]["mp4"]
+        app_runs: list[tuple[float, int, int]] = []
+        hlsjs_runs: list[tuple[float, int, int]] = []
+        base_runs: list[float] = []
+        for _ in range(args.runs):
+            app_runs.append(cold("/"))
+            hlsjs_runs.append(cold("/?player=hlsjs"))
+            cdp = context.new_cdp_session(page)
+            base_runs.append(baseline(page, cdp, url, mp4_url))
+            cdp.detach()
+        browser.close()
+
+    def med(runs: list[tuple[float, int, int]], i: int) -> float:
+        return statistics.median(r[i] for r in runs)
+
+    print(f"\nfeed page, {args.runs} cold loads each (medians)")
+    print(f"{'':38} {'first frame':>12} {'bytes (no video)':>17} {'video bytes':>12}")
+    print(f"{'web client feed (/)':38} {med(app_runs, 0):>9.0f} ms {med(app_runs, 1) / 1024:>13.1f} KiB {med(app_runs, 2) / 1024:>8.1f} KiB")
+    print(f"{'web client feed, hls.js (/?player=hlsjs)':38} {med(hlsjs_runs, 0):>9.0f} ms {med(hlsjs_runs, 1) / 1024:>13.1f} KiB {med(hlsjs_runs, 2) / 1024:>8.1f} KiB")
+    print(f"{'baseline: bare <video> of the same MP4':38} {statistics.median(base_runs):>9.0f} ms")
+    print("goals: first load <= 200 KiB compressed without video; first frame <= 1500 ms")
+
+
+if __name__ == "__main__":
+    main()

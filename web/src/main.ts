@@ -1,0 +1,135 @@
+// The shell: header navigation, language switch and a small router. Each screen is a feature
+// folder loaded on demand (the feed's first load stays small).
+import "./styles.css";
+import { api, currentUser, onAuthChange, prefetchFeed } from "./core/api";
+import { h, replace } from "./core/dom";
+import { lang, setLang, t, type Lang } from "./core/i18n";
+import type { Role } from "./core/types";
+
+export type Cleanup = (() => void) | void;
+export interface Screen {
+  mount(root: HTMLElement, params: Record<string, string>): Cleanup | Promise<Cleanup>;
+}
+
+interface Route {
+  pattern: RegExp;
+  load: () => Promise<Screen>;
+  role?: Role;
+  full?: boolean; // full-bleed (the feed)
+  title: () => string;
+}
+
+const lazy = (load: () => Promise<{ default: Screen }>) => () => load().then((m) => m.default);
+
+const routes: Route[] = [
+  { pattern: /^\/(?:app\/?|app\/feed\/?)?$/, load: lazy(() => import("./features/feed/feed")), full: true, title: () => t("nav.feed") },
+  { pattern: /^\/app\/login\/?$/, load: lazy(() => import("./features/auth/login")), title: () => t("nav.login") },
+  { pattern: /^\/app\/studio\/clips\/(?<clip>[0-9a-f-]{36})\/?$/, load: lazy(() => import("./features/studio/tagging")), role: "creator", title: () => t("tag.title") },
+  { pattern: /^\/app\/studio\/?$/, load: lazy(() => import("./features/studio/studio")), role: "creator", title: () => t("studio.title") },
+  { pattern: /^\/app\/merchant(?:\/(?<tab>products|import|orders|tags))?\/?$/, load: lazy(() => import("./features/merchant/merchant")), role: "merchant", title: () => t("merchant.title") },
+  { pattern: /^\/app\/admin\/?$/, load: lazy(() => import("./features/admin/admin")), role: "admin", title: () => t("admin.title") },
+];
+
+let cleanup: Cleanup = undefined;
+const root = document.getElementById("root") as HTMLElement;
+
+function link(href: string, label: string, current: boolean): HTMLElement {
+  return h("a", { href, "aria-current": current ? "page" : undefined, "data-nav": "" }, label);
+}
+
+function header(path: string, full: boolean): HTMLElement {
+  const user = currentUser();
+  const signedIn = user && !user.is_guest;
+  const items: HTMLElement[] = [link("/", t("nav.feed"), path === "/" || path.startsWith("/app/feed"))];
+  if (user?.role === "creator") items.push(link("/app/studio", t("nav.studio"), path.startsWith("/app/studio")));
+  if (user?.role === "merchant") items.push(link("/app/merchant", t("nav.merchant"), path.startsWith("/app/merchant")));
+  if (user?.role === "admin") items.push(link("/app/admin", t("nav.admin"), path.startsWith("/app/admin")));
+  const langSelect = h(
+    "select",
+    {
+      "aria-label": t("nav.language"),
+      class: "lang",
+      onchange: (e: Event) => {
+        setLang((e.target as HTMLSelectElement).value as Lang);
+        // a returning viewer's first feed page is fetched while the feed's code downloads
+const onboarded = currentUser() && localStorage.getItem(`clipshop.onboarded.${currentUser()?.id}`);
+if (onboarded && routes[0].pattern.test(location.pathname)) prefetchFeed();
+void render();
+      },
+    },
+    h("option", { value: "en", selected: lang === "en" }, "English"),
+    h("option", { value: "fr", selected: lang === "fr" }, "Français"),
+  );
+  const account = signedIn
+    ? h(
+        "button",
+        {
+          class: "link",
+          type: "button",
+          title: t("auth.signedInAs", { who: user.email || "" }),
+          onclick: async () => {
+            await api.logout();
+            navigate("/");
+          },
+        },
+        t("nav.logout"),
+      )
+    : link(`/app/login?next=${encodeURIComponent(path)}`, t("nav.login"), path.startsWith("/app/login"));
+  return h(
+    "header",
+    { class: full ? "top overlay" : "top" },
+    h("a", { href: "/", class: "brand", "data-nav": "" }, "ClipShop"),
+    h("nav", { "aria-label": t("nav.main") }, h("ul", null, items.map((i) => h("li", null, i)))),
+    h("div", { class: "top-tools" }, langSelect, account),
+  );
+}
+
+export function navigate(to: string, replaceState = false): void {
+  if (replaceState) history.replaceState(null, "", to);
+  else history.pushState(null, "", to);
+  // a returning viewer's first feed page is fetched while the feed's code downloads
+const onboarded = currentUser() && localStorage.getItem(`clipshop.onboarded.${currentUser()?.id}`);
+if (onboarded && routes[0].pattern.test(location.pathname)) prefetchFeed();
+void render();
+}
+
+async function render(): Promise<void> {
+  document.documentElement.lang = lang;
+  if (typeof cleanup === "function") cleanup();
+  cleanup = undefined;
+  const path = location.pathname;
+  const route = routes.find((r) => r.pattern.test(path));
+  const main = h("main", { id: "main", tabindex: -1, class: route?.full ? "full" : "page" });
+  replace(root, header(path, !!route?.full), main);
+  if (!route) {
+    replace(main, h("h1", null, "404"), h("p", null, h("a", { href: "/", "data-nav": "" }, t("nav.feed"))));
+    return;
+  }
+  document.title = `${route.title()} · ClipShop`;
+  const params = { ...(path.match(route.pattern)?.groups ?? {}), ...Object.fromEntries(new URLSearchParams(location.search)) };
+  if (route.role && !api.hasRole(route.role)) {
+    const login = await import("./features/auth/login");
+    cleanup = await login.default.mount(main, { next: path, need: route.role });
+    return;
+  }
+  replace(main, h("p", { class: "muted" }, t("common.loading")));
+  const screen = await route.load();
+  cleanup = await screen.mount(main, params as Record<string, string>);
+}
+
+document.addEventListener("click", (e) => {
+  const a = (e.target as Element).closest?.("a[data-nav]") as HTMLAnchorElement | null;
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
+  e.preventDefault();
+  navigate(a.getAttribute("href") || "/");
+});
+window.addEventListener("popstate", () => void render());
+onAuthChange(() => {
+  const nav = root.querySelector("header.top");
+  if (nav) nav.replaceWith(header(location.pathname, nav.classList.contains("overlay")));
+});
+
+// a returning viewer's first feed page is fetched while the feed's code downloads
+const onboarded = currentUser() && localStorage.getItem(`clipshop.onboarded.${currentUser()?.id}`);
+if (onboarded && routes[0].pattern.test(location.pathname)) prefetchFeed();
+void render();
