@@ -1,7 +1,7 @@
 """Jobs: the ``job`` table (transactional outbox and leases of durable jobs)
 
 Revision ID: 0009_jobs
-Revises: 0006_event_ingest
+Revises: 0007_media
 Create Date: 2026-11-29 14:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_jobs"
-down_revision: str | None = "0006_event_ingest"
+down_revision: str | None = "0007_media"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 commission ledger, payouts, storefront curation and idea lists
 
 Revision ID: 0011_creators
-Revises: 0006_event_ingest
+Revises: 0009_jobs
 Create Date: 2026-11-29 14:35:58.537046
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_creators"
-down_revision: str | None = "0006_event_ingest"
+down_revision: str | None = "0009_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

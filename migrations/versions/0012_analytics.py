@@ -5,7 +5,7 @@ creation time) and whether it was flagged as inauthentic; ``feed_event_retractio
 events discounted after they were counted, for the feed engines to take back out.
 
 Revision ID: 0012_analytics
-Revises: 0006_event_ingest
+Revises: 0011_creators
 Create Date: 2026-11-29 14:35:28.622075
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_analytics"
-down_revision: str | None = "0006_event_ingest"
+down_revision: str | None = "0011_creators"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

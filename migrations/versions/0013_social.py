@@ -6,7 +6,7 @@ decision log, blocked words; the in-app inbox and outbound webhook endpoints, de
 delivery attempts.
 
 Revision ID: 0013_social
-Revises: 0006_event_ingest
+Revises: 0012_analytics
 Create Date: 2026-11-29 14:36:59.496690
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_social"
-down_revision: str | None = "0006_event_ingest"
+down_revision: str | None = "0012_analytics"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

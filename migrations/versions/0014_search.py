@@ -6,7 +6,7 @@ GIN index; a GIN trigram index on the folded names. SQLite: FTS5 tables (Porter 
 prefix indexes; trigram tokenizer) kept in step by triggers.
 
 Revision ID: 0014_search
-Revises: 0006_event_ingest
+Revises: 0013_social
 Create Date: 2026-11-29 14:40:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_search"
-down_revision: str | None = "0006_event_ingest"
+down_revision: str | None = "0013_social"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
