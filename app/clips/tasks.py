@@ -23,6 +23,7 @@ from app.jobs.scratch import purge_dead as purge_dead_scratch
 from app.media import FirstPlayable, MediaJob, MediaLimits, MediaRejected, Rendition, master_playlist
 from app.media.exceptions import PLAIN_MESSAGES, RejectCode
 from app.media.transcode import HLS_MASTER
+from app.notifications import service as notifications_service
 from app.storage import get_storage
 from app.storage.s3 import S3Storage
 
@@ -103,6 +104,9 @@ def _fail(clip_id: uuid.UUID, exc: MediaRejected) -> None:
             clip.status = ClipStatus.failed
             clip.failure_code = exc.code.value
             clip.failure_message = exc.message
+            notifications_service.clip_processed(
+                session, clip_id=clip.id, creator_id=clip.creator_id, status="failed", failure_code=exc.code.value
+            )
 
 
 def _fetch_source(key: str, target: Path) -> None:
@@ -247,6 +251,10 @@ def run_transcode(clip_id: uuid.UUID) -> str:
                     clip.failure_code = None
                     clip.failure_message = None
                     clip.ready_at = utcnow()
+                    # playable from now on: the creator hears of it at once, not when the ladder ends
+                    notifications_service.clip_processed(
+                        session, clip_id=clip.id, creator_id=clip.creator_id, status="ready"
+                    )
                 if not job.has_rest:
                     return "ready"
             rest = job.rest()

@@ -96,19 +96,28 @@ BPS = 10_000
 def _announce(
     session: Session, *, user_id: uuid.UUID | None, event_type: str, payload: dict[str, Any]
 ) -> None:
-    """The programme's one way to tell the world: ``app.notifications.service.emit_event`` (in-app
-    notification + signed outbound webhook) when that module exists, otherwise a log line."""
-    try:
-        from app.notifications import service as notifications_service  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        notifications_service = None
-    emit = getattr(notifications_service, "emit_event", None)
-    if emit is None:
-        logger.info(
-            "creator programme event %s", event_type, extra={"user_id": str(user_id), "payload": payload}
-        )
+    """The programme's one way to tell the world: an entry in the creator's inbox and a signed
+    outbound webhook to their endpoints (sent after the commit)."""
+    from app.notifications import service as notifications_service
+
+    if user_id is None:
         return
-    emit(session, user_id=user_id, event_type=event_type, payload=payload)
+    title = _INBOX_TITLES.get(event_type)
+    if title is not None:
+        notifications_service.notify(
+            session, user_id=user_id, kind=event_type.replace(".", "_"), title=title, data=payload
+        )
+    notifications_service.emit_event(session, user_id=user_id, event_type=event_type, payload=payload)
+
+
+_INBOX_TITLES = {
+    "commission.pending": "You earned a commission",
+    "commission.payable": "A commission is ready to be paid",
+    "collaboration.invited": "A merchant invited you to a collaboration",
+    "creator.admission_changed": "Your creator programme status changed",
+    "payout.created": "A payout is on its way",
+    "payout.paid": "Your payout was paid",
+}
 
 
 # --- cursors ------------------------------------------------------------------------------------
@@ -972,6 +981,18 @@ def order_paid(session: Session, order: Any) -> list[OrderLineCommission]:
                 )
             )
             session.flush()
+            _announce(
+                session,
+                user_id=record.creator_id,
+                event_type="commission.pending",
+                payload={
+                    "order_id": str(order.id),
+                    "clip_id": str(record.clip_id) if record.clip_id else None,
+                    "currency": record.currency,
+                    "commission_minor": commission,
+                    "payable_at": record.payable_at.isoformat(),
+                },
+            )
         written.append(record)
     return written
 
