@@ -79,7 +79,7 @@ def tokens(api: str, env: dict[str, str]) -> dict[str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--max-examples", type=int, default=3, help="test cases per operation and phase")
+    parser.add_argument("--max-examples", type=int, default=2, help="test cases per operation and phase")
     parser.add_argument("--roles", default=",".join(ROLES))
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument(

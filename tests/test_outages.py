@@ -23,7 +23,9 @@ def _assert_unavailable(response: Any, elapsed: float) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "service_unavailable"
     assert int(response.headers["retry-after"]) >= 1
-    assert elapsed < 1.5, f"took {elapsed:.2f}s"
+    # about a second when the machine is quiet; the bound leaves room for a busy CI box while
+    # still failing a wait on the pool (30 s before) or on a connect timeout
+    assert elapsed < 3.0, f"took {elapsed:.2f}s"
 
 
 def _timed(call: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
