@@ -37,6 +37,7 @@ from app.jobs import outbox, scratch
 logger = logging.getLogger("clipshop.jobs")
 
 QUEUES = ("default", "transcode")
+INPROCESS_STOP_TIMEOUT_MS = 10_000
 
 _current = threading.local()
 
@@ -245,7 +246,9 @@ def stop_inprocess_worker() -> bool:
     from app.jobs.periodic import stop_periodic_maintenance
 
     stop_periodic_maintenance()
-    _worker.stop()  # running jobs finish first, their leases renewed meanwhile
+    # Running jobs get a few seconds to finish (their leases renewed meanwhile); one still
+    # running after that is retried by another process once its lease expires.
+    _worker.stop(timeout=INPROCESS_STOP_TIMEOUT_MS)
     stop_job_runtime(release_scratch=False)  # the process's temporary files live there
     _worker = None
     return True

@@ -24,7 +24,7 @@ from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import is_postgres, session_scope, utcnow
+from app.db import get_engine, is_postgres, session_scope, utcnow
 from app.jobs.models import Job, JobStatus
 
 logger = logging.getLogger("clipshop.jobs")
@@ -81,9 +81,28 @@ def add_job(session: Session, actor_fn: Any, args: Iterable[Any], kwargs: dict[s
 # --- relay --------------------------------------------------------------------------------------
 
 
+def _sqlite_nothing_pending() -> bool:
+    """On SQLite every transaction takes the write lock: look without one first (the relay
+    polls every couple of seconds, and the feed's writers share that lock)."""
+    engine = get_engine()
+    if engine.dialect.name != "sqlite":
+        return False
+    raw = engine.raw_connection()  # autocommit: no BEGIN, no write lock
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT 1 FROM job WHERE status = 'pending' LIMIT 1")
+        found = cursor.fetchone() is not None
+        cursor.close()
+    finally:
+        raw.close()
+    return not found
+
+
 def relay_once(broker: dramatiq.Broker, limit: int = RELAY_BATCH) -> int:
     """Send due ``pending`` rows to the broker; returns how many were sent. Raises the broker's
     error when it refused the first one (the rows stay pending and are tried again)."""
+    if _sqlite_nothing_pending():
+        return 0
     now = utcnow()
     sent = 0
     with session_scope() as session:
