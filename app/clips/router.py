@@ -359,7 +359,7 @@ _MEDIA_ROUTE: dict[str, Any] = {
         200: {"description": "The file (HTTP Range supported on local storage)"},
         304: {"description": "Not modified (`If-None-Match` / `If-Modified-Since`)"},
         307: {"description": "S3: a short-lived presigned GET of the object"},
-        **problem_responses(404, 416),
+        **problem_responses(404, 416, 422),
     },
     "description": MEDIA_DESCRIPTION,
 }

@@ -35,7 +35,7 @@ def create_tag(clip_id: uuid.UUID, data: TagCreate, user: CurrentUser, session: 
     return _read(session, clip_id, tag.id, user)
 
 
-@router.get("/v1/clips/{clip_id}/tags", response_model=TagList, responses=problem_responses(404))
+@router.get("/v1/clips/{clip_id}/tags", response_model=TagList, responses=problem_responses(401, 404))
 def list_tags(clip_id: uuid.UUID, user: OptionalUser, session: SessionDep) -> TagList:
     """Tags with the SKU's live price, image, availability and a buy action."""
     clip = service.visible_clip(session, clip_id, user)
