@@ -38,7 +38,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, select, text
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from app.analytics import sql
@@ -214,16 +214,23 @@ def check_slice(session: Session, events: str, selection: str, params: dict[str,
         keys: set[tuple[uuid.UUID, datetime]] = {(b["target_id"], b["window_start"]) for b in burst_rows}
         follow_targets = {r.creator_id for r in rows if r.type == "follow"}
         be = AnalyticsBurstEngager
-        for target, window_start in keys:
+        crowded = _crowded(
+            session,
+            select(be.target_id, be.window_start, func.count())
+            .where(be.target_id.in_(list({t for t, _ in keys})))
+            .group_by(be.target_id, be.window_start),
+            keys,
+            settings.analytics_burst_min_accounts - 1,
+        )
+        for target, window_start in crowded:
             users = list(
                 session.scalars(
                     select(be.user_id).where(be.target_id == target, be.window_start == window_start)
                 )
             )
-            if len(users) >= settings.analytics_burst_min_accounts:
-                code = "follow_spike" if target in follow_targets else "engagement_burst"
-                for user in users:
-                    flag(user, code, f"{len(users)} new or dormant accounts within {window // 60} minutes")
+            code = "follow_spike" if target in follow_targets else "engagement_burst"
+            for user in users:
+                flag(user, code, f"{len(users)} new or dormant accounts within {window // 60} minutes")
 
     # --- many accounts behind one device / fresh accounts behind one address
     shared_rows = []
@@ -237,14 +244,23 @@ def check_slice(session: Session, events: str, selection: str, params: dict[str,
     if shared_rows:
         session.execute(_insert(session, AnalyticsSharedKey).on_conflict_do_nothing(), shared_rows)
         sk = AnalyticsSharedKey
-        for kind, key in {(s["key_kind"], s["key"]) for s in shared_rows}:
-            users = list(session.scalars(select(sk.user_id).where(sk.key_kind == kind, sk.key == key)))
-            limit = (
-                settings.analytics_device_max_accounts
-                if kind == "device"
-                else settings.analytics_ip_max_fresh_accounts
+        for kind, limit in (
+            ("device", settings.analytics_device_max_accounts),
+            ("ip", settings.analytics_ip_max_fresh_accounts),
+        ):
+            wanted = {s["key"] for s in shared_rows if s["key_kind"] == kind}
+            if not wanted:
+                continue
+            crowded_keys = _crowded(
+                session,
+                select(sk.key, func.count())
+                .where(sk.key_kind == kind, sk.key.in_(list(wanted)))
+                .group_by(sk.key),
+                None,
+                limit,
             )
-            if len(users) > limit:
+            for (key,) in crowded_keys:
+                users = list(session.scalars(select(sk.user_id).where(sk.key_kind == kind, sk.key == key)))
                 code = "shared_device" if kind == "device" else "shared_address"
                 for user in users:
                     flag(
@@ -327,6 +343,24 @@ def check_slice(session: Session, events: str, selection: str, params: dict[str,
         )
     for start in range(0, len(ids), 5000):
         feed_service.discount_events(session, f"id IN ({sql.id_list(ids[start : start + 5000])})", {})
+
+
+def _crowded(session: Session, counted: Any, keys: set[Any] | None, limit: int) -> list[tuple[Any, ...]]:
+    """The groups of ``counted`` (key columns..., count) with more than ``limit`` accounts (and
+    among ``keys`` when given): one grouped query instead of one per key."""
+    out = []
+    for row in session.execute(counted):
+        key = tuple(
+            _time(v) if isinstance(v, str | datetime) and not isinstance(v, uuid.UUID) and _is_time(v) else v
+            for v in row[:-1]
+        )
+        if row[-1] > limit and (keys is None or key in keys):
+            out.append(key)
+    return out
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, datetime)
 
 
 def _flagged_in_slice(session: Session, events: str, params: dict[str, Any]) -> set[uuid.UUID]:

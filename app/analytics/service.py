@@ -449,16 +449,19 @@ def merchant_dashboard(session: Session, organisation_id: uuid.UUID, p: Period) 
         }
         for s in skus
     ]
-    # the clips and creators that carry and sell this merchant's products
+    # the clips and creators that carry and sell this merchant's products: the ten that sold
+    # most (ranked on the sales rollups alone; full figures for those ten only)
     clip_ids = clips_of(session, "merchant", organisation_id)
-    clip_rows = [{"clip_id": str(i), **row} for i, row in rows_for(session, "clip", clip_ids, p)]
+    top_clip_ids = _top_sellers(session, "clip", clip_ids, p)
+    clip_rows = [{"clip_id": str(i), **row} for i, row in rows_for(session, "clip", top_clip_ids, p)]
     creator_ids = sorted(
         {c for c in (creator_of_clip_map(session, clip_ids).values()) if c is not None}, key=str
     )
-    profiles = accounts_service.get_creator_profiles(session, creator_ids)
+    top_creator_ids = _top_sellers(session, "creator", creator_ids, p)
+    profiles = accounts_service.get_creator_profiles(session, top_creator_ids)
     creator_rows = [
         {"creator_id": str(i), "handle": profiles[i].handle if i in profiles else None, **row}
-        for i, row in rows_for(session, "creator", creator_ids, p)
+        for i, row in rows_for(session, "creator", top_creator_ids, p)
     ]
     return {
         "period": p.as_dict(),
@@ -468,6 +471,19 @@ def merchant_dashboard(session: Session, organisation_id: uuid.UUID, p: Period) 
         "top_clips": _top(clip_rows),
         "top_creators": _top(creator_rows),
     }
+
+
+def _top_sellers(
+    session: Session, kind: str, ids: list[uuid.UUID], p: Period, n: int = 10
+) -> list[uuid.UUID]:
+    """The ``n`` entities among ``ids`` with the most revenue (then orders) in the period; fewer
+    sellers than ``n``: the rest in id order."""
+    sales = sales_totals(session, kind, ids, p.start, p.end)
+    ranked = sorted(sales, key=lambda i: (-sum(sales[i].revenue.values()), -sales[i].orders, str(i)))[:n]
+    if len(ranked) < n:
+        chosen = set(ranked)
+        ranked += [i for i in sorted(ids, key=str) if i not in chosen][: n - len(ranked)]
+    return ranked
 
 
 def creator_of_clip_map(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
