@@ -333,7 +333,7 @@ class SearchRuntime:
                 if settings.search_index_in_process:
                     from app.search import tasks
 
-                    tasks.index_round()
+                    tasks.index_round(full=tasks.full_round_due())
                 session = new_session()
                 try:
                     self.catch_up(session)

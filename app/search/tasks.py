@@ -75,10 +75,18 @@ def reindex() -> None:
     log.info("search reindex", extra=index_all(full=True))
 
 
+def full_round_due() -> bool:
+    with session_scope() as session:
+        return indexing.full_round_due(session, FULL_ROUND_EVERY)
+
+
 @actor(queue="default", max_retries=1, time_limit=900_000, actor_name="search_maintenance")
 def maintenance() -> None:
-    """Periodic (``app.jobs.periodic``): a catch-up round (a full one at most every
-    ``FULL_ROUND_EVERY``: it rereads everything) and the pending embeddings."""
-    with session_scope() as session:
-        full = indexing.full_round_due(session, FULL_ROUND_EVERY)
-    log.info("search maintenance", extra=index_all(full=full, time_budget_seconds=600.0))
+    """Periodic (``app.jobs.periodic``) in worker processes: a catch-up round (a full one at
+    most every ``FULL_ROUND_EVERY``: it rereads everything) and the pending embeddings. In the
+    embedded mode (in-process worker) each process's search thread does this work instead."""
+    from app import jobs
+
+    if jobs.is_inprocess():
+        return
+    log.info("search maintenance", extra=index_all(full=full_round_due(), time_budget_seconds=600.0))
