@@ -1699,9 +1699,15 @@ def storefront(session: Session, creator_id: uuid.UUID, *, include_hidden: bool)
     """Products the creator features in ready public clips, with live price and availability
     and the clips they appear in: pinned first (latest pin first), then by units sold through
     the creator (net of refunds), then the most recently featured."""
+    from app.social import service as social_service
+
     rows = tags_service.creator_featured_tags(session, creator_id)
+    # clips hidden by moderation leave the storefront at once, with the products only they carry
+    hidden = social_service.hidden_clip_ids(session, list({row[0] for row in rows})) if rows else set()
     clips: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]] = {}
     for clip_id, tag_id, sku_id, product_id, _ready_at in rows:
+        if clip_id in hidden:
+            continue
         clips.setdefault(product_id, [])
         if all(existing[0] != clip_id for existing in clips[product_id]):
             clips[product_id].append((clip_id, tag_id, sku_id))

@@ -140,3 +140,24 @@ def test_idea_lists_named_ordered_shareable(client, make_user):
     assert client.delete(f"/v1/me/idea-lists/{idea['id']}", headers=creator).status_code == 204
     assert client.get(f"/v1/idea-lists/{idea['id']}").status_code == 404
     assert client.get(f"/v1/idea-lists/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_clip_hidden_by_moderation_leaves_the_storefront_at_once(client, make_user):
+    shop = make_shop(client, make_user, price=1_000)
+    second_product, second_sku = add_product(client, shop, price=2_000)
+    creator_user, creator = make_user("creator")
+    handle = creator_user["creator"]["handle"]
+    tagged_clip(client, creator, creator_user["id"], shop.sku_id)
+    bad_clip, _ = tagged_clip(client, creator, creator_user["id"], second_sku)
+    before = client.get(f"/v1/creators/{handle}/storefront").json()["items"]
+    assert {i["product_id"] for i in before} == {shop.product_id, second_product}
+
+    _, admin = make_user("admin")
+    hide = client.post(
+        "/v1/admin/moderation/actions",
+        json={"target_type": "clip", "target_id": str(bad_clip), "action": "hide", "reason": "counterfeit"},
+        headers=admin,
+    )
+    assert hide.status_code == 201, hide.text
+    after = client.get(f"/v1/creators/{handle}/storefront").json()["items"]
+    assert [i["product_id"] for i in after] == [shop.product_id]
