@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import socket
@@ -77,6 +78,32 @@ def tokens(api: str, env: dict[str, str]) -> dict[str, str]:
     return found
 
 
+def opaque_value_rules(schema: dict[str, object]) -> str:
+    """Per-operation rules for values a fuzzer cannot make up, derived from the schema so that new
+    routes are covered: a made-up `cursor` of any cursor-paged list is refused (400
+    invalid_cursor, 410 cursor_expired), and so is an unsigned request to a route whose access
+    rule is a signature (400 invalid_signature, 503 while no secret is configured)."""
+    configured = set(re.findall(r'^include-name = "([^"]+)"', CONFIG.read_text(), re.MULTILINE))
+    rules = []
+    for path, item in (schema.get("paths") or {}).items():  # type: ignore[union-attr]
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            name = f"{method.upper()} {path}"
+            if name in configured:
+                continue
+            cursor = any(p.get("name") == "cursor" and p.get("in") == "query" for p in operation.get("parameters", []))
+            signed = str(operation.get("x-access", "")).startswith("webhook_signature")
+            if cursor or signed:
+                extra = '"400", "410"' if cursor else '"400", "503"'
+                rules.append(
+                    f'\n[[operations]]\ninclude-name = "{name}"\n'
+                    f'checks.positive_data_acceptance.expected-statuses = '
+                    f'["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx", {extra}]\n'
+                )
+    return "".join(rules)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-examples", type=int, default=2, help="test cases per operation and phase")
@@ -111,13 +138,16 @@ def main() -> int:
                 print("the server did not start", file=sys.stderr)
                 return 1
             time.sleep(0.3)
-        httpx.get(f"{api}/openapi.json", timeout=300).raise_for_status()  # built once, then cached
+        schema = httpx.get(f"{api}/openapi.json", timeout=300)  # built once, then cached
+        schema.raise_for_status()
+        config = root / "schemathesis.toml"
+        config.write_text(CONFIG.read_text() + opaque_value_rules(schema.json()))
         found = tokens(api, env)
         for role in args.roles.split(","):
             command = [
                 # this interpreter's schemathesis (the console script's shebang may point elsewhere)
                 sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()",
-                "--config-file", str(CONFIG),
+                "--config-file", str(config),
                 "run", f"{api}/openapi.json", "--checks", "all", "--max-examples", str(args.max_examples),
                 "--phases", args.phases, "--workers", "1", "--no-shrink",
                 "--request-timeout", "30", "--generation-database", "none", "--wait-for-schema", "120",

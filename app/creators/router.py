@@ -781,6 +781,7 @@ def settle_payout(
         "`payout_already_settled` (409)."
     ),
     responses=problem_responses(400, 404, 409, 503),
+    openapi_extra={"x-required-headers": ["ClipShop-Signature"], "x-access": "webhook_signature"},
 )
 async def payout_webhook(request: Request, session: SessionDep) -> PayoutWebhookAck:
     from starlette.concurrency import run_in_threadpool
