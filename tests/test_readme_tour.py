@@ -1,6 +1,6 @@
 """The README's API tour runs top to bottom against a live server.
 
-Every ```sh block from "## API tour" on is run, in order, as one bash script (with ``API``
+Every ```sh block from "## API tour" to the end-of-tour marker is run, in order, as one bash script (with ``API``
 pointing at a uvicorn started here on a free loopback port). ``curl`` is wrapped only to record
 each answer's status on stderr; every answer must be a success except the documented error
 example.
@@ -29,7 +29,7 @@ EXPECTED_ERRORS = {"/v1/creators/nobody": 404}
 
 def tour_script(port: int) -> str:
     text = README.read_text()
-    tour = text[text.index("## API tour") :]
+    tour = text[text.index("## API tour") : text.index("<!-- end of the API tour")]
     blocks = re.findall(r"```sh\n(.*?)```", tour, flags=re.S)
     assert len(blocks) >= 4, "the API tour lost its shell blocks"
     script = "\n".join(blocks)
