@@ -48,6 +48,36 @@ _ATTRIBUTE = "__clipshop_access__"
 DECLARED: dict[tuple[str, str], str] = {
     # media files: public renditions (what is private is decided inside the route)
     ("GET", "/v1/media/{key:path}"): "public",
+    ("HEAD", "/v1/media/{key:path}"): "public",
+    # public reads: the catalogue browser, creator profiles, storefronts, idea lists, share links,
+    # suggestions (what is private is decided inside each route, by visibility and moderation)
+    ("GET", "/v1/products"): "public",
+    ("GET", "/v1/creators/{handle}"): "public",
+    ("GET", "/v1/creators/{handle}/clips"): "public",
+    ("GET", "/v1/creators/{handle}/storefront"): "public",
+    ("GET", "/v1/creators/{handle}/idea-lists"): "public",
+    ("GET", "/v1/idea-lists/{idea_list_id}"): "public",
+    ("GET", "/v1/search/suggest"): "public",
+    ("GET", "/s/{code}"): "public",
+    # analytics of one clip: its creator, merchants whose products it carries, admins
+    ("GET", "/v1/analytics/clips/{clip_id}"): "authenticated+owner",
+    # a creator's figures and authenticity: the creator themself, any merchant, admins
+    ("GET", "/v1/analytics/creators/{handle}"): "merchant",
+    ("GET", "/v1/analytics/creators/{handle}/authenticity"): "merchant",
+    # a merchant organisation's webhooks and poll results: members only (an admin has no organisation)
+    ("GET", "/v1/merchant/webhooks/event-types"): "merchant_member",
+    ("GET", "/v1/merchant/webhooks"): "merchant_member",
+    ("GET", "/v1/merchant/webhooks/{endpoint_id}"): "merchant_member",
+    ("GET", "/v1/merchant/webhooks/{endpoint_id}/deliveries"): "merchant_member",
+    ("GET", "/v1/merchant/webhooks/{endpoint_id}/deliveries/{delivery_id}"): "merchant_member",
+    ("GET", "/v1/merchant/polls"): "merchant_member",
+    # tag suggestions: merchants (for their own products), and the clip's own creator
+    ("GET", "/v1/clips/{clip_id}/tag-suggestions"): "merchant_member",
+    # the web client's pages and assets (the API calls they make carry their own rules)
+    ("GET", "/"): "public",
+    ("GET", "/app"): "public",
+    ("GET", "/app/{path:path}"): "public",
+    ("GET", "/app/assets/{name}"): "public",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -73,8 +73,16 @@ def test_access_rules_are_published_in_openapi(client):
     assert paths["/v1/admin/users"]["get"]["x-access"] == "admin"
 
 
+# Tables the service's own background threads write while the matrix runs (the job outbox and its
+# leases, the search index catching up, analytics rollups and the feed's aggregates): not state a
+# request can change, so they are left out of the comparison.
+BACKGROUND_TABLES = {
+    "job", "search_document", "search_state", "clip_stat", "feed_aggregate_state",
+}
+
+
 def _snapshot(db_url: str) -> str:
-    """A digest of every table's rows."""
+    """A digest of every table's rows (but those written in the background)."""
     from app.db import Base, get_engine
     from app.registry import import_all_models
 
@@ -82,6 +90,10 @@ def _snapshot(db_url: str) -> str:
     digest = hashlib.sha256()
     with get_engine().connect() as connection:
         for table in Base.metadata.sorted_tables:
+            if table.name in BACKGROUND_TABLES or (
+                table.name.startswith(("analytics_", "search_")) and table.name != "analytics_shortlist"
+            ):
+                continue
             rows = connection.execute(select(table)).all()
             digest.update(table.name.encode())
             for row in sorted(repr(tuple(row)) for row in rows):
@@ -129,6 +141,20 @@ def world(client, make_user) -> dict[str, Any]:
         "handle": owner_creator["creator"]["handle"],
         "slug": "beauty",
         "key": f"clips/{clip_id}/poster.jpg",
+        # resources of the newer domains nobody here owns: unknown ids answer 404 to everyone
+        # (refusals are still checked: 401 for anonymous, 401/403/404 for the others)
+        "category": "beauty",
+        "code": "nosuchcode",
+        "tag": "nosuchtag",
+        "name": "app.js",
+        "path": "feed",
+        **{
+            name: str(uuid.uuid4())
+            for name in (
+                "collaboration_id", "comment_id", "creator_id", "delivery_id", "endpoint_id",
+                "idea_list_id", "notification_id", "payout_id", "poll_id", "report_id", "run_id", "word_id",
+            )
+        },
     }
     callers: dict[str, dict[str, str]] = {"anonymous": {}}
     for role in CALLERS[1:]:
@@ -157,6 +183,7 @@ def _body(path: str, params: dict[str, str]) -> Any:
 
 def test_role_matrix(client, world, database_url):
     checked = 0
+    problems: list[str] = []
     for route in api_routes():
         rule = route_access(route)
         assert rule is not None, route.path
@@ -173,14 +200,18 @@ def test_role_matrix(client, world, database_url):
                     expected = {401} if caller == "anonymous" else {401, 403, 404}
                     if rule == "webhook_signature":  # no token, a signature: 400 invalid_signature
                         expected = {400}
-                    assert response.status_code in expected, f"{label}: {response.status_code} {response.text[:300]}"
-                    assert response.headers["content-type"] == "application/problem+json", label
+                    if response.status_code not in expected:
+                        problems.append(f"{label}: {response.status_code} {response.text[:200]}")
+                    elif response.headers["content-type"] != "application/problem+json":
+                        problems.append(f"{label}: not a problem document")
                     checked += 1
                 elif method == "GET":
                     response = client.request(method, url, headers=headers)
-                    assert response.status_code not in (401, 403), f"{label}: {response.status_code} {response.text[:300]}"
-        if before is not None:
-            assert _snapshot(database_url) == before, f"a refused call to {route.path} changed the database"
+                    if response.status_code in (401, 403):
+                        problems.append(f"{label}: {response.status_code} {response.text[:200]}")
+        if before is not None and _snapshot(database_url) != before:
+            problems.append(f"a refused call to {route.path} changed the database")
+    assert not problems, "\n".join(problems)  # every offender at once
     assert checked > 100
 
 
