@@ -368,7 +368,14 @@ def test_imports_left_without_a_job_are_swept(client: Any, make_user: Any) -> No
         ids.append(uuid.UUID(response.json()["id"]))
     jobs.drain()
     lost, gave_up = ids
-    # as if one import's message had been lost before the outbox existed, and the other's job gave up
+    # as if one import's message had been lost before the outbox existed (so it never ran, and its
+    # uploaded file is still stored), and the other's job gave up
+    from app.storage import get_storage
+
+    with session_scope() as session:
+        lost_row = session.get(CatalogImport, lost)
+        assert lost_row is not None
+        get_storage().put_bytes(lost_row.file_key, csv, "text/csv")
     with session_scope() as session:
         key = {i: outbox.run_key("run_import", [str(i)], {}) for i in ids}
         session.execute(delete(Job).where(Job.run_key == key[lost]))
