@@ -68,7 +68,7 @@ class MediaJob:
     def first(self) -> FirstPlayable:
         stage = self.encoder.first()
         frames = self.out_dir / "frames"
-        images = write_images(sorted(frames.glob("poster_*.png")), self.out_dir / "images")
+        images = write_images(sorted(frames.glob("poster_*.ppm")), self.out_dir / "images")
         board = build_storyboard(
             sorted(frames.glob("board_*.jpg")), storyboard_interval(self.duration), self.duration,
             self.out_dir / "storyboard",

@@ -226,8 +226,8 @@ def first_pass_command(src: Path, out_dir: Path, probe: ProbeResult, rung: Rung)
     ]
     return [
         *_ffmpeg_head(src, probe), "-filter_complex", ";".join(graph),
-        "-map", "[poster]", "-fps_mode", "passthrough", "-c:v", "png", "-f", "image2",
-        str(frames / "poster_%02d.png"),
+        "-map", "[poster]", "-fps_mode", "passthrough", "-c:v", "ppm", "-f", "image2",
+        str(frames / "poster_%02d.ppm"),
         "-map", "[board]", "-fps_mode", "passthrough", "-c:v", "mjpeg", "-q:v", "4", "-f", "image2",
         str(frames / "board_%04d.jpg"),
         *_hls_outputs(out_dir, probe, [rung], 0, FIRST_MASTER),
