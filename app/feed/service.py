@@ -693,12 +693,7 @@ def as_timestamp(value: datetime) -> float:
 
 
 def follower_count(session: Session, creator_id: uuid.UUID) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).select_from(CreatorFollow).where(CreatorFollow.creator_id == creator_id)
-        )
-        or 0
-    )
+    return follower_counts(session, [creator_id]).get(creator_id, 0)
 
 
 def creator_audience(session: Session, creator_id: uuid.UUID) -> dict[str, int]:
