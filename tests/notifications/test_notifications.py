@@ -126,11 +126,16 @@ def detail_time(attempt: dict[str, Any]) -> Any:
     return datetime.fromisoformat(attempt["attempted_at"])
 
 
-def test_retries_give_up_and_overdue_deliveries_are_swept(client: Any, make_user: Any, receiver: Receiver, settings: Any) -> None:
+def test_retries_give_up_and_overdue_deliveries_are_swept(
+    client: Any, make_user: Any, receiver: Receiver, settings: Any, monkeypatch: Any
+) -> None:
     from app.db import session_scope, utcnow
-    from app.notifications import service
+    from app.notifications import service, tasks
     from app.notifications.models import WebhookDelivery
 
+    # This test makes each attempt itself: the delivery job must not race it for the lease.
+    enqueued: list[tuple[uuid.UUID, float]] = []
+    monkeypatch.setattr(tasks, "enqueue_delivery", lambda _s, delivery_id, delay=0.0: enqueued.append((delivery_id, delay)))
     settings.webhook_retry_schedule_seconds, before = [60.0], settings.webhook_retry_schedule_seconds
     try:
         creator, creator_h = make_user("creator")
@@ -141,7 +146,9 @@ def test_retries_give_up_and_overdue_deliveries_are_swept(client: Any, make_user
                 session, clip_id=uuid.uuid4(), creator_id=uuid.UUID(creator["id"]), status="failed", failure_code="too_long"
             )
             delivery_id = session.query(WebhookDelivery.id).scalar()
+        assert enqueued == [(delivery_id, 0.0)]
         assert service.attempt_delivery(delivery_id) == "retry"
+        assert enqueued[-1] == (delivery_id, 60.0)  # the next attempt is scheduled a minute ahead
         assert service.attempt_delivery(delivery_id) == "skipped"  # not due for a minute
         with session_scope() as session:
             assert service.due_deliveries(session) == []

@@ -238,7 +238,8 @@ def _ready(api: str, headers: dict[str, str], clip_id: str) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
         clip = HTTP.get(f"{api}/v1/clips/{clip_id}", headers=headers).json()
         assert clip["status"] not in ("failed", "deleted"), clip
-        return clip if clip["status"] == "ready" else None
+        # ``ready`` comes with the first rung; the whole ladder is there once playback is complete
+        return clip if clip["status"] == "ready" and clip["playback_complete"] else None
 
     result: dict[str, Any] = _wait_for(check, 300, f"clip {clip_id} to be ready")
     return result
