@@ -21,7 +21,11 @@ run_pytest() {
 }
 
 PG_URL="${CLIPSHOP_TEST_DATABASE_URL:-}"
-CLIPSHOP_TEST_DATABASE_URL="" run_pytest "SQLite" "$@"
+# Tests marked postgres_pass (the in-process schemathesis run) go to the PostgreSQL pass when
+# there is one: on SQLite they would only repeat it.
+POSTGRES_PASS_FOLLOWS=0
+[ -n "$PG_URL" ] && POSTGRES_PASS_FOLLOWS=1
+CLIPSHOP_TEST_DATABASE_URL="" CLIPSHOP_TEST_POSTGRES_PASS_FOLLOWS=$POSTGRES_PASS_FOLLOWS run_pytest "SQLite" "$@"
 if [ -n "$PG_URL" ]; then
     CLIPSHOP_TEST_DATABASE_URL="$PG_URL" run_pytest "PostgreSQL" "$@"
 else

@@ -48,13 +48,20 @@ os.environ.update(
 os.environ.pop("CLIPSHOP_REDIS_URL", None)
 
 
+# scripts/test.sh sets this on its SQLite pass when a PostgreSQL pass follows
+_POSTGRES_PASS_FOLLOWS = os.environ.get("CLIPSHOP_TEST_POSTGRES_PASS_FOLLOWS") == "1"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _PG_ADMIN_URL:
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set CLIPSHOP_TEST_DATABASE_URL)")
+    once = pytest.mark.skip(reason="runs once, in the PostgreSQL pass that follows")
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+        elif _POSTGRES_PASS_FOLLOWS and "postgres_pass" in item.keywords:
+            item.add_marker(once)
 
 
 def is_postgres_run() -> bool:

@@ -114,5 +114,5 @@ def test_readme_api_tour_runs_top_to_bottom(tmp_path):
             continue
         if int(status) >= 400:
             failures.append(f"{status} {path}")
-    assert not failures, f"tour commands failed: {failures}\n{result.stdout[-3000:]}"
+    assert not failures, f"tour commands failed: {failures}\n{result.stdout}"
     assert '"status":"ready"' in result.stdout  # the uploaded clip was transcoded
