@@ -78,7 +78,7 @@ export async function mountPayouts(panel: HTMLElement): Promise<void> {
       run.payouts.length
         ? h(
             "div",
-            { class: "table-wrap" },
+            { class: "table-wrap", tabindex: 0 },
             h(
               "table",
               null,

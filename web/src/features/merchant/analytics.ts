@@ -60,7 +60,7 @@ export async function mountAnalytics(panel: HTMLElement): Promise<void> {
         ),
         h(
           "div",
-          { class: "table-wrap" },
+          { class: "table-wrap", tabindex: 0 },
           h(
             "table",
             { class: "sku-table" },

@@ -6,15 +6,21 @@ import { dateTime, t, type Key } from "../../core/i18n";
 import type { Notification } from "../../core/types";
 import type { Screen } from "../../main";
 
+// The kinds the API sends today (programme kinds are its event types with "_" for ".").
 const KINDS: Record<string, Key> = {
   new_follower: "inbox.kind.new_follower",
   reply: "inbox.kind.reply",
   mention: "inbox.kind.mention",
   clip_ready: "inbox.kind.clip_ready",
   clip_failed: "inbox.kind.clip_failed",
-  commission_earned: "inbox.kind.commission_earned",
+  commission_earned: "inbox.kind.commission",
+  commission_pending: "inbox.kind.commission",
+  commission_payable: "inbox.kind.commission",
   collaboration_invitation: "inbox.kind.collaboration_invitation",
+  collaboration_invited: "inbox.kind.collaboration_invitation",
   creator_admission_changed: "inbox.kind.creator_admission_changed",
+  payout_created: "inbox.kind.payout",
+  payout_paid: "inbox.kind.payout",
   moderation: "inbox.kind.moderation",
 };
 
@@ -24,9 +30,9 @@ function publish(unread: number): void {
 
 function target(n: Notification): string | null {
   const clip = typeof n.data.clip_id === "string" ? n.data.clip_id : null;
-  if (n.kind === "collaboration_invitation") return "/app/studio/collaborations";
+  if (n.kind.startsWith("collaboration_")) return "/app/studio/collaborations";
   if (n.kind === "creator_admission_changed") return "/app/studio/programme";
-  if (n.kind === "commission_earned") return "/app/studio/earnings";
+  if (n.kind.startsWith("commission_") || n.kind.startsWith("payout_")) return "/app/studio/earnings";
   if (n.kind === "new_follower" && typeof n.data.handle === "string") return `/app/creators/${encodeURIComponent(n.data.handle)}`;
   if (n.kind === "clip_failed" && clip) return "/app/studio";
   return clip ? `/app/clips/${clip}` : null;

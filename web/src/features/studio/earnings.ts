@@ -27,7 +27,7 @@ export async function mountEarnings(panel: HTMLElement): Promise<void> {
   const csv = h("button", { type: "button" }, t("earnings.csv"));
   csv.addEventListener("click", () => void download("/v1/me/earnings/ledger.csv", "clipshop-earnings.csv").catch((e) => toast(t("common.error", { detail: problemText(e) }), "error")));
   const table = (caption: string, head: string[], body: HTMLElement) =>
-    h("div", { class: "table-wrap" }, h("table", null, h("caption", { class: "sr-only" }, caption), h("thead", null, h("tr", null, head.map((c) => h("th", { scope: "col" }, c)))), body));
+    h("div", { class: "table-wrap", tabindex: 0 }, h("table", null, h("caption", { class: "sr-only" }, caption), h("thead", null, h("tr", null, head.map((c) => h("th", { scope: "col" }, c)))), body));
   replace(
     panel,
     h("section", { "aria-labelledby": "earn-title" }, h("h2", { id: "earn-title" }, t("earnings.title")), balances),
