@@ -116,6 +116,7 @@ async function render(): Promise<void> {
   const route = routes.find((r) => r.pattern.test(path));
   const main = h("main", { id: "main", tabindex: -1, class: route?.full ? "full" : "page" });
   replace(root, header(path, !!route?.full), main);
+  watchHeader();
   showUnread();
   void pollUnread();
   if (!route) {
@@ -132,6 +133,18 @@ async function render(): Promise<void> {
   replace(main, h("p", { class: "muted" }, t("common.loading")));
   const screen = await route.load();
   cleanup = await screen.mount(main, params as Record<string, string>);
+}
+
+// The header's height (it wraps on narrow screens) for what sits under the feed's overlay header.
+const headerSize = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    document.documentElement.style.setProperty("--header-h", `${Math.ceil((entry.target as HTMLElement).offsetHeight)}px`);
+  }
+});
+function watchHeader(): void {
+  headerSize.disconnect();
+  const top = root.querySelector("header.top");
+  if (top) headerSize.observe(top);
 }
 
 // The inbox's unread count in the header, for every signed-in account: read on each page and
@@ -171,6 +184,7 @@ window.addEventListener("popstate", () => void render());
 onAuthChange(() => {
   const nav = root.querySelector("header.top");
   if (nav) nav.replaceWith(header(location.pathname, nav.classList.contains("overlay")));
+  watchHeader();
   unread = 0;
   void pollUnread();
 });

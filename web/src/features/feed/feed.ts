@@ -27,6 +27,25 @@ interface Slide {
 }
 
 let muted = true;
+
+// 24×24 outline icons drawn inline (no icon font, no emoji font needed)
+const ICONS = {
+  comments: "M4 5h16v11H9l-5 4z",
+  share: "M14 4l6 6-6 6M20 10H9a5 5 0 0 0-5 5v4",
+  more: "M5 12h.01M12 12h.01M19 12h.01",
+};
+
+function svgIcon(d: string): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "icon-svg");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", d);
+  svg.append(path);
+  return svg;
+}
 // comments, share, report, block and polls: loaded once the viewer reaches for them
 const social = () => import("../social/index");
 
@@ -160,12 +179,12 @@ const screen: Screen = {
         h(
           "button",
           { type: "button", class: `action ${cls}`, "aria-label": label, onclick },
-          h("span", { class: "icon", "aria-hidden": "true" }, icon),
+          svgIcon(icon),
           count !== undefined ? h("span", { class: "count", "aria-hidden": "true" }, String(count)) : null,
         );
-      const comments = sideButton("comments", "💬", t("feed.comments"), () => void social().then((m) => m.commentsDialog(clipRef)));
-      const share = sideButton("share", "↗", t("feed.share"), () => void social().then((m) => m.shareDialog(item.clip.id)), item.clip.counts.shares);
-      const more = sideButton("more", "⋯", t("feed.more"), () =>
+      const comments = sideButton("comments", ICONS.comments, t("feed.comments"), () => void social().then((m) => m.commentsDialog(clipRef)));
+      const share = sideButton("share", ICONS.share, t("feed.share"), () => void social().then((m) => m.shareDialog(item.clip.id)), item.clip.counts.shares);
+      const more = sideButton("more", ICONS.more, t("feed.more"), () =>
         void social().then((m) => m.moreDialog({ id: item.clip.id, handle, creatorId: item.clip.creator.id })),
       );
       const polls = h("div", { class: "polls" });
