@@ -473,6 +473,23 @@ def test_creator_reads_notifications_and_programme_status(page: Any, live_server
     page.get_by_label("Language").select_option("fr")
     page.locator('li[data-criterion="followers"]', has_text="abonnés sur ClipShop ; cette catégorie en demande").wait_for()
     assert_accessible(page, "programme status (French)")
+    page.get_by_label("Langue").select_option("en")
+
+    # on their own clip the creator pins one comment and hides another
+    clip_id = _clips_of(live_server, "creator@demo.clipshop")[0]["id"]
+    viewer = _auth(live_server, "viewer@demo.clipshop")
+    for body in ("Where is the serum from?", "Buy followers at spam.example"):
+        httpx.post(f"{live_server.base_url}/v1/clips/{clip_id}/comments", headers=viewer, json={"body": body}).raise_for_status()
+    page.goto(f"/app/clips/{clip_id}")
+    question = page.locator("li.comment", has_text="Where is the serum from?")
+    question.get_by_role("button", name="Pin").click()
+    page.locator("li.comment.pinned", has_text="Where is the serum from?").get_by_text("Pinned").wait_for()
+    page.locator("li.comment", has_text="Buy followers").get_by_role("button", name="Hide").click()
+    page.locator("li.comment.hidden", has_text="Buy followers").get_by_text("Hidden from others").wait_for()
+    assert_accessible(page, "clip page with comments, as its creator")
+    public = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}/comments").json()["items"]
+    assert public[0]["body"] == "Where is the serum from?" and public[0]["pinned"]
+    assert all(c["body"] != "Buy followers at spam.example" for c in public)
 
 
 def test_moderator_hides_a_reported_clip_and_it_leaves_the_feed(page: Any, live_server: LiveServer, browser: Any) -> None:
