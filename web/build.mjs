@@ -65,7 +65,7 @@ ${preloadLinks}
 // a returning viewer's first feed page starts downloading with the page itself
 try {
   var s = JSON.parse(localStorage.getItem("clipshop.auth") || "null");
-  if (s && /^\/(app\/?(feed\/?)?)?$/.test(location.pathname) && localStorage.getItem("clipshop.onboarded." + s.user.id)) {
+  if (s && /^\\/(app\\/?(feed\\/?)?)?$/.test(location.pathname) && localStorage.getItem("clipshop.onboarded." + s.user.id)) {
     window.__clipshopFeed = fetch("/v1/feed?limit=3", { headers: { Authorization: "Bearer " + s.access, "X-Device-Id": localStorage.getItem("clipshop.device") || "" } });
   }
 } catch (e) {}

@@ -1,11 +1,16 @@
 """End to end in headless Chromium against the real server (see conftest): a guest onboards,
 swipes, sees a product card at its time, buys and sees the stock drop; a creator uploads a real
-video, tags it and sees it playable; a merchant edits stock and imports a CSV with errors. Every
-page visited is checked with axe-core."""
+video, tags it (scrubbing its storyboard) and sees it playable; a merchant edits stock and imports
+a CSV with errors; a viewer votes in a poll and comments in the feed; search suggestions lead to a
+creator's profile; a merchant reads analytics and opens a collaboration; a creator reads the inbox
+and the programme status; a moderator hides a reported clip and it leaves the feed. Every page
+visited is checked with axe-core."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +141,21 @@ def test_creator_uploads_real_video_tags_it_and_sees_it_playable(page: Any, live
 
     # playable: the editor's player gets frames
     page.wait_for_function("() => { const v = document.querySelector('.editor-frame video'); return v && v.readyState >= 2 && v.duration > 0; }")
+    # the storyboard (WebVTT sprite) is a strip of frames to jump from
+    clip_id = page.url.rstrip("/").split("/")[-1]
+    board = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}").json()["playback"]["storyboard"]
+    assert board and board["count"] >= 1, board
+    page.get_by_role("list", name="Storyboard: jump to a moment").wait_for()
+    tiles = page.get_by_role("button", name=re.compile(r"^Jump to "))
+    assert tiles.count() == board["count"]
+    last = (board["count"] - 1) * board["interval_s"]
+    page.evaluate(f"() => document.querySelector('.editor-frame video').currentTime = {last} + 0.4")
+    tiles.last.click()
+    page.wait_for_function(f"() => Math.abs(document.querySelector('.editor-frame video').currentTime - {last}) < 0.05")
+    assert page.locator("#tag-scrub").input_value() == str(last * 1000)
+    # moving over the playhead slider previews the frame there
+    page.locator("#tag-scrub").hover()
+    page.locator(".storyboard-preview").wait_for()
     page.get_by_label("Search the catalogue").fill("serum")
     page.get_by_role("button", name="Choose: Vitamin C serum").click()
     page.get_by_label("From (seconds)").fill("0.2")
@@ -150,7 +170,6 @@ def test_creator_uploads_real_video_tags_it_and_sees_it_playable(page: Any, live
     page.get_by_role("button", name="Add tag").click()
     page.locator(".tag-row", has_text="Vitamin C serum").wait_for()
 
-    clip_id = page.url.rstrip("/").split("/")[-1]
     clip = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}").json()
     assert clip["status"] == "ready" and clip["playback"]["hls"]
     assert [(t["start_ms"], t["end_ms"]) for t in clip["tags"]] == [(200, 900)]
@@ -239,3 +258,309 @@ def test_desktop_feed_plays_through_hlsjs_and_unmutes(page: Any, live_server: Li
     page.get_by_role("button", name="Tap to unmute").first.click()
     assert page.evaluate("() => document.querySelector('.slide video').muted") is False
     assert_accessible(page, "desktop feed")
+
+
+def _sign_in(page: Any, email: str, path: str) -> None:
+    page.goto(f"/app/login?next={path}")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("clipshop-demo")
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _auth(server: LiveServer, email: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {server.token(email)}"}
+
+
+def _clips_of(server: LiveServer, email: str) -> list[dict[str, Any]]:
+    answer = httpx.get(f"{server.base_url}/v1/me/clips", headers=_auth(server, email))
+    answer.raise_for_status()
+    return [c for c in answer.json()["items"] if c["status"] == "ready"]
+
+
+def test_viewer_votes_in_a_poll_and_comments_in_the_feed(page: Any, live_server: LiveServer) -> None:
+    # every demo clip carries a poll its creator asked (through the API)
+    for email in ("creator@demo.clipshop", "lea.style@demo.clipshop", "sam.brews@demo.clipshop"):
+        headers = _auth(live_server, email)
+        for clip in _clips_of(live_server, email):
+            httpx.post(
+                f"{live_server.base_url}/v1/clips/{clip['id']}/polls",
+                headers=headers,
+                json={"question": "Which colour next?", "options": [{"label": "Blue"}, {"label": "Green"}]},
+            ).raise_for_status()
+
+    _sign_in(page, "viewer@demo.clipshop", "/")
+    page.get_by_role("dialog", name="What do you like?").get_by_role("button", name="Skip").click()
+    slide = page.locator(".slide").first
+    poll = slide.locator(".poll")
+    poll.get_by_text("Which colour next?").wait_for()
+    assert poll.get_by_text("Vote to see the results.").is_visible()
+    poll.get_by_role("button", name="Blue").click()
+    poll.get_by_text("1 votes in all").wait_for()
+    chosen = poll.locator(".poll-option.chosen")
+    assert chosen.get_attribute("aria-pressed") == "true" and "100%" in chosen.inner_text()
+    assert_accessible(page, "feed with a poll voted")
+
+    # comments in a sheet: post with a mention, reply, edit
+    clip_id = slide.get_attribute("data-clip")
+    slide.get_by_role("button", name="Comments").click()
+    sheet = page.get_by_role("dialog", name="Comments")
+    sheet.get_by_text("No comments yet. Be the first!").wait_for()
+    sheet.get_by_label("Add a comment").fill("Which shade is this, @lea.style?")
+    sheet.get_by_role("button", name="Post").click()
+    sheet.locator("li.comment", has_text="Which shade is this").wait_for()
+    comment_id = sheet.locator("li.comment", has_text="Which shade is this").get_attribute("data-comment")
+    comment = sheet.locator(f'li.comment[data-comment="{comment_id}"]')
+    mention = comment.get_by_role("link", name="@lea.style")
+    assert mention.get_attribute("href") == "/app/creators/lea.style"
+    comment.get_by_role("button", name="Reply").click()
+    reply_form = comment.locator(".reply-form")
+    reply_form.get_by_label("Reply to Demo Viewer").fill("And does it come in blue?")
+    reply_form.get_by_role("button", name="Reply").click()
+    comment.locator(".replies li.comment", has_text="And does it come in blue?").wait_for()
+    assert comment.get_by_role("button", name="Replies (1)").is_visible()
+    comment.get_by_role("button", name="Edit").first.click()
+    comment.get_by_label("Edit your comment").fill("Which shade is this one, @lea.style?")
+    comment.get_by_role("button", name="Save").click()
+    comment.locator(".comment-body", has_text="Which shade is this one").first.wait_for()
+    assert comment.locator(".comment-head").first.get_by_text("edited").is_visible()
+    assert_accessible(page, "comments sheet")
+    page.keyboard.press("Escape")
+    sheet.wait_for(state="detached")
+
+    comments = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}/comments").json()
+    assert [c["body"] for c in comments["items"]] == ["Which shade is this one, @lea.style?"]
+    assert comments["items"][0]["reply_count"] == 1
+    polls = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}/polls", headers=_auth(live_server, "viewer@demo.clipshop")).json()
+    assert polls[0]["my_vote"] == next(o["id"] for o in polls[0]["options"] if o["label"] == "Blue")
+
+
+def test_search_suggestions_lead_to_a_creator_profile_to_follow(page: Any, live_server: LiveServer) -> None:
+    before = httpx.get(f"{live_server.base_url}/v1/creators/demo.creator").json()["follower_count"]
+    # the search index follows the database within seconds (the demo data was written by another process)
+    deadline = time.monotonic() + 30
+    while not any(
+        s["text"] == "Demo Creator"
+        for s in httpx.get(f"{live_server.base_url}/v1/search/suggest", params={"q": "demo cre"}).json()["items"]
+    ):
+        assert time.monotonic() < deadline, "the search index never listed the demo creator"
+        time.sleep(0.5)
+    page.goto("/app/search")
+    box = page.get_by_role("combobox", name="Search clips, products, creators and hashtags")
+    box.press_sequentially("demo cre", delay=40)
+    option = page.get_by_role("option", name=re.compile("Demo Creator"))
+    option.wait_for()
+    assert box.get_attribute("aria-expanded") == "true"
+    assert_accessible(page, "search suggestions")
+    # keyboard: down to the creator's suggestion, Enter
+    target = option.get_attribute("id")
+    for _ in range(10):
+        box.press("ArrowDown")
+        if box.get_attribute("aria-activedescendant") == target:
+            break
+    assert option.get_attribute("aria-selected") == "true"
+    box.press("Enter")
+    page.get_by_role("heading", level=1, name="Demo Creator").wait_for()
+    assert page.url.endswith("/app/creators/demo.creator")
+    shop = page.get_by_role("region", name="Storefront")
+    shop.get_by_text("Vitamin C serum").wait_for()
+    assert page.locator(".tiles .tile").count() >= 3
+    assert_accessible(page, "creator profile")
+    follow = page.get_by_role("button", name="Follow", exact=True)
+    follow.click()
+    page.get_by_role("button", name="Following").wait_for()
+    page.get_by_text(f"{before + 1} followers").wait_for()
+    assert httpx.get(f"{live_server.base_url}/v1/creators/demo.creator").json()["follower_count"] == before + 1
+
+    # a full search: products
+    page.goto("/app/search?q=serum&type=products")
+    page.locator(".hit", has_text="Vitamin C serum").wait_for()
+    assert page.get_by_role("button", name="Products").get_attribute("aria-pressed") == "true"
+
+
+@pytest.mark.parametrize("page", [{"width": 1280, "height": 900}], indirect=True)
+def test_merchant_reads_analytics_and_opens_a_collaboration(page: Any, live_server: LiveServer) -> None:
+    _sign_in(page, "merchant@demo.clipshop", "/app/merchant/analytics")
+    page.get_by_role("heading", name="Analytics", level=2).wait_for()
+    page.locator(".stat", has_text="Revenue").wait_for()
+    for figure in ("Orders", "Conversion", "ROI", "Commission"):
+        assert page.locator(".stat dt", has_text=figure).count() >= 1, figure
+    assert page.locator("figure.chart svg[role=img]").count() == 2
+    page.get_by_role("table", name="Per SKU").get_by_role("rowheader", name=re.compile("DEMO-SERUM-30")).wait_for()
+    assert_accessible(page, "merchant analytics")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Per day (CSV)").click()
+    saved = download.value
+    assert saved.suggested_filename.endswith(".csv")
+    assert Path(saved.path()).read_text().splitlines()[0].startswith("day")
+
+    page.get_by_role("tab", name="Collaborations").click()
+    page.get_by_role("heading", name="Commission rates").wait_for()
+    page.get_by_label("Default rate (%)").fill("8")
+    page.get_by_role("button", name="Save the rates").click()
+    page.locator("#toast", has_text="Rates saved").wait_for()
+    page.get_by_label("Invited creators only").check()
+    page.get_by_label("Creators to invite").fill("lea.style")
+    page.get_by_label("Rate (%)", exact=True).fill("15")
+    page.get_by_label("Brief").fill("Rainy day looks")
+    page.get_by_role("button", name="Create the collaboration").click()
+    created = page.locator("li.collab", has_text="Rainy day looks")
+    created.get_by_text("@lea.style: invited").wait_for()
+    assert "15%" in created.inner_text()
+    assert_accessible(page, "merchant collaborations")
+    headers = _auth(live_server, "merchant@demo.clipshop")
+    rates = httpx.get(f"{live_server.base_url}/v1/merchant/commission-rates", headers=headers).json()
+    assert rates["default_rate_bps"] == 800
+    collabs = httpx.get(f"{live_server.base_url}/v1/merchant/collaborations", headers=headers).json()["items"]
+    mine = next(c for c in collabs if c["brief"] == "Rainy day looks")
+    assert mine["kind"] == "targeted" and mine["rate_bps"] == 1500
+    assert [i["handle"] for i in mine["invitations"]] == ["lea.style"]
+
+    page.get_by_role("tab", name="Creators").click()
+    page.get_by_role("heading", name="Shortlist").wait_for()
+    assert_accessible(page, "creator discovery")
+
+
+def test_creator_reads_notifications_and_programme_status(page: Any, live_server: LiveServer) -> None:
+    # a merchant invites the creator: an invitation lands in the inbox
+    httpx.post(
+        f"{live_server.base_url}/v1/merchant/collaborations",
+        headers=_auth(live_server, "merchant@demo.clipshop"),
+        json={"kind": "targeted", "rate_bps": 1200, "brief": "Autumn skincare", "creator_handles": ["demo.creator"]},
+    ).raise_for_status()
+    headers = _auth(live_server, "creator@demo.clipshop")
+    unread = httpx.get(f"{live_server.base_url}/v1/me/notifications?unread=true", headers=headers).json()["unread_count"]
+    assert unread >= 2
+
+    _sign_in(page, "creator@demo.clipshop", "/app/studio")
+    inbox = page.get_by_role("link", name=f"Inbox, {unread} unread")
+    inbox.wait_for()
+    assert page.locator("#unread-badge").inner_text() == str(unread)
+    inbox.click()
+    page.get_by_role("heading", name="Notifications").wait_for()
+    invitation = page.locator("li.note", has_text="Collaboration invitation").first
+    invitation.wait_for()
+    assert_accessible(page, "inbox")
+    invitation.get_by_role("button", name="Mark as read").click()
+    page.get_by_role("link", name=f"Inbox, {unread - 1} unread").wait_for()
+    page.locator("li.note.read", has_text="Collaboration invitation").get_by_role("button", name="Mark as unread").wait_for()
+    page.get_by_role("button", name="Unread", exact=True).click()
+    page.wait_for_function("() => document.querySelectorAll('li.note.read').length === 0")
+    page.get_by_role("button", name="Mark all as read").click()
+    page.get_by_role("link", name="Inbox", exact=True).wait_for()
+    assert page.locator("#unread-badge").is_hidden()
+    assert httpx.get(f"{live_server.base_url}/v1/me/notifications?unread=true", headers=headers).json()["unread_count"] == 0
+
+    # the invitation's link leads to the collaborations: accept it
+    page.get_by_role("button", name="All", exact=True).click()
+    page.locator("li.note", has_text="Collaboration invitation").first.get_by_role("link").click()
+    offer = page.locator("li.collab", has_text="Autumn skincare")
+    offer.get_by_role("button", name="Accept").click()
+    page.locator("li.collab", has_text="Autumn skincare").get_by_text("accepted").wait_for()
+    assert_accessible(page, "studio collaborations")
+
+    # the programme: apply, read the status and each criterion in plain words
+    page.get_by_role("tab", name="Programme").click()
+    page.get_by_role("heading", name="Programme status").wait_for()
+    page.get_by_role("button", name=re.compile("^(Apply|Ask to be evaluated again)$")).click()
+    status = page.locator(".programme-status")
+    page.wait_for_function("() => document.querySelector('.programme-status').dataset.status !== 'none'")
+    admission = httpx.get(f"{live_server.base_url}/v1/me/creator-programme/application", headers=headers).json()
+    labels = {"admitted": "Admitted", "waitlisted": "On the waiting list", "rejected": "Not admitted yet", "suspended": "Suspended"}
+    assert status.inner_text() == labels[admission["status"]]
+    page.locator('li[data-criterion="followers"]', has_text="followers on ClipShop; this category asks for").wait_for()
+    assert page.locator(".criteria li").count() == len(admission["evaluation"])
+    assert_accessible(page, "programme status")
+    page.get_by_label("Language").select_option("fr")
+    page.locator('li[data-criterion="followers"]', has_text="abonnés sur ClipShop ; cette catégorie en demande").wait_for()
+    assert_accessible(page, "programme status (French)")
+    page.get_by_label("Langue").select_option("en")
+
+    # on their own clip the creator pins one comment and hides another
+    clip_id = _clips_of(live_server, "creator@demo.clipshop")[0]["id"]
+    viewer = _auth(live_server, "viewer@demo.clipshop")
+    for body in ("Where is the serum from?", "Buy followers at spam.example"):
+        httpx.post(f"{live_server.base_url}/v1/clips/{clip_id}/comments", headers=viewer, json={"body": body}).raise_for_status()
+    page.goto(f"/app/clips/{clip_id}")
+    question = page.locator("li.comment", has_text="Where is the serum from?")
+    question.get_by_role("button", name="Pin").click()
+    page.locator("li.comment.pinned", has_text="Where is the serum from?").get_by_text("Pinned").wait_for()
+    page.locator("li.comment", has_text="Buy followers").get_by_role("button", name="Hide").click()
+    page.locator("li.comment.hidden", has_text="Buy followers").get_by_text("Hidden from others").wait_for()
+    assert_accessible(page, "clip page with comments, as its creator")
+    public = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}/comments").json()["items"]
+    assert public[0]["body"] == "Where is the serum from?" and public[0]["pinned"]
+    assert all(c["body"] != "Buy followers at spam.example" for c in public)
+
+
+def test_moderator_hides_a_reported_clip_and_it_leaves_the_feed(page: Any, live_server: LiveServer, browser: Any) -> None:
+    clip = _clips_of(live_server, "sam.brews@demo.clipshop")[0]
+    guest = httpx.post(f"{live_server.base_url}/v1/auth/guest").json()["access_token"]
+
+    def feed_clips(token: str) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page_ = httpx.get(
+                f"{live_server.base_url}/v1/feed", params={"limit": 10, **({"cursor": cursor} if cursor else {})},
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()
+            seen += [item["clip"]["id"] for item in page_["items"]]
+            cursor = page_["next_cursor"]
+            if not cursor or not page_["items"]:
+                return seen
+
+    assert clip["id"] in feed_clips(guest)
+
+    # a viewer reports the clip from its page
+    _sign_in(page, "viewer@demo.clipshop", f"/app/clips/{clip['id']}?by=sam.brews")
+    page.get_by_role("heading", level=1, name=clip["caption"]).wait_for()
+    page.get_by_role("button", name="More").click()
+    page.get_by_role("dialog", name="More").get_by_role("button", name="Report this clip").click()
+    report = page.get_by_role("dialog", name="Report this clip")
+    report.get_by_label("Counterfeit product").check()
+    report.get_by_label("Anything else (optional)").fill("These beans are not what the label says")
+    assert_accessible(page, "report dialog")
+    report.get_by_role("button", name="Send report").click()
+    page.locator("#toast", has_text="Thanks. A moderator will look at it.").wait_for()
+    page.get_by_role("button", name="Sign out").click()
+
+    # the moderator hides it, with a reason kept in the decision log
+    _sign_in(page, "admin@demo.clipshop", "/app/admin/moderation")
+    item = page.locator(f'li.report[data-target="{clip["id"]}"]')
+    item.get_by_text("Counterfeit product").wait_for()
+    item.get_by_text(clip["caption"]).wait_for()
+    assert_accessible(page, "moderation queue")
+    item.get_by_label("Decision").select_option("hide")
+    item.get_by_label("Reason (kept in the log)").fill("Counterfeit goods, confirmed with the brand")
+    item.get_by_role("button", name="Apply").click()
+    page.locator("#toast", has_text="Decision recorded").wait_for()
+    logged = page.locator(f'li.decision[data-target="{clip["id"]}"]')
+    logged.get_by_text("Counterfeit goods, confirmed with the brand").wait_for()
+    assert logged.get_by_text("Hide").is_visible()
+    page.get_by_role("button", name="Actioned").click()
+    page.locator(f'li.report[data-target="{clip["id"]}"]').get_by_text("Actioned").wait_for()
+
+    # gone from the feed: the API's and a new visitor's swipe feed in the browser
+    assert clip["id"] not in feed_clips(guest)
+    visitor = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.base_url, locale="en-GB")
+    try:
+        tab = visitor.new_page()
+        tab.goto("/")
+        tab.get_by_role("dialog").get_by_role("button", name="Skip").click()
+        tab.locator(".slide").first.wait_for()
+        for _ in range(8):
+            if tab.locator(".feed-end").count():
+                break
+            tab.keyboard.press("ArrowDown")
+            tab.wait_for_timeout(600)
+        tab.locator(".feed-end").wait_for(state="attached")
+        shown = tab.evaluate("() => [...document.querySelectorAll('.slide')].map(s => s.dataset.clip)")
+        assert shown and clip["id"] not in shown, shown
+    finally:
+        visitor.close()
+        # leave the demo data as it was for whoever runs after
+        httpx.post(
+            f"{live_server.base_url}/v1/admin/moderation/actions",
+            headers=_auth(live_server, "admin@demo.clipshop"),
+            json={"action": "restore", "reason": "end of the test", "target_type": "clip", "target_id": clip["id"]},
+        ).raise_for_status()

@@ -1,8 +1,11 @@
 // The typed API client: tokens (guest sessions included), refresh on 401, problem documents as
 // errors, the device id header on every call, and progress-reporting uploads.
 import type {
-  ClientEvent, Clip, CursorPage, FeedPage, ImportJob, InterestNode, OffsetPage, Order, Product, Role,
-  Stock, Tag, Tokens, Upload, User, Problem,
+  Admission, Block, ClientEvent, Clip, ClipCard, Collaboration, Comment, CommentPage, CreatorDashboard, CreatorProfile,
+  CursorPage, DiscoveredCreator, Earnings, FeedPage, IdeaList, ImportJob, InterestNode, LedgerEntry, MerchantDashboard,
+  ModerationAction, ModerationVerb, MyCollaboration, NotificationPage, Notification, OffsetPage, OpenProduct, Order,
+  Payout, PayoutRun, Poll, Product, Rates, ReportItem, ReportReason, ReportTarget, Role, SearchHit, SearchType, Share,
+  ShortlistEntry, Stock, StorefrontItem, Suggestion, Tag, Tokens, Upload, User, Problem, Authenticity,
 } from "./types";
 import { uuid } from "./dom";
 
@@ -257,11 +260,127 @@ export const api = {
     get<OffsetPage<Order>>(`/v1/merchant/orders${qs({ status, limit: 50 })}`),
   refund: (id: string, restock: boolean) => post<Order>(`/v1/merchant/orders/${id}/refund`, { restock }),
 
+  merchantPolls: (cursor?: string | null) => get<CursorPage<Poll>>(`/v1/merchant/polls${qs({ cursor, limit: 20 })}`),
+  rates: () => get<Rates>("/v1/merchant/commission-rates"),
+  setRates: (body: Rates) => request<Rates>("PUT", "/v1/merchant/commission-rates", { body }).then((a) => a.data),
+  collaborations: (cursor?: string | null) =>
+    get<CursorPage<Collaboration>>(`/v1/merchant/collaborations${qs({ cursor, limit: 20 })}`),
+  createCollaboration: (body: Record<string, unknown>) => post<Collaboration>("/v1/merchant/collaborations", body),
+  endCollaboration: (id: string) => post<Collaboration>(`/v1/merchant/collaborations/${id}/end`),
+  merchantDashboard: (start?: string, end?: string) =>
+    get<MerchantDashboard>(`/v1/merchant/analytics/dashboard${qs({ start, end, tz: timeZone() })}`),
+  discoverCreators: (params: Record<string, string | number | null | undefined>) =>
+    get<CursorPage<DiscoveredCreator>>(`/v1/merchant/creators/discover${qs({ ...params, limit: 20 })}`),
+  shortlist: () => get<CursorPage<ShortlistEntry>>("/v1/merchant/creators/shortlist?limit=100"),
+  setShortlisted: (handle: string, on: boolean, note?: string) =>
+    on
+      ? request<ShortlistEntry>("PUT", `/v1/merchant/creators/shortlist/${encodeURIComponent(handle)}`, { body: { note: note || null } })
+      : request("DELETE", `/v1/merchant/creators/shortlist/${encodeURIComponent(handle)}`),
+  authenticity: (handle: string) => get<Authenticity>(`/v1/analytics/creators/${encodeURIComponent(handle)}/authenticity`),
+
+  // --- social -----------------------------------------------------------------------------------
+  comments: (clipId: string, sort: "newest" | "top", cursor?: string | null) =>
+    get<CommentPage>(`/v1/clips/${clipId}/comments${qs({ sort, cursor, limit: 20 })}`),
+  replies: (commentId: string, cursor?: string | null) =>
+    get<CommentPage>(`/v1/comments/${commentId}/replies${qs({ cursor, limit: 20 })}`),
+  postComment: (clipId: string, body: string, parentId?: string | null) =>
+    post<Comment>(`/v1/clips/${clipId}/comments`, { body, parent_id: parentId || null }),
+  editComment: (id: string, body: string) => request<Comment>("PATCH", `/v1/comments/${id}`, { body: { body } }).then((a) => a.data),
+  deleteComment: (id: string) => request("DELETE", `/v1/comments/${id}`),
+  moderateComment: (id: string, verb: "pin" | "unpin" | "hide" | "unhide") => post<Comment>(`/v1/comments/${id}/${verb}`),
+  share: (clipId: string, channel = "web") => post<Share>(`/v1/clips/${clipId}/shares`, { channel }),
+  polls: (clipId: string) => get<Poll[]>(`/v1/clips/${clipId}/polls`),
+  vote: (pollId: string, optionId: string) =>
+    request<Poll>("PUT", `/v1/polls/${pollId}/vote`, { body: { option_id: optionId } }).then((a) => a.data),
+  createPoll: (clipId: string, body: Record<string, unknown>) => post<Poll>(`/v1/clips/${clipId}/polls`, body),
+  closePoll: (pollId: string) => post<Poll>(`/v1/polls/${pollId}/close`),
+  blocks: () => get<Block[]>("/v1/me/blocks"),
+  block: (target: { handle?: string; user_id?: string }) => post<Block>("/v1/me/blocks", target),
+  unblock: (userId: string) => request("DELETE", `/v1/me/blocks/${userId}`),
+  report: (targetType: ReportTarget, targetId: string, reason: ReportReason, note?: string) =>
+    post<ReportItem>("/v1/reports", { target_type: targetType, target_id: targetId, reason, note: note || null }),
+
+  // --- notifications ----------------------------------------------------------------------------
+  notifications: (cursor?: string | null, unread = false) =>
+    get<NotificationPage>(`/v1/me/notifications${qs({ cursor, limit: 20, unread: unread ? "true" : null })}`),
+  unreadCount: () => get<NotificationPage>("/v1/me/notifications?limit=1&unread=true").then((p) => p.unread_count),
+  markRead: (id: string, read: boolean) => post<Notification>(`/v1/me/notifications/${id}/${read ? "read" : "unread"}`),
+  markAllRead: () => post<{ marked_read: number }>("/v1/me/notifications/read-all"),
+
+  // --- search and profiles ----------------------------------------------------------------------
+  search: (q: string, type: SearchType, cursor?: string | null) =>
+    get<CursorPage<SearchHit>>(`/v1/search${qs({ q, type, cursor, limit: 20 })}`),
+  suggest: (q: string) => get<{ items: Suggestion[] }>(`/v1/search/suggest${qs({ q, limit: 8 })}`),
+  hashtag: (tag: string, cursor?: string | null) =>
+    get<CursorPage<SearchHit> & { tag: string; clips: number }>(`/v1/hashtags/${encodeURIComponent(tag)}${qs({ cursor, limit: 20 })}`),
+  creator: (handle: string) => get<CreatorProfile>(`/v1/creators/${encodeURIComponent(handle)}`),
+  creatorClips: (handle: string, cursor: string) =>
+    get<CursorPage<ClipCard>>(`/v1/creators/${encodeURIComponent(handle)}/clips${qs({ cursor, limit: 12 })}`),
+  storefront: (handle: string, cursor?: string | null) =>
+    get<CursorPage<StorefrontItem>>(`/v1/creators/${encodeURIComponent(handle)}/storefront${qs({ cursor, limit: 20 })}`),
+  ideaLists: (handle: string) => get<CursorPage<IdeaList>>(`/v1/creators/${encodeURIComponent(handle)}/idea-lists?limit=20`),
+
+  // --- creator programme ------------------------------------------------------------------------
+  admission: () => get<Admission>("/v1/me/creator-programme/application"),
+  apply: (category: string | null) => post<Admission>("/v1/me/creator-programme/application", { category }),
+  openProducts: (params: Record<string, string | number | null | undefined>) =>
+    get<CursorPage<OpenProduct>>(`/v1/me/creator-programme/products${qs({ ...params, limit: 20 })}`),
+  myCollaborations: () => get<CursorPage<MyCollaboration>>("/v1/me/collaborations?limit=50"),
+  decideCollaboration: (id: string, accept: boolean) =>
+    post<MyCollaboration>(`/v1/me/collaborations/${id}/${accept ? "accept" : "decline"}`),
+  earnings: () => get<Earnings>("/v1/me/earnings"),
+  ledger: (cursor?: string | null) => get<CursorPage<LedgerEntry>>(`/v1/me/earnings/ledger${qs({ cursor, limit: 20 })}`),
+  payouts: () => get<CursorPage<Payout>>("/v1/me/payouts?limit=50"),
+  creatorDashboard: (start?: string, end?: string) =>
+    get<CreatorDashboard>(`/v1/me/analytics/dashboard${qs({ start, end, tz: timeZone() })}`),
+
   // --- admin ----------------------------------------------------------------------------------
   users: (offset = 0) => get<OffsetPage<User>>(`/v1/admin/users${qs({ offset, limit: 100 })}`),
   setUserActive: (id: string, active: boolean) =>
     request<User>("PATCH", `/v1/admin/users/${id}`, { body: { is_active: active } }),
+  reports: (status: string, cursor?: string | null) =>
+    get<CursorPage<ReportItem>>(`/v1/admin/moderation/reports${qs({ status, cursor, limit: 20 })}`),
+  decide: (reportId: string, action: ModerationVerb, reason: string) =>
+    post<ModerationAction>(`/v1/admin/moderation/reports/${reportId}/decision`, { action, reason }),
+  moderate: (body: { action: ModerationVerb; reason: string; target_type: ReportTarget; target_id: string }) =>
+    post<ModerationAction>("/v1/admin/moderation/actions", body),
+  decisions: (cursor?: string | null) => get<CursorPage<ModerationAction>>(`/v1/admin/moderation/actions${qs({ cursor, limit: 20 })}`),
+  setAdmission: (creatorId: string, status: string, note: string) =>
+    request<Admission>("PUT", `/v1/admin/creators/${creatorId}/admission`, { body: { status, note: note || null } }).then((a) => a.data),
+  payoutRuns: (cursor?: string | null) => get<CursorPage<PayoutRun>>(`/v1/admin/payout-runs${qs({ cursor, limit: 10 })}`),
+  runPayouts: (thresholdMinor: number | null) =>
+    post<PayoutRun>("/v1/admin/payout-runs", { key: null, threshold_minor: thresholdMinor }),
+  settlePayout: (id: string, status: "paid" | "failed", reference: string) =>
+    post<Payout>(`/v1/admin/payouts/${id}/settle`, { status, provider_reference: reference || null }),
 };
+
+/** The browser's IANA time zone: analytics days are counted in it. */
+export function timeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+/** Downloads a CSV the API answers to a signed-in call (a plain link would carry no token). */
+export async function download(path: string, filename: string): Promise<void> {
+  const send = () => fetch(path, { headers: { ...authHeader(), "X-Device-Id": deviceId() } });
+  let res = await send();
+  if (res.status === 401 && session && (await refresh())) res = await send();
+  if (!res.ok) {
+    const type = res.headers.get("content-type") || "";
+    throw new ApiError(res.status, type.includes("json") ? ((await res.json()) as Problem) : { status: res.status, detail: res.statusText });
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
 
 // The feed's first page, requested by the shell while the feed's code is still downloading.
 let firstFeedPage: Promise<FeedPage> | null = null;

@@ -79,3 +79,77 @@ export function uuid(): string {
   const x = [...b].map((v) => v.toString(16).padStart(2, "0")).join("");
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
+
+export interface Modal {
+  dialog: HTMLDialogElement;
+  body: HTMLElement;
+  close(): void;
+}
+
+/** A modal dialog (native <dialog>: focus is trapped, Escape closes) titled `title`; focus goes
+ * back to whatever opened it. `onClose` runs once it is gone. */
+export function modal(title: string, closeLabel: string, onClose?: () => void, className = "sheet"): Modal {
+  const opener = document.activeElement as HTMLElement | null;
+  const id = `dlg-${uuid().slice(0, 8)}`;
+  const body = h("div", { class: "sheet-body" });
+  const dialog = h(
+    "dialog",
+    { class: className, "aria-labelledby": id },
+    h(
+      "div",
+      { class: "sheet-head" },
+      h("h2", { id }, title),
+      h("button", { type: "button", class: "ghost close", "aria-label": closeLabel, onclick: () => close() }, "✕"),
+    ),
+    body,
+  );
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    if (dialog.open) dialog.close();
+    dialog.remove();
+    onClose?.();
+    opener?.focus?.({ preventScroll: true });
+  };
+  dialog.addEventListener("cancel", (e) => {
+    e.preventDefault();
+    close();
+  });
+  dialog.addEventListener("click", (e) => {
+    if (e.target === dialog) close(); // a click on the backdrop
+  });
+  document.body.appendChild(dialog);
+  dialog.showModal();
+  return { dialog, body, close };
+}
+
+/** A field: label + control (+ optional hint), the label tied to the control's id. */
+export function field(id: string, label: string, control: HTMLElement, hint?: string): HTMLElement {
+  control.id = id;
+  if (hint) control.setAttribute("aria-describedby", `${id}-hint`);
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label),
+    control,
+    hint ? h("p", { class: "muted small", id: `${id}-hint` }, hint) : null,
+  );
+}
+
+/** Text with #hashtags and @handles as links to their pages. */
+export function linkify(text: string): (Node | string)[] {
+  const out: (Node | string)[] = [];
+  const pattern = /(^|[^\w#@])([#@])([\p{L}\p{N}_][\p{L}\p{N}_.]*[\p{L}\p{N}_]|[\p{L}\p{N}_])/gu;
+  let at = 0;
+  for (const m of text.matchAll(pattern)) {
+    const start = (m.index ?? 0) + m[1].length;
+    out.push(text.slice(at, start));
+    const [sigil, word] = [m[2], m[3]];
+    const href = sigil === "#" ? `/app/hashtags/${encodeURIComponent(word)}` : `/app/creators/${encodeURIComponent(word)}`;
+    out.push(h("a", { href, "data-nav": "" }, `${sigil}${word}`));
+    at = start + sigil.length + word.length;
+  }
+  out.push(text.slice(at));
+  return out;
+}

@@ -123,7 +123,13 @@ export interface Clip {
   duration_ms: number | null;
   width: number | null;
   height: number | null;
-  playback: { hls: string | null; mp4: string | null; poster: string | null; thumbnails: Record<string, Record<string, string>> };
+  playback: {
+    hls: string | null;
+    mp4: string | null;
+    poster: string | null;
+    thumbnails: Record<string, Record<string, string>>;
+    storyboard?: Storyboard | null;
+  };
   tags: Tag[];
   created_at: string;
 }
@@ -201,4 +207,418 @@ export interface OffsetPage<T> {
 export interface CursorPage<T> {
   items: T[];
   next_cursor: string | null;
+}
+
+// --- social ------------------------------------------------------------------------------------
+export interface Mention {
+  handle: string;
+  user_id: Uuid;
+  start: number;
+  end: number;
+  url: string;
+}
+
+export interface Comment {
+  id: Uuid;
+  clip_id: Uuid;
+  parent_id: Uuid | null;
+  author: { id: Uuid; handle: string | null; display_name: string | null } | null;
+  body: string | null;
+  mentions: Mention[];
+  status: "visible" | "hidden" | "deleted";
+  pinned: boolean;
+  reply_count: number;
+  created_at: string;
+  edited_at: string | null;
+}
+
+export interface CommentPage extends CursorPage<Comment> {
+  comment_count: number;
+}
+
+export interface Share {
+  id: Uuid;
+  code: string;
+  url: string;
+  clip_id: Uuid;
+  channel: string | null;
+  opens: number;
+  views: number;
+  purchases: number;
+  revenue_minor: number;
+  created_at: string;
+}
+
+export interface Poll {
+  id: Uuid;
+  clip_id: Uuid;
+  question: string;
+  options: { id: Uuid; label: string; product_id: Uuid | null; votes: number | null }[];
+  open: boolean;
+  closes_at: string | null;
+  my_vote: Uuid | null;
+  results_visible: boolean;
+  total_votes: number | null;
+  created_at: string;
+}
+
+export type ReportTarget = "clip" | "comment" | "user";
+export const REPORT_REASONS = ["spam", "harassment", "hate", "nudity", "violence", "scam", "counterfeit", "other"] as const;
+export type ReportReason = (typeof REPORT_REASONS)[number];
+
+export interface Block {
+  user_id: Uuid;
+  handle: string | null;
+  display_name: string | null;
+  created_at: string;
+}
+
+export interface ReportItem {
+  id: Uuid;
+  target_type: ReportTarget;
+  target_id: Uuid;
+  reason: ReportReason;
+  note: string | null;
+  status: "open" | "actioned" | "dismissed";
+  escalated: boolean;
+  created_at: string;
+  resolved_at: string | null;
+  reporter_id: Uuid;
+  subject_user_id: Uuid | null;
+  context: Record<string, unknown>;
+}
+
+export type ModerationVerb = "hide" | "restore" | "suspend" | "unsuspend" | "dismiss";
+
+export interface ModerationAction {
+  id: Uuid;
+  actor_id: Uuid | null;
+  actor_role: string;
+  action: string;
+  target_type: ReportTarget;
+  target_id: Uuid;
+  subject_user_id: Uuid | null;
+  report_id: Uuid | null;
+  reason: string;
+  created_at: string;
+}
+
+// --- notifications -------------------------------------------------------------------------------
+export interface Notification {
+  id: Uuid;
+  kind: string;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+  read: boolean;
+  read_at: string | null;
+  created_at: string;
+}
+
+export interface NotificationPage extends CursorPage<Notification> {
+  unread_count: number;
+}
+
+// --- search and profiles -----------------------------------------------------------------------
+export type SearchType = "clips" | "products" | "creators" | "hashtags";
+
+export interface SearchHit {
+  type: string;
+  id?: Uuid | null;
+  title: string;
+  score: number;
+  creator_id?: Uuid | null;
+  handle?: string | null;
+  hashtags?: string[] | null;
+  tag?: string | null;
+  clips?: number | null;
+  brand?: string | null;
+  sku_id?: Uuid | null;
+  price_minor?: number | null;
+  currency?: string | null;
+  available?: number | null;
+  availability?: string | null;
+  followers?: number | null;
+  likes?: number | null;
+  views?: number | null;
+  comments?: number | null;
+}
+
+export interface Suggestion {
+  type: string;
+  text: string;
+  id?: Uuid | null;
+  handle?: string | null;
+  tag?: string | null;
+  score: number;
+}
+
+export interface Storyboard {
+  vtt: string;
+  sprite: string;
+  interval_s: number;
+  tile_width: number;
+  tile_height: number;
+  columns: number;
+  rows: number;
+  count: number;
+}
+
+export interface ClipCard {
+  id: Uuid;
+  caption: string;
+  duration_ms: number | null;
+  playback: { hls: string | null; mp4: string | null; poster: string | null; thumbnails: Record<string, Record<string, string>> };
+  created_at: string;
+}
+
+export interface CreatorProfile {
+  user_id: Uuid;
+  handle: string;
+  display_name: string;
+  bio: string | null;
+  avatar: { jpeg: Record<string, string>; webp: Record<string, string> } | null;
+  follower_count: number;
+  clip_count: number;
+  programme_member: boolean;
+  storefront_url: string;
+  clips: CursorPage<ClipCard>;
+}
+
+export interface SkuOffer {
+  sku_id: Uuid;
+  sku: string;
+  price_minor: number;
+  currency: string;
+  available: number;
+  availability: string;
+}
+
+export interface ProductCard {
+  product_id: Uuid;
+  organisation_id: Uuid;
+  title: string;
+  brand: string | null;
+  category: string | null;
+  image_url: string | null;
+  interests: string[];
+  skus: SkuOffer[];
+}
+
+export interface StorefrontItem extends ProductCard {
+  price_minor: number;
+  currency: string;
+  in_stock: boolean;
+  units_sold: number;
+  pinned: boolean;
+  hidden: boolean;
+  clips: { clip_id: Uuid; tag_id: Uuid; sku_id: Uuid }[];
+  buy: { clip_id: Uuid; tag_id: Uuid; sku_id: Uuid };
+}
+
+export interface IdeaList {
+  id: Uuid;
+  creator_id: Uuid;
+  handle: string;
+  name: string;
+  description: string | null;
+  position: number;
+  share_url: string;
+  items: ProductCard[];
+  created_at: string;
+  updated_at: string;
+}
+
+// --- creator programme -------------------------------------------------------------------------
+export type AdmissionStatus = "admitted" | "waitlisted" | "rejected" | "suspended";
+
+export interface Admission {
+  creator_id: Uuid;
+  status: AdmissionStatus;
+  category: string;
+  evaluation: { criterion: string; value: number; threshold: number; passed: boolean; reason: string; improve: string | null }[];
+  evaluated_at: string;
+  next_evaluation_at: string | null;
+  decided_by_operator: boolean;
+  note: string | null;
+}
+
+export interface OpenProduct extends ProductCard {
+  rate_bps: number;
+  rate_source: string;
+  collaboration_ids: Uuid[];
+  tag_with: string;
+}
+
+export type InvitationStatus = "invited" | "accepted" | "declined";
+
+export interface MyCollaboration {
+  collaboration_id: Uuid;
+  organisation_id: Uuid;
+  product_id: Uuid | null;
+  rate_bps: number;
+  brief: string | null;
+  ends_at: string | null;
+  live: boolean;
+  status: InvitationStatus;
+  decided_at: string | null;
+}
+
+export interface Collaboration {
+  id: Uuid;
+  organisation_id: Uuid;
+  kind: "open" | "targeted";
+  product_id: Uuid | null;
+  rate_bps: number;
+  brief: string | null;
+  ends_at: string | null;
+  ended_at: string | null;
+  live: boolean;
+  created_at: string;
+  invitations: { creator_id: Uuid; handle: string; status: InvitationStatus; decided_at: string | null }[];
+}
+
+export interface Rates {
+  default_rate_bps?: number | null;
+  return_window_days?: number | null;
+  category_rates?: Record<string, number>;
+  product_rates?: Record<string, number>;
+  platform_default_rate_bps?: number;
+  platform_return_window_days?: number;
+}
+
+export interface Earnings {
+  creator_id: Uuid;
+  admission_status: AdmissionStatus | null;
+  balances: { currency: string; pending_minor: number; payable_minor: number; in_payout_minor: number; paid_minor: number }[];
+}
+
+export interface LedgerEntry {
+  id: number;
+  created_at: string;
+  kind: "commission" | "release" | "reversal" | "payout" | "payout_paid" | "payout_failed";
+  currency: string;
+  amount_minor: number;
+  order_id: Uuid | null;
+  clip_id: Uuid | null;
+  memo: string | null;
+}
+
+export interface Payout {
+  id: Uuid;
+  run_id: Uuid;
+  creator_id: Uuid;
+  handle?: string | null;
+  currency: string;
+  amount_minor: number;
+  entry_count: number;
+  status: "created" | "paid" | "failed";
+  provider_reference: string | null;
+  created_at: string;
+  paid_at: string | null;
+  failed_at: string | null;
+}
+
+export interface PayoutRun {
+  id: Uuid;
+  key: string;
+  threshold_minor: number;
+  created_at: string;
+  payouts: Payout[];
+  csv_url: string;
+}
+
+// --- analytics ---------------------------------------------------------------------------------
+export interface Figures {
+  impressions: number;
+  reach: number | null;
+  views: number;
+  avg_watch_ms: number | null;
+  completion_rate: number | null;
+  likes: number;
+  shares: number;
+  comments: number | null;
+  follows: number;
+  engagement_rate: number | null;
+  product_taps: number;
+  tap_through_rate: number | null;
+  add_to_carts: number;
+  orders: number;
+  units: number;
+  revenue_minor: number;
+  currency: string | null;
+  revenue_by_currency: { currency: string; revenue_minor: number }[];
+  conversion_rate: number | null;
+  commission_minor: number | null;
+  roi: number | null;
+  filtered: { impressions: number; views: number; likes: number; shares: number; follows: number; completes: number };
+}
+
+export interface Period {
+  start: string;
+  end: string;
+  tz: string;
+}
+
+export interface Authenticity {
+  score: number;
+  flagged_share: number;
+  flags: { code: string; detail: string; share: number }[];
+  period?: Period;
+}
+
+export interface CreatorDashboard {
+  period: Period;
+  totals: Figures;
+  daily: (Figures & { day: string })[];
+  clips: (Figures & { clip_id: Uuid })[];
+  audience: {
+    engaged_viewers: number;
+    viewer_interests: { interest: string; share: number }[];
+    new_viewers: number;
+    returning_viewers: number;
+    followers: number;
+    follower_growth: { day: string; follows: number }[];
+  };
+  authenticity: Authenticity;
+}
+
+export interface MerchantDashboard {
+  period: Period;
+  totals: Figures;
+  daily: (Figures & { day: string })[];
+  skus: (Figures & { sku_id: Uuid; product_id: Uuid; code: string; title: string })[];
+  top_clips: (Figures & { clip_id: Uuid })[];
+  top_creators: (Figures & { creator_id: Uuid; handle: string | null })[];
+}
+
+export interface DiscoveredCreator {
+  creator_id: Uuid;
+  handle: string;
+  display_name: string;
+  followers: number;
+  audience_match: number;
+  engagement_rate: number | null;
+  conversion_rate: number | null;
+  authenticity: Authenticity;
+  relevance: number;
+  evidence: {
+    period: Period;
+    impressions: number;
+    likes: number;
+    shares: number;
+    product_taps: number;
+    orders: number;
+    revenue_minor: number;
+    currency: string | null;
+    top_audience_interests: { interest: string; share: number }[];
+  };
+}
+
+export interface ShortlistEntry {
+  creator_id: Uuid;
+  handle: string | null;
+  note: string | null;
+  created_at: string;
+  authenticity?: number | null;
 }

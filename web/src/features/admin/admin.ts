@@ -1,18 +1,38 @@
 // Admin: users (role, guest or not, active), with enabling and disabling accounts.
 import { api, problemText } from "../../core/api";
 import { h, replace, toast } from "../../core/dom";
-import { t } from "../../core/i18n";
+import { t, type Key } from "../../core/i18n";
+import { focusSelectedTab, tabBar } from "../../core/tabs";
 import type { User } from "../../core/types";
 import type { Screen } from "../../main";
 
+const TABS: [string, Key][] = [
+  ["users", "admin.users"],
+  ["moderation", "mod.title"],
+  ["programme", "programme.title"],
+  ["payouts", "earnings.payouts"],
+];
+
 const screen: Screen = {
-  async mount(root) {
+  async mount(root, params) {
+    const tab = TABS.some(([n]) => n === params.tab) ? params.tab : "users";
+    const panel = h("div", { id: "admin-panel", role: "tabpanel", "aria-labelledby": `tab-${tab}` });
+    replace(root, h("h1", null, t("admin.title")), tabBar("/app/admin", TABS, tab, t("admin.title"), "admin-panel"), panel);
+    focusSelectedTab(root);
+    if (tab === "moderation") return (await import("./moderation")).mountModeration(panel);
+    if (tab === "programme") return (await import("./programme")).mountAdmissions(panel);
+    if (tab === "payouts") return (await import("./payouts")).mountPayouts(panel);
+    return usersTab(panel);
+  },
+};
+
+async function usersTab(root: HTMLElement): Promise<void> {
+  {
     const body = h("tbody");
     let offset = 0;
     const more = h("button", { type: "button", hidden: true }, t("common.more"));
     replace(
       root,
-      h("h1", null, t("admin.title")),
       h("h2", null, t("admin.users")),
       h(
         "table",
@@ -53,7 +73,7 @@ const screen: Screen = {
     }
     more.addEventListener("click", () => void load());
     await load();
-  },
-};
+  }
+}
 
 export default screen;

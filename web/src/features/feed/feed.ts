@@ -22,9 +22,32 @@ interface Slide {
   completed: boolean;
   liked: boolean;
   tagsAt: number;
+  polls?: HTMLElement;
+  pollsLoaded?: boolean;
 }
 
 let muted = true;
+
+// 24×24 outline icons drawn inline (no icon font, no emoji font needed)
+const ICONS = {
+  comments: "M4 5h16v11H9l-5 4z",
+  share: "M14 4l6 6-6 6M20 10H9a5 5 0 0 0-5 5v4",
+  more: "M5 12h.01M12 12h.01M19 12h.01",
+};
+
+function svgIcon(d: string): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "icon-svg");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", d);
+  svg.append(path);
+  return svg;
+}
+// comments, share, report, block and polls: loaded once the viewer reaches for them
+const social = () => import("../social/index");
 
 const screen: Screen = {
   async mount(root) {
@@ -151,6 +174,21 @@ const screen: Screen = {
             t("feed.follow"),
           )
         : null;
+      const clipRef = { id: item.clip.id, creatorId: item.clip.creator.id };
+      const sideButton = (cls: string, icon: string, label: string, onclick: () => void, count?: number) =>
+        h(
+          "button",
+          { type: "button", class: `action ${cls}`, "aria-label": label, onclick },
+          svgIcon(icon),
+          count !== undefined ? h("span", { class: "count", "aria-hidden": "true" }, String(count)) : null,
+        );
+      const comments = sideButton("comments", ICONS.comments, t("feed.comments"), () => void social().then((m) => m.commentsDialog(clipRef)));
+      const share = sideButton("share", ICONS.share, t("feed.share"), () => void social().then((m) => m.shareDialog(item.clip.id)), item.clip.counts.shares);
+      const more = sideButton("more", ICONS.more, t("feed.more"), () =>
+        void social().then((m) => m.moreDialog({ id: item.clip.id, handle, creatorId: item.clip.creator.id })),
+      );
+      const polls = h("div", { class: "polls" });
+      slide.polls = polls;
       const frame = h("div", { class: "frame" }, video, slide.deck.dots);
       frame.addEventListener("click", () => setMuted(!muted));
       slide.el = h(
@@ -169,12 +207,21 @@ const screen: Screen = {
         h(
           "div",
           { class: "meta" },
-          h("p", { class: "creator" }, "@", handle || item.clip.creator.display_name || "", " ", follow),
+          h(
+            "p",
+            { class: "creator" },
+            handle
+              ? h("a", { href: `/app/creators/${encodeURIComponent(handle)}`, "data-nav": "" }, `@${handle}`)
+              : item.clip.creator.display_name || "",
+            " ",
+            follow,
+          ),
           h("p", { class: "caption" }, item.clip.caption || ""),
           h("p", { class: "reason" }, item.reason.text),
+          polls,
           slide.deck.element,
         ),
-        h("div", { class: "side" }, like),
+        h("div", { class: "side" }, like, comments, share, more),
       );
       video.addEventListener("timeupdate", () => {
         slide.deck.show(video.currentTime * 1000);
@@ -266,6 +313,12 @@ const screen: Screen = {
         if (Math.abs(i - index) > 2 && other.attached) release(other);
       });
       if (performance.now() - slide.tagsAt > 4000) void refreshTags(slide);
+      if (!slide.pollsLoaded && slide.polls) {
+        slide.pollsLoaded = true;
+        const slot = slide.polls;
+        // after the clip has started: polls never compete with its first frame
+        window.setTimeout(() => void social().then((m) => m.mountPolls(slot, slide.item.clip.id)), 600);
+      }
       if (slides.length - index <= 2) void loadMore();
     }
 

@@ -3,7 +3,7 @@
 import { ApiError, api, problemText } from "../../core/api";
 import { announce, h, replace, toast } from "../../core/dom";
 import { money, t, type Key } from "../../core/i18n";
-import { go } from "../../core/nav";
+import { focusSelectedTab, tabBar } from "../../core/tabs";
 import type { ImportJob, Product, Sku } from "../../core/types";
 import type { Screen } from "../../main";
 
@@ -12,6 +12,10 @@ const TABS: [string, Key][] = [
   ["import", "merchant.import"],
   ["orders", "merchant.orders"],
   ["tags", "merchant.tags"],
+  ["collaborations", "collab.title"],
+  ["creators", "discover.title"],
+  ["analytics", "analytics.title"],
+  ["polls", "poll.title"],
 ];
 
 function fail(error: unknown): void {
@@ -325,39 +329,17 @@ async function tagsTab(panel: HTMLElement): Promise<void> {
 
 const screen: Screen = {
   async mount(root, params) {
-    const tab = params.tab || "products";
+    const tab = TABS.some(([n]) => n === params.tab) ? params.tab : "products";
     const panel = h("div", { id: "merchant-panel", role: "tabpanel", "aria-labelledby": `tab-${tab}` });
-    const tabs = h(
-      "div",
-      { role: "tablist", class: "tabs", "aria-label": t("merchant.title") },
-      TABS.map(([name, key]) =>
-        h(
-          "a",
-          {
-            role: "tab",
-            id: `tab-${name}`,
-            href: `/app/merchant/${name}`,
-            "aria-selected": String(name === tab),
-            "aria-controls": "merchant-panel",
-            tabindex: name === tab ? 0 : -1,
-            onclick: (e: Event) => {
-              e.preventDefault();
-              go(`/app/merchant/${name}`);
-            },
-            onkeydown: (e: KeyboardEvent) => {
-              const i = TABS.findIndex(([n]) => n === tab);
-              if (e.key === "ArrowRight") go(`/app/merchant/${TABS[(i + 1) % TABS.length][0]}`);
-              if (e.key === "ArrowLeft") go(`/app/merchant/${TABS[(i + TABS.length - 1) % TABS.length][0]}`);
-            },
-          },
-          t(key),
-        ),
-      ),
-    );
-    replace(root, h("h1", null, t("merchant.title")), tabs, panel);
+    replace(root, h("h1", null, t("merchant.title")), tabBar("/app/merchant", TABS, tab, t("merchant.title"), "merchant-panel"), panel);
+    focusSelectedTab(root);
     if (tab === "import") return importTab(panel);
     if (tab === "orders") return ordersTab(panel);
     if (tab === "tags") return tagsTab(panel);
+    if (tab === "collaborations") return (await import("./collaborations")).mountCollaborations(panel);
+    if (tab === "creators") return (await import("./creators")).mountCreators(panel);
+    if (tab === "analytics") return (await import("./analytics")).mountAnalytics(panel);
+    if (tab === "polls") return (await import("./polls")).mountPolls(panel);
     return productsTab(panel);
   },
 };

@@ -5,6 +5,7 @@ import { announce, h, replace, toast } from "../../core/dom";
 import { t, type Key } from "../../core/i18n";
 import type { Clip } from "../../core/types";
 import type { Screen } from "../../main";
+import { focusSelectedTab, tabBar } from "../../core/tabs";
 import { uploadFile } from "./upload";
 
 export function failureText(clip: Pick<Clip, "failure_code" | "failure_message">): string {
@@ -29,8 +30,30 @@ function statusLine(clip: Clip): HTMLElement {
   return h("p", { class: "status" }, t(`status.${clip.status}` as Key));
 }
 
+const TABS: [string, Key][] = [
+  ["clips", "studio.myClips"],
+  ["programme", "programme.title"],
+  ["collaborations", "collab.title"],
+  ["earnings", "earnings.title"],
+  ["analytics", "analytics.title"],
+];
+
 const screen: Screen = {
-  async mount(root) {
+  async mount(root, params) {
+    const tab = TABS.some(([n]) => n === params.tab) ? params.tab : "clips";
+    const panel = h("div", { id: "studio-panel", role: "tabpanel", "aria-labelledby": `tab-${tab}` });
+    replace(root, h("h1", null, t("studio.title")), tabBar("/app/studio", TABS, tab, t("studio.title"), "studio-panel"), panel);
+    focusSelectedTab(root);
+    if (tab === "programme") return (await import("./programme")).mountProgramme(panel);
+    if (tab === "collaborations") return (await import("./collaborations")).mountCollaborations(panel);
+    if (tab === "earnings") return (await import("./earnings")).mountEarnings(panel);
+    if (tab === "analytics") return (await import("./analytics")).mountAnalytics(panel);
+    return clipsTab(panel);
+  },
+};
+
+async function clipsTab(root: HTMLElement): Promise<() => void> {
+  {
     let timer = 0;
     let disposed = false;
     const clipsList = h("ul", { class: "clip-list", "aria-live": "polite" });
@@ -87,7 +110,6 @@ const screen: Screen = {
     );
     replace(
       root,
-      h("h1", null, t("studio.title")),
       h("div", { class: "two-col" }, form, h("section", { "aria-labelledby": "clips-title" }, h("h2", { id: "clips-title" }, t("studio.myClips")), clipsList)),
     );
 
@@ -136,7 +158,7 @@ const screen: Screen = {
       disposed = true;
       window.clearTimeout(timer);
     };
-  },
-};
+  }
+}
 
 export default screen;

@@ -231,6 +231,38 @@ const screen: Screen = {
         h("div", null, form, h("h2", null, t("tag.list")), tagList),
       ),
     );
+    const board = clip.playback.storyboard;
+    if (board && board.count > 0) {
+      // scrub with the storyboard: a preview over the slider while it moves, a strip to jump from
+      const ui = await (await import("./storyboard")).storyboard(board, (s) => {
+        video.currentTime = s;
+        scrub.value = String(Math.round(s * 1000));
+        scrubOut.textContent = `${seconds(s * 1000)} s`;
+      });
+      const track = scrub.parentElement as HTMLElement;
+      track.classList.add("scrub-track");
+      track.append(ui.preview);
+      track.after(ui.strip);
+      let dragging = false;
+      const at = (e: PointerEvent) => {
+        const box = scrub.getBoundingClientRect();
+        const ratio = Math.min(1, Math.max(0, (e.clientX - box.left) / box.width));
+        return { ratio, ms: ratio * durationMs };
+      };
+      scrub.addEventListener("pointermove", (e) => {
+        const { ratio, ms } = at(e);
+        ui.show(ms, ratio);
+      });
+      scrub.addEventListener("pointerdown", () => (dragging = true));
+      scrub.addEventListener("pointerleave", () => !dragging && ui.show(null));
+      scrub.addEventListener("pointerup", () => {
+        dragging = false;
+        ui.show(null);
+      });
+      scrub.addEventListener("input", () => ui.show(Number(scrub.value), durationMs ? Number(scrub.value) / durationMs : 0));
+      scrub.addEventListener("blur", () => ui.show(null));
+      scrub.addEventListener("change", () => window.setTimeout(() => ui.show(null), 800));
+    }
     attached = await attach(video, { hls_url: clip.playback.hls, mp4_url: clip.playback.mp4 }, true, () => undefined);
     void runSearch();
     await loadTags();
