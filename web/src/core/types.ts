@@ -304,9 +304,14 @@ export interface ModerationAction {
 }
 
 // --- notifications -------------------------------------------------------------------------------
+export type NotificationKind =
+  | "new_follower" | "reply" | "mention" | "moderation" | "clip_ready" | "clip_failed"
+  | "collaboration_invited" | "creator_admission_changed" | "commission_pending" | "commission_payable"
+  | "payout_created" | "payout_paid" | "payout_failed";
+
 export interface Notification {
   id: Uuid;
-  kind: string;
+  kind: NotificationKind;
   title: string;
   body: string;
   data: Record<string, unknown>;
