@@ -94,6 +94,7 @@ export interface ClientEvent {
   creator_id?: Uuid;
   watch_ms?: number;
   progress?: number;
+  share_code?: string;
 }
 
 export interface Upload {
