@@ -370,6 +370,10 @@ def test_search_suggestions_lead_to_a_creator_profile_to_follow(page: Any, live_
     page.get_by_role("button", name="Following").wait_for()
     page.get_by_text(f"{before + 1} followers").wait_for()
     assert httpx.get(f"{live_server.base_url}/v1/creators/demo.creator").json()["follower_count"] == before + 1
+    # back on the profile later, the button starts as "Following" (the API says so)
+    page.reload()
+    page.get_by_role("heading", level=1, name="Demo Creator").wait_for()
+    assert page.get_by_role("button", name="Following").get_attribute("aria-pressed") == "true"
 
     # a full search: products
     page.goto("/app/search?q=serum&type=products")

@@ -387,6 +387,7 @@ export interface CreatorProfile {
   follower_count: number;
   clip_count: number;
   programme_member: boolean;
+  following: boolean | null;
   storefront_url: string;
   clips: CursorPage<ClipCard>;
 }
