@@ -629,3 +629,71 @@ export interface ShortlistEntry {
   created_at: string;
   authenticity?: number | null;
 }
+
+// --- admin: thresholds, blocked words, analytics overview ----------------------------------------
+export interface Thresholds {
+  category: string;
+  thresholds: Record<string, number>;
+}
+
+export interface BlockedWord {
+  id: Uuid;
+  word: string;
+  created_at: string;
+}
+
+export interface AdminOverview {
+  period: Period;
+  totals: Figures;
+  daily: (Figures & { day: string })[];
+  top_creators: (Figures & { creator_id: Uuid; handle: string | null })[];
+  flagged_accounts: number;
+}
+
+export interface FlaggedAccount {
+  user_id: Uuid;
+  flags: number;
+  codes: string[];
+  detail: string | null;
+  flagged_at: string | null;
+  engagements: number;
+  last_seen_at: string;
+}
+
+// --- outbound webhooks -------------------------------------------------------------------------
+export interface WebhookEndpoint {
+  id: Uuid;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  active: boolean;
+  secret: string;
+  created_at: string;
+}
+
+export interface WebhookDelivery {
+  id: Uuid;
+  message_id: string;
+  event_type: string;
+  status: "pending" | "succeeded" | "failed";
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  payload: Record<string, unknown>;
+  log: { attempted_at: string; status_code: number | null; duration_ms: number; error: string | null; response_body: string | null }[];
+}
+
+// --- creator: shares, analytics of one product or SKU --------------------------------------------
+export interface SharePage extends CursorPage<Share> {
+  totals: { shares: number; opens: number; views: number; purchases: number; revenue_minor: number };
+}
+
+export interface EntityReport {
+  entity: { kind: string; id: Uuid };
+  period: Period;
+  totals: Figures;
+  daily: (Figures & { day: string })[];
+}
