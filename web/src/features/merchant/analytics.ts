@@ -73,7 +73,7 @@ export async function mountAnalytics(panel: HTMLElement): Promise<void> {
               "tbody",
               null,
               d.skus.length
-                ? d.skus.map((s) => h("tr", null, h("th", { scope: "row" }, h("button", { type: "button", class: "link", "aria-label": t("entity.showSku", { sku: `${s.title} · ${s.code}` }), onclick: () => detail.show(`skus:${s.sku_id}`) }, `${s.title} · ${s.code}`)), h("td", null, num(s.impressions)), h("td", null, num(s.product_taps)), h("td", null, num(s.orders)), h("td", null, revenueText(s)), h("td", null, pct(s.conversion_rate))))
+                ? d.skus.map((s) => h("tr", null, h("th", { scope: "row" }, h("button", { type: "button", class: "link", "aria-label": t("entity.showSku", { sku: `${s.title} · ${s.code}` }), onclick: () => detail.show(`skus:${s.sku_id}`, `${s.title} · ${s.code}`) }, `${s.title} · ${s.code}`)), h("td", null, num(s.impressions)), h("td", null, num(s.product_taps)), h("td", null, num(s.orders)), h("td", null, revenueText(s)), h("td", null, pct(s.conversion_rate))))
                 : h("tr", null, h("td", { colspan: 6, class: "muted" }, t("analytics.noData"))),
             ),
           ),
@@ -89,7 +89,7 @@ export async function mountAnalytics(panel: HTMLElement): Promise<void> {
 
 /** One product's or SKU's report (`GET /v1/merchant/analytics/products|skus/{id}`), picked from
  * the organisation's catalogue or from the per-SKU table. */
-function entityDetail(days: () => number): { element: HTMLElement; show(value: string): void; reload(): void; fill(): Promise<void> } {
+function entityDetail(days: () => number): { element: HTMLElement; show(value: string, label: string): void; reload(): void; fill(): Promise<void> } {
   const picker = h("select", { onchange: () => void load() }, h("option", { value: "" }, t("entity.choose")));
   const out = h("div", { "aria-live": "polite" });
   const element = h(
@@ -135,7 +135,9 @@ function entityDetail(days: () => number): { element: HTMLElement; show(value: s
   }
   return {
     element,
-    show(value: string) {
+    show(value: string, label: string) {
+      // the catalogue may still be loading: the option is added if it is not there yet
+      if (![...picker.options].some((o) => o.value === value)) picker.append(h("option", { value }, label));
       picker.value = value;
       void load();
       element.scrollIntoView({ block: "start" });
@@ -148,7 +150,9 @@ function entityDetail(days: () => number): { element: HTMLElement; show(value: s
       try {
         for (let offset: number | null | undefined = 0; offset !== null && offset !== undefined && offset < 500; ) {
           const page = await api.merchantProducts(offset);
+          const present = new Set([...picker.options].map((o) => o.value));
           for (const p of page.items) {
+            if (p.skus.some((s) => present.has(`skus:${s.id}`))) continue;
             picker.append(
               h(
                 "optgroup",
