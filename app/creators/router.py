@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
-from app.accounts.dependencies import AdminUser, CreatorUser, MerchantUser
+from app.accounts.dependencies import AdminUser, CreatorUser, MerchantUser, OptionalUser
 from app.accounts.schemas import AvatarUrls
 from app.catalog import service as catalog_service
 from app.catalog.dependencies import OrganisationId, unit_of_work_in_this_thread
@@ -809,11 +809,14 @@ async def payout_webhook(request: Request, session: SessionDep) -> PayoutWebhook
     summary="A creator's public profile",
     description=(
         "Anyone. Follower count, the first page of the clip grid (ready public clips, newest "
-        "first), and the storefront link. Problems: `creator_not_found` (404)."
+        "first), and the storefront link; for a signed-in caller (guests too), `following` says "
+        "whether they follow the creator. Problems: `creator_not_found` (404)."
     ),
     responses=problem_responses(404),
 )
-def get_profile(handle: str, session: SessionDep, limit: Limit = 12) -> CreatorPublicProfile:
+def get_profile(
+    handle: str, session: SessionDep, viewer: OptionalUser, limit: Limit = 12
+) -> CreatorPublicProfile:
     from app.feed import service as feed_service
 
     profile = service.get_creator(session, handle)
@@ -829,6 +832,7 @@ def get_profile(handle: str, session: SessionDep, limit: Limit = 12) -> CreatorP
         follower_count=feed_service.follower_count(session, profile.user_id),
         clip_count=clips_service.public_clip_count(session, profile.user_id),
         programme_member=service.is_admitted(session, profile.user_id),
+        following=feed_service.is_following(session, viewer.id, profile.user_id) if viewer else None,
         storefront_url=f"{base}/v1/creators/{profile.handle}/storefront",
         clips=ClipGrid(items=[_clip_card(c) for c in clips], next_cursor=next_cursor),
     )

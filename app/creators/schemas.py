@@ -415,6 +415,7 @@ class CreatorPublicProfile(BaseModel):
                     "follower_count": 1520,
                     "clip_count": 42,
                     "programme_member": True,
+                    "following": False,
                     "storefront_url": "http://127.0.0.1:8000/v1/creators/maya.makes/storefront",
                     "clips": {"items": [], "next_cursor": None},
                 }
@@ -430,6 +431,10 @@ class CreatorPublicProfile(BaseModel):
     follower_count: int
     clip_count: int
     programme_member: bool = Field(description="Admitted to the creator programme")
+    following: bool | None = Field(
+        default=None,
+        description="Whether the caller follows this creator; null when the request is not signed in",
+    )
     storefront_url: str
     clips: ClipGrid = Field(
         description="First page of the clip grid; more from `/v1/creators/{handle}/clips`"

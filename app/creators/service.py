@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -85,6 +85,9 @@ from app.feed import service as feed_service
 from app.interests import service as interests_service
 from app.tags import service as tags_service
 
+if TYPE_CHECKING:
+    from app.notifications.service import NotificationKind
+
 logger = logging.getLogger("clipshop.creators")
 
 BPS = 10_000
@@ -102,22 +105,31 @@ def _announce(
 
     if user_id is None:
         return
-    title = _INBOX_TITLES.get(event_type)
+    title = INBOX_TITLES.get(event_type)
     if title is not None:
         notifications_service.notify(
-            session, user_id=user_id, kind=event_type.replace(".", "_"), title=title, data=payload
+            session, user_id=user_id, kind=inbox_kind(event_type), title=title, data=payload
         )
     notifications_service.emit_event(session, user_id=user_id, event_type=event_type, payload=payload)
 
 
-_INBOX_TITLES = {
+# The events that also make an inbox entry (the others are webhooks only), with its title.
+INBOX_TITLES = {
     "commission.pending": "You earned a commission",
     "commission.payable": "A commission is ready to be paid",
     "collaboration.invited": "A merchant invited you to a collaboration",
     "creator.admission_changed": "Your creator programme status changed",
     "payout.created": "A payout is on its way",
     "payout.paid": "Your payout was paid",
+    "payout.failed": "A payout failed; its amount is payable again",
 }
+
+
+def inbox_kind(event_type: str) -> NotificationKind:
+    """The inbox kind of a programme event (``commission.pending`` -> ``commission_pending``)."""
+    from app.notifications import service as notifications_service
+
+    return notifications_service.NotificationKind(event_type.replace(".", "_"))
 
 
 # --- cursors ------------------------------------------------------------------------------------
@@ -1071,6 +1083,19 @@ def _reverse(session: Session, order_id: uuid.UUID, amounts: dict[uuid.UUID, int
         if not released and target >= record.commission_minor:
             record.state = CommissionState.void
         written += 1
+        session.flush()
+        _announce(
+            session,
+            user_id=record.creator_id,
+            event_type="commission.reversed",
+            payload={
+                "order_id": str(record.order_id),
+                "clip_id": str(record.clip_id) if record.clip_id else None,
+                "currency": record.currency,
+                "amount_minor": -delta,
+                "reason": why,
+            },
+        )
     session.flush()
     return written
 
@@ -1122,6 +1147,18 @@ def release_due(session: Session, now: datetime | None = None, limit: int = 1000
             )
             record.state = CommissionState.payable
             count += 1
+            session.flush()
+            _announce(
+                session,
+                user_id=record.creator_id,
+                event_type="commission.payable",
+                payload={
+                    "order_id": str(record.order_id),
+                    "clip_id": str(record.clip_id) if record.clip_id else None,
+                    "currency": record.currency,
+                    "amount_minor": remaining,
+                },
+            )
         else:
             record.state = CommissionState.void
         session.flush()

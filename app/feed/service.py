@@ -699,6 +699,18 @@ def as_timestamp(value: datetime) -> float:
 # ---------------------------------------------------------------------------- creator programme
 
 
+def is_following(session: Session, user_id: uuid.UUID, creator_id: uuid.UUID) -> bool:
+    """Whether ``user_id`` follows ``creator_id`` now."""
+    return (
+        session.scalar(
+            select(CreatorFollow.user_id).where(
+                CreatorFollow.user_id == user_id, CreatorFollow.creator_id == creator_id
+            )
+        )
+        is not None
+    )
+
+
 def follower_count(session: Session, creator_id: uuid.UUID) -> int:
     return follower_counts(session, [creator_id]).get(creator_id, 0)
 

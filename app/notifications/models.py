@@ -13,6 +13,25 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, Timestamps, UUIDPrimaryKey, utcnow
 
 
+class NotificationKind(StrEnum):
+    """Every kind of inbox entry the server writes: the one list (the API's ``kind`` enum, what
+    :func:`app.notifications.service.notify` accepts). A domain that sends a new kind adds it here."""
+
+    new_follower = "new_follower"
+    reply = "reply"
+    mention = "mention"
+    moderation = "moderation"
+    clip_ready = "clip_ready"
+    clip_failed = "clip_failed"
+    collaboration_invited = "collaboration_invited"
+    creator_admission_changed = "creator_admission_changed"
+    commission_pending = "commission_pending"
+    commission_payable = "commission_payable"
+    payout_created = "payout_created"
+    payout_paid = "payout_paid"
+    payout_failed = "payout_failed"
+
+
 class Notification(UUIDPrimaryKey, Base):
     """One entry of a user's inbox."""
 

@@ -16,7 +16,13 @@ from app.accounts.exceptions import RoleRequired
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.notifications import service
-from app.notifications.models import DeliveryStatus, Notification, WebhookDelivery, WebhookEndpoint
+from app.notifications.models import (
+    DeliveryStatus,
+    Notification,
+    NotificationKind,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.notifications.schemas import (
     NotificationPage,
     NotificationRead,
@@ -40,7 +46,7 @@ Cursor = Annotated[str | None, Query(max_length=500)]
 def notification_read(row: Notification) -> NotificationRead:
     return NotificationRead(
         id=row.id,
-        kind=row.kind,
+        kind=NotificationKind(row.kind),
         title=row.title,
         body=row.body,
         data=row.data or {},

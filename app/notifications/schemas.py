@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.notifications.models import DeliveryStatus
+from app.notifications.models import DeliveryStatus, NotificationKind
 
 
 class NotificationRead(BaseModel):
@@ -26,10 +26,7 @@ class NotificationRead(BaseModel):
     )
 
     id: uuid.UUID
-    kind: str = Field(
-        description="new_follower, reply, mention, clip_ready, clip_failed, commission_earned, "
-        "collaboration_invitation, moderation"
-    )
+    kind: NotificationKind = Field(description="What happened (a new kind may be added in a later version)")
     title: str
     body: str
     data: dict[str, Any]

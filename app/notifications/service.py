@@ -50,32 +50,28 @@ from app.notifications.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from app.notifications.models import (
+    NotificationKind as NotificationKind,  # re-exported: the inbox kinds other domains send
+)
 from app.pagination import decode_cursor, encode_cursor
 
 logger = logging.getLogger("clipshop.notifications")
 
-# In-app notification kinds (others may be added by the domains that send them).
-NOTIFICATION_KINDS = (
-    "new_follower",
-    "reply",
-    "mention",
-    "clip_ready",
-    "clip_failed",
-    "commission_earned",
-    "collaboration_invitation",
-    "moderation",
-)
 
-# Webhook event types an endpoint may subscribe to.
+# Webhook event types an endpoint may subscribe to: every type :func:`emit_event` sends (it
+# refuses any other), plus ``webhook.test``.
 WEBHOOK_EVENT_TYPES = (
     "clip.ready",
     "clip.failed",
     "order.paid",
+    "collaboration.invited",
+    "creator.admission_changed",
+    "commission.pending",
     "commission.payable",
     "commission.reversed",
     "payout.created",
     "payout.paid",
-    "collaboration.invited",
+    "payout.failed",
     "webhook.test",
 )
 
@@ -90,17 +86,19 @@ def notify(
     session: Session,
     *,
     user_id: uuid.UUID,
-    kind: str,
+    kind: NotificationKind,
     title: str,
     body: str = "",
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Add an unread entry to ``user_id``'s inbox (flushed with the caller's transaction)."""
+    """Add an unread entry to ``user_id``'s inbox (flushed with the caller's transaction).
+    ``kind`` must be a :class:`NotificationKind` (a ``ValueError`` otherwise)."""
+    kind = NotificationKind(kind)
     session.add(
         Notification(
             id=uuid.uuid4(),
             user_id=user_id,
-            kind=kind[:40],
+            kind=kind.value,
             title=title[:200],
             body=body,
             data=data or {},
@@ -118,7 +116,7 @@ def new_follower(
     recent = session.scalars(
         select(Notification.data).where(
             Notification.user_id == creator_id,
-            Notification.kind == "new_follower",
+            Notification.kind == NotificationKind.new_follower.value,
             Notification.created_at > since,
         )
     ).all()
@@ -127,7 +125,7 @@ def new_follower(
     notify(
         session,
         user_id=creator_id,
-        kind="new_follower",
+        kind=NotificationKind.new_follower,
         title="You have a new follower",
         body=f"{name} follows you" if name else "Someone started following you",
         data={"follower_id": str(follower_id), "name": name},
@@ -152,7 +150,7 @@ def clip_processed(
     notify(
         session,
         user_id=creator_id,
-        kind="clip_ready" if ready else "clip_failed",
+        kind=NotificationKind.clip_ready if ready else NotificationKind.clip_failed,
         title="Your clip is ready" if ready else "Your clip could not be processed",
         body="" if ready else f"Reason: {failure_code or 'unknown'}",
         data=data,
@@ -396,6 +394,8 @@ def emit_event(
     caller's transaction and sent by the delivery job once it commits (dropped on rollback)."""
     if user_id is None and organisation_id is None:
         raise ValueError("emit_event needs a user_id or an organisation_id")
+    if event_type not in WEBHOOK_EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r} (add it to WEBHOOK_EVENT_TYPES)")
     owner = WebhookOwner(
         user_id=user_id if organisation_id is None else None, organisation_id=organisation_id
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import uuid
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -342,8 +343,10 @@ def _share_page(shared: SharedClip) -> str:
         else "",
         card="summary_large_image" if poster else "summary",
         poster=f'<img src="{esc(poster)}" alt="" width="360">' if poster else "",
+        # the web client's page of the clip, which counts the view and purchases to the share
         open=esc(
-            f"{get_settings().public_base_url.rstrip('/')}/v1/clips/{clip['id']}?share_code={shared.share_code}"
+            f"{get_settings().public_base_url.rstrip('/')}/app/clips/{clip['id']}"
+            f"?share_code={quote(shared.share_code, safe='')}"
         ),
     )
 

@@ -273,7 +273,7 @@ def _notify_mentions(
         notifications.notify(
             session,
             user_id=target,
-            kind="mention",
+            kind=notifications.NotificationKind.mention,
             title=f"{who} mentioned you in a comment",
             body=comment.body[:200],
             data={"clip_id": str(comment.clip_id), "comment_id": str(comment.id)},
@@ -318,7 +318,7 @@ def create_comment(
             notifications.notify(
                 session,
                 user_id=parent.author_id,
-                kind="reply",
+                kind=notifications.NotificationKind.reply,
                 title=f"@{handle} replied to your comment" if handle else "New reply to your comment",
                 body=body[:200],
                 data={"clip_id": str(clip.id), "comment_id": str(comment.id), "parent_id": str(parent.id)},
@@ -1094,7 +1094,7 @@ def moderate(
         notifications.notify(
             session,
             user_id=subject,
-            kind="moderation",
+            kind=notifications.NotificationKind.moderation,
             title="Your clip was hidden"
             if target_type is TargetType.clip
             else (

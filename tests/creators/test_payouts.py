@@ -70,6 +70,14 @@ def test_payout_run_pays_once_exports_csv_and_settles(client, make_user):
     balance = earnings(client, creator)["EUR"]
     assert (balance["payable_minor"], balance["in_payout_minor"], balance["paid_minor"]) == (0, 0, 2000)
     assert [p["status"] for p in client.get("/v1/me/payouts", headers=creator).json()["items"]] == ["paid"]
+    # Each step of the money's way is in the creator's inbox.
+    inbox = client.get("/v1/me/notifications", params={"limit": 100}, headers=creator).json()["items"]
+    assert {n["kind"] for n in inbox} >= {
+        "commission_pending",
+        "commission_payable",
+        "payout_created",
+        "payout_paid",
+    }
 
     # A refund after payout reverses from payable: the balance goes negative ...
     refund = client.post(

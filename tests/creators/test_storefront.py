@@ -29,6 +29,13 @@ def test_profile_with_followers_clip_grid_pages_and_storefront_link(client, make
     assert len(more["items"]) == 1 and more["next_cursor"] is None
     seen = [c["id"] for c in body["clips"]["items"]] + [c["id"] for c in more["items"]]
     assert len(set(seen)) == 3
+    # Whether the caller follows: true for the fan, false for someone else, null without a token.
+    assert body["following"] is None
+    assert client.get(f"/v1/creators/{handle}", headers=fan).json()["following"] is True
+    _, other = make_user("viewer")
+    assert client.get(f"/v1/creators/{handle}", headers=other).json()["following"] is False
+    client.delete(f"/v1/creators/{handle}/follow", headers=fan)
+    assert client.get(f"/v1/creators/{handle}", headers=fan).json()["following"] is False
     missing = client.get("/v1/creators/nobody-here")
     assert missing.status_code == 404 and missing.json()["code"] == "creator_not_found"
 

@@ -37,6 +37,9 @@ def test_share_link_opens_the_clip_as_json_and_as_an_escaped_preview_page(client
     assert '<meta property="og:description" content="My &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; routine">' in text
     assert "<script>" not in text and "<b>" not in text
     assert 'property="og:image"' in text and 'property="og:video"' in text
+    # "Open in ClipShop" opens the web client's page of the clip (which counts views to the share)
+    assert f'<a href="http://testserver/app/clips/{clip}?share_code={share["code"]}">Open in ClipShop</a>' in text
+    assert "/v1/clips/" not in text
     assert client.get("/s/nope").status_code == 404
 
     mine = client.get("/v1/me/shares", headers=viewer_h).json()

@@ -2,9 +2,11 @@
 swipes, sees a product card at its time, buys and sees the stock drop; a creator uploads a real
 video, tags it (scrubbing its storyboard) and sees it playable; a merchant edits stock and imports
 a CSV with errors; a viewer votes in a poll and comments in the feed; search suggestions lead to a
-creator's profile; a merchant reads analytics and opens a collaboration; a creator reads the inbox
-and the programme status; a moderator hides a reported clip and it leaves the feed. Every page
-visited is checked with axe-core."""
+creator's profile; a merchant reads analytics (one SKU's too) and opens a collaboration; a creator
+reads the inbox and the programme status; an admin edits a threshold, blocks a word and reads the
+analytics; a creator adds a webhook and reads its delivery log, edits an idea list and reads the
+share statistics; a moderator hides a reported clip and it leaves the feed. Every page visited is
+checked with axe-core."""
 
 from __future__ import annotations
 
@@ -370,6 +372,10 @@ def test_search_suggestions_lead_to_a_creator_profile_to_follow(page: Any, live_
     page.get_by_role("button", name="Following").wait_for()
     page.get_by_text(f"{before + 1} followers").wait_for()
     assert httpx.get(f"{live_server.base_url}/v1/creators/demo.creator").json()["follower_count"] == before + 1
+    # back on the profile later, the button starts as "Following" (the API says so)
+    page.reload()
+    page.get_by_role("heading", level=1, name="Demo Creator").wait_for()
+    assert page.get_by_role("button", name="Following").get_attribute("aria-pressed") == "true"
 
     # a full search: products
     page.goto("/app/search?q=serum&type=products")
@@ -418,6 +424,17 @@ def test_merchant_reads_analytics_and_opens_a_collaboration(page: Any, live_serv
     page.get_by_role("tab", name="Creators").click()
     page.get_by_role("heading", name="Shortlist").wait_for()
     assert_accessible(page, "creator discovery")
+
+    # one SKU's own figures, from the per-SKU table
+    page.get_by_role("tab", name="Analytics").click()
+    page.get_by_role("button", name=re.compile("^Figures of .*DEMO-SERUM-30")).click()
+    report = page.locator(".entity-report")
+    report.locator(".stat", has_text="Product taps").wait_for()
+    assert report.locator("figure.chart svg[role=img]").count() == 2
+    assert_accessible(page, "one SKU's analytics")
+    page.get_by_role("tab", name="Webhooks").click()
+    page.get_by_role("heading", name="Add an endpoint").wait_for()
+    assert_accessible(page, "merchant webhooks")
 
 
 def test_creator_reads_notifications_and_programme_status(page: Any, live_server: LiveServer) -> None:
@@ -490,6 +507,110 @@ def test_creator_reads_notifications_and_programme_status(page: Any, live_server
     public = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}/comments").json()["items"]
     assert public[0]["body"] == "Where is the serum from?" and public[0]["pinned"]
     assert all(c["body"] != "Buy followers at spam.example" for c in public)
+
+
+def test_admin_edits_a_threshold_blocks_a_word_and_reads_analytics(page: Any, live_server: LiveServer) -> None:
+    admin = _auth(live_server, "admin@demo.clipshop")
+    thresholds = f"{live_server.base_url}/v1/admin/creator-programme/thresholds"
+    before = next(r for r in httpx.get(thresholds, headers=admin).json()["items"] if r["category"] == "default")
+    _sign_in(page, "admin@demo.clipshop", "/app/admin/programme")
+    followers = page.get_by_label("Default: Followers")
+    followers.wait_for()
+    assert followers.input_value() == str(int(before["thresholds"]["followers"]))
+    assert page.get_by_label("Default: Engagement").input_value() == f"{before['thresholds']['engagement_rate'] * 100:g}"
+    assert_accessible(page, "admissions and thresholds")
+    followers.fill("150")
+    page.get_by_role("button", name="Save the thresholds of Default").click()
+    page.locator("#toast", has_text="Thresholds of Default saved").wait_for()
+    try:
+        after = next(r for r in httpx.get(thresholds, headers=admin).json()["items"] if r["category"] == "default")
+        assert after["thresholds"] == {**before["thresholds"], "followers": 150}
+    finally:
+        httpx.put(f"{thresholds}/default", headers=admin, json={"thresholds": before["thresholds"]}).raise_for_status()
+
+    # a blocked word: listed, refused in comments, unblocked
+    page.get_by_role("tab", name="Moderation").click()
+    page.get_by_role("heading", name="Blocked words").wait_for()
+    page.get_by_label("Word to block").fill("knockoffz")
+    page.get_by_role("button", name="Block it").click()
+    page.locator("li.word", has_text="knockoffz").wait_for()
+    assert_accessible(page, "moderation with blocked words")
+    clip_id = _clips_of(live_server, "creator@demo.clipshop")[0]["id"]
+    refused = httpx.post(
+        f"{live_server.base_url}/v1/clips/{clip_id}/comments",
+        headers=_auth(live_server, "viewer@demo.clipshop"),
+        json={"body": "cheap knockoffz here"},
+    )
+    assert refused.status_code == 422, refused.text
+    page.get_by_role("button", name="Unblock “knockoffz”").click()
+    page.locator("li.word", has_text="knockoffz").wait_for(state="detached")
+    words = httpx.get(f"{live_server.base_url}/v1/admin/moderation/blocked-words", headers=admin).json()
+    assert all(w["word"] != "knockoffz" for w in words)
+
+    # the service's figures and the flagged accounts
+    page.get_by_role("tab", name="Analytics").click()
+    page.get_by_role("heading", name="Flagged accounts").wait_for()
+    page.locator(".stat", has_text="Views").wait_for()
+    assert page.locator("figure.chart svg[role=img]").count() == 2
+    assert_accessible(page, "admin analytics")
+
+
+def test_creator_adds_a_webhook_edits_an_idea_list_and_reads_shares(page: Any, live_server: LiveServer) -> None:
+    headers = _auth(live_server, "creator@demo.clipshop")
+    # the endpoint answers 405 (a GET-only route): the delivery log shows the failed attempt
+    target = f"{live_server.base_url}/healthz"
+    _sign_in(page, "creator@demo.clipshop", "/app/studio/webhooks")
+    page.get_by_label("Endpoint URL").fill(target)
+    page.get_by_label("Description (optional)").fill("My shop sync")
+    page.get_by_label("clip.ready").check()
+    page.get_by_role("button", name="Add the endpoint").click()
+    endpoint = page.locator("article.webhook", has_text=target)
+    endpoint.get_by_text("My shop sync").wait_for()
+    endpoint.get_by_role("button", name="Send a test event").click()
+    log = endpoint.get_by_role("table", name=f"Deliveries to {target}")
+    log.get_by_text("webhook.test").wait_for()
+    deadline = time.monotonic() + 20
+    while not log.get_by_text("HTTP 405").count():
+        assert time.monotonic() < deadline, "the test delivery was never attempted"
+        page.wait_for_timeout(500)
+        endpoint.get_by_role("button", name="Refresh").click()
+    assert_accessible(page, "creator webhooks with the delivery log")
+    log.get_by_role("button", name="Details").first.click()
+    details = page.get_by_role("dialog", name="Delivery: webhook.test")
+    details.get_by_role("table", name="Attempts").get_by_text("HTTP 405").first.wait_for()
+    assert_accessible(page, "delivery details")
+    details.get_by_role("button", name="Close").click()
+    log.get_by_role("button", name="Send again").first.click()
+    page.locator("#toast", has_text="Delivery queued again").wait_for()
+    hooks = httpx.get(f"{live_server.base_url}/v1/me/webhooks", headers=headers).json()
+    mine = next(h for h in hooks if h["url"] == target)
+    assert mine["event_types"] == ["clip.ready"] and mine["description"] == "My shop sync"
+
+    # an idea list from the storefront's products, then renamed
+    page.get_by_role("tab", name="Storefront").click()
+    page.get_by_role("heading", name="Idea lists").wait_for()
+    page.locator('.shop-item[data-product]').first.wait_for()
+    page.get_by_role("button", name="New idea list").click()
+    page.get_by_label("Name").fill("Rainy day picks")
+    page.get_by_role("button", name="+ Vitamin C serum").click()
+    page.get_by_role("button", name="Save").click()
+    page.locator("article.idea-list", has_text="Rainy day picks").get_by_text("Vitamin C serum").wait_for()
+    assert_accessible(page, "storefront and idea lists")
+    page.locator("article.idea-list", has_text="Rainy day picks").get_by_role("button", name="Edit").click()
+    page.get_by_label("Name").fill("Rainy day favourites")
+    page.get_by_role("button", name="Save").click()
+    page.locator("article.idea-list h3", has_text="Rainy day favourites").wait_for()
+    lists = httpx.get(f"{live_server.base_url}/v1/me/idea-lists", headers=headers).json()["items"]
+    renamed = next(i for i in lists if i["name"] == "Rainy day favourites")
+    assert [p["title"] for p in renamed["items"]] == ["Vitamin C serum"]
+
+    # share statistics
+    clip_id = _clips_of(live_server, "creator@demo.clipshop")[0]["id"]
+    share = httpx.post(f"{live_server.base_url}/v1/clips/{clip_id}/shares", headers=headers, json={"channel": "web"}).json()
+    page.get_by_role("tab", name="Shares").click()
+    page.get_by_role("rowheader", name=f"/s/{share['code']}").wait_for()
+    page.locator(".stat", has_text="Share links").wait_for()
+    assert_accessible(page, "share statistics")
 
 
 def test_moderator_hides_a_reported_clip_and_it_leaves_the_feed(page: Any, live_server: LiveServer, browser: Any) -> None:

@@ -59,3 +59,11 @@ def test_every_string_is_translated_into_french_with_the_same_placeholders() -> 
     assert sorted(set(french) - set(english)) == []
     for key, text in french.items():
         assert set(re.findall(r"\{\w+\}", text)) == set(re.findall(r"\{\w+\}", english[key])), key
+
+
+def test_the_client_knows_every_notification_kind_the_api_sends() -> None:
+    from app.notifications.models import NotificationKind
+
+    source = (WEB / "src" / "core" / "types.ts").read_text()
+    union = source[source.index("export type NotificationKind =") : source.index("export interface Notification ")]
+    assert set(re.findall(r'"(\w+)"', union)) == {k.value for k in NotificationKind}

@@ -31,9 +31,9 @@ const routes: Route[] = [
   { pattern: /^\/app\/clips\/(?<clip>[0-9a-f-]{36})\/?$/, load: lazy(() => import("./features/clip/clip")), title: () => t("clip.title") },
   { pattern: /^\/app\/notifications\/?$/, load: lazy(() => import("./features/notifications/inbox")), signedIn: true, title: () => t("inbox.title") },
   { pattern: /^\/app\/studio\/clips\/(?<clip>[0-9a-f-]{36})\/?$/, load: lazy(() => import("./features/studio/tagging")), role: "creator", title: () => t("tag.title") },
-  { pattern: /^\/app\/studio(?:\/(?<tab>clips|programme|collaborations|earnings|analytics))?\/?$/, load: lazy(() => import("./features/studio/studio")), role: "creator", title: () => t("studio.title") },
-  { pattern: /^\/app\/merchant(?:\/(?<tab>products|import|orders|tags|collaborations|creators|analytics|polls))?\/?$/, load: lazy(() => import("./features/merchant/merchant")), role: "merchant", title: () => t("merchant.title") },
-  { pattern: /^\/app\/admin(?:\/(?<tab>users|moderation|programme|payouts))?\/?$/, load: lazy(() => import("./features/admin/admin")), role: "admin", title: () => t("admin.title") },
+  { pattern: /^\/app\/studio(?:\/(?<tab>clips|programme|collaborations|earnings|analytics|storefront|shares|webhooks))?\/?$/, load: lazy(() => import("./features/studio/studio")), role: "creator", title: () => t("studio.title") },
+  { pattern: /^\/app\/merchant(?:\/(?<tab>products|import|orders|tags|collaborations|creators|analytics|polls|webhooks))?\/?$/, load: lazy(() => import("./features/merchant/merchant")), role: "merchant", title: () => t("merchant.title") },
+  { pattern: /^\/app\/admin(?:\/(?<tab>users|moderation|programme|payouts|analytics))?\/?$/, load: lazy(() => import("./features/admin/admin")), role: "admin", title: () => t("admin.title") },
 ];
 
 let cleanup: Cleanup = undefined;

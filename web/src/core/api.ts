@@ -6,6 +6,7 @@ import type {
   ModerationAction, ModerationVerb, MyCollaboration, NotificationPage, Notification, OffsetPage, OpenProduct, Order,
   Payout, PayoutRun, Poll, Product, Rates, ReportItem, ReportReason, ReportTarget, Role, SearchHit, SearchType, Share,
   ShortlistEntry, Stock, StorefrontItem, Suggestion, Tag, Tokens, Upload, User, Problem, Authenticity,
+  AdminOverview, BlockedWord, EntityReport, FlaggedAccount, SharePage, Thresholds, WebhookDelivery, WebhookEndpoint,
 } from "./types";
 import { uuid } from "./dom";
 
@@ -277,6 +278,23 @@ export const api = {
       ? request<ShortlistEntry>("PUT", `/v1/merchant/creators/shortlist/${encodeURIComponent(handle)}`, { body: { note: note || null } })
       : request("DELETE", `/v1/merchant/creators/shortlist/${encodeURIComponent(handle)}`),
   authenticity: (handle: string) => get<Authenticity>(`/v1/analytics/creators/${encodeURIComponent(handle)}/authenticity`),
+  entityReport: (kind: "products" | "skus", id: string, start?: string, end?: string) =>
+    get<EntityReport>(`/v1/merchant/analytics/${kind}/${id}${qs({ start, end, tz: timeZone() })}`),
+
+  // --- outbound webhooks: base is /v1/me/webhooks (a user's own) or /v1/merchant/webhooks -------
+  webhookTypes: (base: string) => get<{ event_types: string[] }>(`${base}/event-types`).then((r) => r.event_types),
+  webhooks: (base: string) => get<WebhookEndpoint[]>(base),
+  addWebhook: (base: string, body: { url: string; description: string | null; event_types: string[] }) =>
+    post<WebhookEndpoint>(base, body),
+  updateWebhook: (base: string, id: string, body: Record<string, unknown>) =>
+    request<WebhookEndpoint>("PATCH", `${base}/${id}`, { body }).then((a) => a.data),
+  removeWebhook: (base: string, id: string) => request("DELETE", `${base}/${id}`),
+  testWebhook: (base: string, id: string) => post<WebhookDelivery>(`${base}/${id}/test`),
+  deliveries: (base: string, id: string, status?: string | null, cursor?: string | null) =>
+    get<CursorPage<WebhookDelivery>>(`${base}/${id}/deliveries${qs({ status, cursor, limit: 20 })}`),
+  delivery: (base: string, id: string, deliveryId: string) => get<WebhookDelivery>(`${base}/${id}/deliveries/${deliveryId}`),
+  redeliver: (base: string, id: string, deliveryId: string) =>
+    post<WebhookDelivery>(`${base}/${id}/deliveries/${deliveryId}/redeliver`),
 
   // --- social -----------------------------------------------------------------------------------
   comments: (clipId: string, sort: "newest" | "top", cursor?: string | null) =>
@@ -331,6 +349,17 @@ export const api = {
   earnings: () => get<Earnings>("/v1/me/earnings"),
   ledger: (cursor?: string | null) => get<CursorPage<LedgerEntry>>(`/v1/me/earnings/ledger${qs({ cursor, limit: 20 })}`),
   payouts: () => get<CursorPage<Payout>>("/v1/me/payouts?limit=50"),
+  myStorefront: (cursor?: string | null) =>
+    get<CursorPage<StorefrontItem> & { handle: string }>(`/v1/me/storefront${qs({ cursor, limit: 50 })}`),
+  curate: (productId: string, body: { pinned?: boolean; hidden?: boolean }) =>
+    request<{ product_id: string; pinned: boolean; hidden: boolean }>("PUT", `/v1/me/storefront/products/${productId}`, { body }).then((a) => a.data),
+  myIdeaLists: () => get<CursorPage<IdeaList>>("/v1/me/idea-lists?limit=50"),
+  saveIdeaList: (id: string | null, body: { name: string; description: string | null; product_ids: string[] }) =>
+    id
+      ? request<IdeaList>("PUT", `/v1/me/idea-lists/${id}`, { body }).then((a) => a.data)
+      : post<IdeaList>("/v1/me/idea-lists", body),
+  removeIdeaList: (id: string) => request("DELETE", `/v1/me/idea-lists/${id}`),
+  myShares: (cursor?: string | null) => get<SharePage>(`/v1/me/shares${qs({ cursor, limit: 20 })}`),
   creatorDashboard: (start?: string, end?: string) =>
     get<CreatorDashboard>(`/v1/me/analytics/dashboard${qs({ start, end, tz: timeZone() })}`),
 
@@ -347,6 +376,16 @@ export const api = {
   decisions: (cursor?: string | null) => get<CursorPage<ModerationAction>>(`/v1/admin/moderation/actions${qs({ cursor, limit: 20 })}`),
   setAdmission: (creatorId: string, status: string, note: string) =>
     request<Admission>("PUT", `/v1/admin/creators/${creatorId}/admission`, { body: { status, note: note || null } }).then((a) => a.data),
+  thresholds: () => get<{ items: Thresholds[]; criteria: string[] }>("/v1/admin/creator-programme/thresholds"),
+  setThresholds: (category: string, thresholds: Record<string, number>) =>
+    request<Thresholds>("PUT", `/v1/admin/creator-programme/thresholds/${encodeURIComponent(category)}`, { body: { thresholds } }).then((a) => a.data),
+  blockedWords: () => get<BlockedWord[]>("/v1/admin/moderation/blocked-words"),
+  addBlockedWord: (word: string) => post<BlockedWord>("/v1/admin/moderation/blocked-words", { word }),
+  removeBlockedWord: (id: string) => request("DELETE", `/v1/admin/moderation/blocked-words/${id}`),
+  adminOverview: (start?: string, end?: string) =>
+    get<AdminOverview>(`/v1/admin/analytics/overview${qs({ start, end, tz: timeZone() })}`),
+  flaggedAccounts: (cursor?: string | null) =>
+    get<CursorPage<FlaggedAccount>>(`/v1/admin/analytics/flagged-accounts${qs({ cursor, limit: 20 })}`),
   payoutRuns: (cursor?: string | null) => get<CursorPage<PayoutRun>>(`/v1/admin/payout-runs${qs({ cursor, limit: 10 })}`),
   runPayouts: (thresholdMinor: number | null) =>
     post<PayoutRun>("/v1/admin/payout-runs", { key: null, threshold_minor: thresholdMinor }),

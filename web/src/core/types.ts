@@ -94,6 +94,7 @@ export interface ClientEvent {
   creator_id?: Uuid;
   watch_ms?: number;
   progress?: number;
+  share_code?: string;
 }
 
 export interface Upload {
@@ -304,9 +305,14 @@ export interface ModerationAction {
 }
 
 // --- notifications -------------------------------------------------------------------------------
+export type NotificationKind =
+  | "new_follower" | "reply" | "mention" | "moderation" | "clip_ready" | "clip_failed"
+  | "collaboration_invited" | "creator_admission_changed" | "commission_pending" | "commission_payable"
+  | "payout_created" | "payout_paid" | "payout_failed";
+
 export interface Notification {
   id: Uuid;
-  kind: string;
+  kind: NotificationKind;
   title: string;
   body: string;
   data: Record<string, unknown>;
@@ -381,6 +387,7 @@ export interface CreatorProfile {
   follower_count: number;
   clip_count: number;
   programme_member: boolean;
+  following: boolean | null;
   storefront_url: string;
   clips: CursorPage<ClipCard>;
 }
@@ -621,4 +628,72 @@ export interface ShortlistEntry {
   note: string | null;
   created_at: string;
   authenticity?: number | null;
+}
+
+// --- admin: thresholds, blocked words, analytics overview ----------------------------------------
+export interface Thresholds {
+  category: string;
+  thresholds: Record<string, number>;
+}
+
+export interface BlockedWord {
+  id: Uuid;
+  word: string;
+  created_at: string;
+}
+
+export interface AdminOverview {
+  period: Period;
+  totals: Figures;
+  daily: (Figures & { day: string })[];
+  top_creators: (Figures & { creator_id: Uuid; handle: string | null })[];
+  flagged_accounts: number;
+}
+
+export interface FlaggedAccount {
+  user_id: Uuid;
+  flags: number;
+  codes: string[];
+  detail: string | null;
+  flagged_at: string | null;
+  engagements: number;
+  last_seen_at: string;
+}
+
+// --- outbound webhooks -------------------------------------------------------------------------
+export interface WebhookEndpoint {
+  id: Uuid;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  active: boolean;
+  secret: string;
+  created_at: string;
+}
+
+export interface WebhookDelivery {
+  id: Uuid;
+  message_id: string;
+  event_type: string;
+  status: "pending" | "succeeded" | "failed";
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  payload: Record<string, unknown>;
+  log: { attempted_at: string; status_code: number | null; duration_ms: number; error: string | null; response_body: string | null }[];
+}
+
+// --- creator: shares, analytics of one product or SKU --------------------------------------------
+export interface SharePage extends CursorPage<Share> {
+  totals: { shares: number; opens: number; views: number; purchases: number; revenue_minor: number };
+}
+
+export interface EntityReport {
+  entity: { kind: string; id: Uuid };
+  period: Period;
+  totals: Figures;
+  daily: (Figures & { day: string })[];
 }

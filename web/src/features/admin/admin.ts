@@ -1,4 +1,6 @@
-// Admin: users (role, guest or not, active), with enabling and disabling accounts.
+// Admin: users (role, guest or not, active), with enabling and disabling accounts; the other tabs
+// (moderation and blocked words, programme admissions and thresholds, payout runs, analytics and
+// flagged accounts) are chunks of their own.
 import { api, problemText } from "../../core/api";
 import { h, replace, toast } from "../../core/dom";
 import { t, type Key } from "../../core/i18n";
@@ -11,6 +13,7 @@ const TABS: [string, Key][] = [
   ["moderation", "mod.title"],
   ["programme", "programme.title"],
   ["payouts", "earnings.payouts"],
+  ["analytics", "analytics.title"],
 ];
 
 const screen: Screen = {
@@ -22,6 +25,7 @@ const screen: Screen = {
     if (tab === "moderation") return (await import("./moderation")).mountModeration(panel);
     if (tab === "programme") return (await import("./programme")).mountAdmissions(panel);
     if (tab === "payouts") return (await import("./payouts")).mountPayouts(panel);
+    if (tab === "analytics") return (await import("./analytics")).mountAdminAnalytics(panel);
     return usersTab(panel);
   },
 };

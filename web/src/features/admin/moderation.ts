@@ -1,10 +1,10 @@
 // The moderation queue (escalated first, with context), deciding each report with a reason
 // (hide / restore / dismiss for clips and comments, suspend / unsuspend for users), and the
-// decision log: who did what, when and why.
+// decision log: who did what, when and why; the blocked words comments may not contain.
 import { api, problemText } from "../../core/api";
-import { announce, h, replace, toast } from "../../core/dom";
+import { announce, field, h, replace, toast } from "../../core/dom";
 import { dateTime, t, type Key } from "../../core/i18n";
-import type { ModerationAction, ModerationVerb, ReportItem } from "../../core/types";
+import type { BlockedWord, ModerationAction, ModerationVerb, ReportItem } from "../../core/types";
 
 const VERBS: Record<string, ModerationVerb[]> = {
   clip: ["hide", "restore", "dismiss"],
@@ -143,6 +143,67 @@ export async function mountModeration(panel: HTMLElement): Promise<void> {
     panel,
     h("section", { "aria-labelledby": "mod-queue" }, h("h2", { id: "mod-queue" }, t("mod.queue")), h("div", { class: "row", role: "group", "aria-label": t("mod.filter") }, filters), queue, more),
     h("section", { "aria-labelledby": "mod-log" }, h("h2", { id: "mod-log" }, t("mod.log")), log, moreLog),
+    blockedWords(),
   );
   await Promise.all([load(true), loadLog(true)]);
+}
+
+/** The blocked words: a comment containing one is refused. Listed, added, removed. */
+function blockedWords(): HTMLElement {
+  const list = h("ul", { class: "chips words", "aria-live": "polite" }, h("li", { class: "muted" }, t("common.loading")));
+  const input = h("input", { type: "text", required: true, maxLength: 100, autocomplete: "off" });
+  const chip = (w: BlockedWord): HTMLElement => {
+    const li = h(
+      "li",
+      { class: "chip word", "data-word": w.word },
+      h("span", null, w.word),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "ghost",
+          "aria-label": t("words.remove", { word: w.word }),
+          onclick: async () => {
+            try {
+              await api.removeBlockedWord(w.id);
+              li.remove();
+              if (!list.children.length) list.append(h("li", { class: "muted" }, t("words.none")));
+              announce(t("words.removed", { word: w.word }));
+            } catch (error) {
+              toast(t("common.error", { detail: problemText(error) }), "error");
+            }
+          },
+        },
+        "✕",
+      ),
+    );
+    return li;
+  };
+  void api.blockedWords().then(
+    (words) => replace(list, words.length ? words.map(chip) : h("li", { class: "muted" }, t("words.none"))),
+    (error) => replace(list, h("li", { role: "alert" }, problemText(error))),
+  );
+  const form = h(
+    "form",
+    {
+      class: "row",
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        try {
+          const w = await api.addBlockedWord(input.value.trim());
+          list.querySelector("li.muted")?.remove();
+          list.querySelector(`[data-word="${CSS.escape(w.word)}"]`)?.remove();
+          list.append(chip(w));
+          input.value = "";
+          announce(t("words.added", { word: w.word }));
+          toast(t("words.added", { word: w.word }));
+        } catch (error) {
+          toast(t("common.error", { detail: problemText(error) }), "error");
+        }
+      },
+    },
+    field("word-new", t("words.word"), input),
+    h("button", { type: "submit" }, t("words.add")),
+  );
+  return h("section", { "aria-labelledby": "mod-words" }, h("h2", { id: "mod-words" }, t("words.title")), h("p", { class: "muted" }, t("words.hint")), form, list);
 }

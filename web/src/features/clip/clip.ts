@@ -1,7 +1,9 @@
 // One clip on its own page (search results, hashtags, profiles and notifications link here): the
-// player with its product cards, polls, share, report and the comments.
+// player with its product cards, polls, share, report and the comments. A share link's page
+// (/s/{code}) opens it with ?share_code=: the view and purchases are counted to that share.
 import { ApiError, api, currentUser, problemText } from "../../core/api";
 import { h, linkify, replace } from "../../core/dom";
+import { track } from "../../core/events";
 import { t } from "../../core/i18n";
 import { attach, type Attached } from "../../core/player";
 import type { Clip } from "../../core/types";
@@ -29,7 +31,14 @@ const screen: Screen = {
       poster: clip.playback.poster || undefined,
       "aria-label": clip.caption || t("clip.title"),
     });
-    const deck = cardDeck(clip.id, () => void refreshTags());
+    const shareCode = params.share_code?.slice(0, 32) || undefined;
+    const deck = cardDeck(clip.id, () => void refreshTags(), shareCode);
+    let seen = false;
+    video.addEventListener("playing", () => {
+      if (seen) return;
+      seen = true;
+      track("impression", { clip_id: clip.id, creator_id: clip.creator_id, share_code: shareCode });
+    });
     deck.update(clip.tags);
     async function refreshTags(): Promise<void> {
       try {

@@ -19,7 +19,8 @@ export interface CardDeck {
   dots: HTMLElement;
 }
 
-export function cardDeck(clipId: string, onBought: () => void): CardDeck {
+// shareCode: the share link the viewer came through (/s/{code}): purchases are counted to it.
+export function cardDeck(clipId: string, onBought: () => void, shareCode?: string): CardDeck {
   let tags: Tag[] = [];
   const cards = new Map<string, HTMLElement>();
   const dots = new Map<string, HTMLElement>();
@@ -68,7 +69,8 @@ export function cardDeck(clipId: string, onBought: () => void): CardDeck {
     track("product_tap", { clip_id: clipId });
     track("add_to_cart", { clip_id: clipId });
     try {
-      const order = (await api.checkout(tag.buy.body, uuid())).data;
+      const body = shareCode ? { ...tag.buy.body, share_code: shareCode } : tag.buy.body;
+      const order = (await api.checkout(body, uuid())).data;
       try {
         const paid = await api.demoPay(order.id);
         if (paid.outcome === "paid") {

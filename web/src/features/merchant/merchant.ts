@@ -16,6 +16,7 @@ const TABS: [string, Key][] = [
   ["creators", "discover.title"],
   ["analytics", "analytics.title"],
   ["polls", "poll.title"],
+  ["webhooks", "hooks.title"],
 ];
 
 function fail(error: unknown): void {
@@ -340,6 +341,7 @@ const screen: Screen = {
     if (tab === "creators") return (await import("./creators")).mountCreators(panel);
     if (tab === "analytics") return (await import("./analytics")).mountAnalytics(panel);
     if (tab === "polls") return (await import("./polls")).mountPolls(panel);
+    if (tab === "webhooks") return (await import("../webhooks/webhooks")).mountWebhooks(panel, "/v1/merchant/webhooks");
     return productsTab(panel);
   },
 };

@@ -3,25 +3,24 @@
 import { api, problemText } from "../../core/api";
 import { announce, h, replace, toast } from "../../core/dom";
 import { dateTime, t, type Key } from "../../core/i18n";
-import type { Notification } from "../../core/types";
+import type { Notification, NotificationKind } from "../../core/types";
 import type { Screen } from "../../main";
 
-// The kinds the API sends today (programme kinds are its event types with "_" for ".").
-const KINDS: Record<string, Key> = {
+// Every kind the API sends (its NotificationRead.kind enum); an unknown one reads "Notification".
+const KINDS: Record<NotificationKind, Key> = {
   new_follower: "inbox.kind.new_follower",
   reply: "inbox.kind.reply",
   mention: "inbox.kind.mention",
+  moderation: "inbox.kind.moderation",
   clip_ready: "inbox.kind.clip_ready",
   clip_failed: "inbox.kind.clip_failed",
-  commission_earned: "inbox.kind.commission",
-  commission_pending: "inbox.kind.commission",
-  commission_payable: "inbox.kind.commission",
-  collaboration_invitation: "inbox.kind.collaboration_invitation",
   collaboration_invited: "inbox.kind.collaboration_invitation",
   creator_admission_changed: "inbox.kind.creator_admission_changed",
+  commission_pending: "inbox.kind.commission",
+  commission_payable: "inbox.kind.commission",
   payout_created: "inbox.kind.payout",
   payout_paid: "inbox.kind.payout",
-  moderation: "inbox.kind.moderation",
+  payout_failed: "inbox.kind.payout",
 };
 
 function publish(unread: number): void {
@@ -85,7 +84,7 @@ const screen: Screen = {
       const li = h(
         "li",
         { class: n.read ? "note read" : "note unread", "data-kind": n.kind },
-        h("p", { class: "note-kind small" }, n.read ? "" : h("span", { class: "dot-unread", "aria-hidden": "true" }), t(KINDS[n.kind] ?? "inbox.kind.other"), n.read ? "" : h("span", { class: "sr-only" }, ` (${t("inbox.new")})`)),
+        h("p", { class: "note-kind small" }, n.read ? "" : h("span", { class: "dot-unread", "aria-hidden": "true" }), t((KINDS as Record<string, Key | undefined>)[n.kind] ?? "inbox.kind.other"), n.read ? "" : h("span", { class: "sr-only" }, ` (${t("inbox.new")})`)),
         h("p", { class: "note-title" }, href ? h("a", { href, "data-nav": "" }, n.title) : n.title),
         n.body ? h("p", { class: "note-body" }, n.body) : null,
         h("p", { class: "muted small" }, h("time", { datetime: n.created_at }, dateTime(n.created_at)), " ", toggle),

@@ -103,9 +103,10 @@ const screen: Screen = {
     document.title = `${profile.display_name} · ClipShop`;
     const me = currentUser();
     let followers = profile.follower_count;
-    let following = false;
+    // the API says whether a signed-in viewer follows (null without a session: not yet)
+    let following = profile.following === true;
     const followerText = h("span", null, t("profile.followers", { n: num(followers) }));
-    const follow = h("button", { type: "button", class: "primary follow-button", "aria-pressed": "false" }, t("feed.follow"));
+    const follow = h("button", { type: "button", class: "primary follow-button", "aria-pressed": String(following) }, following ? t("feed.following") : t("feed.follow"));
     follow.addEventListener("click", async () => {
       follow.disabled = true;
       try {

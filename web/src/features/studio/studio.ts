@@ -36,6 +36,9 @@ const TABS: [string, Key][] = [
   ["collaborations", "collab.title"],
   ["earnings", "earnings.title"],
   ["analytics", "analytics.title"],
+  ["storefront", "shopfront.tab"],
+  ["shares", "shares.title"],
+  ["webhooks", "hooks.title"],
 ];
 
 const screen: Screen = {
@@ -48,6 +51,9 @@ const screen: Screen = {
     if (tab === "collaborations") return (await import("./collaborations")).mountCollaborations(panel);
     if (tab === "earnings") return (await import("./earnings")).mountEarnings(panel);
     if (tab === "analytics") return (await import("./analytics")).mountAnalytics(panel);
+    if (tab === "storefront") return (await import("./storefront")).mountStorefront(panel);
+    if (tab === "shares") return (await import("./shares")).mountShares(panel);
+    if (tab === "webhooks") return (await import("../webhooks/webhooks")).mountWebhooks(panel, "/v1/me/webhooks");
     return clipsTab(panel);
   },
 };
