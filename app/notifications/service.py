@@ -71,6 +71,7 @@ WEBHOOK_EVENT_TYPES = (
     "clip.ready",
     "clip.failed",
     "order.paid",
+    "order.refunded",
     "commission.payable",
     "commission.reversed",
     "payout.created",
