@@ -174,7 +174,7 @@ def upgrade() -> None:
             for statement in _sqlite_check(table, name, condition):
                 op.execute(statement)
         else:
-            op.create_check_constraint(name, table, condition)
+            op.create_check_constraint(op.f(name), table, condition)
 
 
 def _backfill() -> None:
@@ -298,8 +298,14 @@ def downgrade() -> None:
             for event in ("insert", "update"):
                 op.execute(f"DROP TRIGGER IF EXISTS {name}_{event}")
         else:
-            op.drop_constraint(name, table, type_="check")
-    # Keep one refund payment per order (the pre-revision rule) before its unique constraint.
+            op.drop_constraint(op.f(name), table, type_="check")
+    # Keep one refund payment per order (the pre-revision rule) before its unique constraint: the
+    # latest, for everything refunded. (Orders refunded in part go back to paid below: the
+    # pre-revision schema cannot say more than "this much went back" in their payment row.)
+    op.execute(
+        'UPDATE payment SET amount_minor = (SELECT o.refunded_minor FROM "order" o WHERE o.id = payment.order_id) '
+        "WHERE kind = 'refund' AND refund_id IS NOT NULL"
+    )
     op.execute(
         "DELETE FROM payment WHERE kind = 'refund' AND refund_id IS NOT NULL AND refund_id NOT IN "
         "(SELECT r.id FROM order_refund r WHERE r.number = "
