@@ -73,9 +73,9 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.position", lazy="selectin"
     )
-    refunds: Mapped[list[Refund]] = relationship(
-        back_populates="order", order_by="Refund.number", lazy="selectin"
-    )
+    # Loaded when read (order pages load them in one query: ``service._page``); the payment and
+    # stock paths that lock an order never need them.
+    refunds: Mapped[list[Refund]] = relationship(back_populates="order", order_by="Refund.number")
 
 
 class OrderLine(UUIDPrimaryKey, Base):

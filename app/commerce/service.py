@@ -298,7 +298,12 @@ def list_merchant_orders(
 def _page(session: Session, base: Any, limit: int, offset: int) -> tuple[list[Order], int]:
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     orders = list(
-        session.scalars(base.order_by(Order.created_at.desc(), Order.id).limit(limit).offset(offset))
+        session.scalars(
+            base.options(selectinload(Order.refunds))
+            .order_by(Order.created_at.desc(), Order.id)
+            .limit(limit)
+            .offset(offset)
+        )
     )
     return orders, total
 
