@@ -179,6 +179,8 @@ def _body(path: str, params: dict[str, str]) -> Any:
 
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         return {"events": [{"event_id": str(uuid.uuid4()), "type": "impression", "at": now, "clip_id": params["clip_id"]}]}
+    if path == "/v1/merchant/orders/{order_id}/refunds":
+        return {"lines": [{"line_id": str(uuid.uuid4()), "quantity": 1}]}
     return {}
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -79,6 +79,8 @@ class AnalyticsOrderFact(Base):
     order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     counted: Mapped[bool] = mapped_column(default=False)
     paid_at: Mapped[datetime | None]
+    # ``{order line id: [units, revenue]}`` counted (net of partial refunds); null: the whole order.
+    lines: Mapped[dict[str, list[int]] | None] = mapped_column(JSON)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

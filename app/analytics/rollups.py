@@ -280,12 +280,16 @@ def _bucket_of(at: datetime, grain: int) -> datetime:
     return at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
 
 
-def order_contributions(order: Any) -> dict[tuple[str, uuid.UUID, str], tuple[int, int, int]]:
-    """(entity kind, entity id, currency) -> (orders, units, revenue in minor units) of one order:
+def order_contributions(
+    order: Any, counted: dict[uuid.UUID, tuple[int, int]]
+) -> dict[tuple[str, uuid.UUID, str], tuple[int, int, int]]:
+    """(entity kind, entity id, currency) -> (orders, units, revenue in minor units) of one order
+    whose lines count ``counted`` (``{line id: (units, revenue)}``: net of partial refunds):
     each entity counts the order once and the lines that concern it."""
     per: dict[tuple[str, uuid.UUID, str], list[int]] = defaultdict(lambda: [0, 0])
     currency = order.currency
     for line in order.lines:
+        units, revenue = counted.get(line.id, (0, 0))
         keys = [
             ("all", ALL),
             ("sku", line.sku_id),
@@ -298,17 +302,23 @@ def order_contributions(order: Any) -> dict[tuple[str, uuid.UUID, str], tuple[in
             keys.append(("creator", order.creator_id))
         for kind, entity in keys:
             units_revenue = per[(kind, entity, currency)]
-            units_revenue[0] += line.quantity
-            units_revenue[1] += line.line_total_minor
+            units_revenue[0] += units
+            units_revenue[1] += revenue
     return {key: (1, u, r) for key, (u, r) in per.items()}
 
 
-def _sales_rows(order: Any, sign: int, into: dict[tuple[Any, ...], list[int]]) -> None:
+def _sales_rows(
+    order: Any,
+    counted: dict[uuid.UUID, tuple[int, int]],
+    paid_at: datetime,
+    sign: int,
+    into: dict[tuple[Any, ...], list[int]],
+) -> None:
     """Add an order's contribution (``sign`` 1) or its removal (-1) to ``into``, keyed like
     ``analytics_sales``."""
-    for (kind, entity, currency), (orders, units, revenue) in order_contributions(order).items():
+    for (kind, entity, currency), (orders, units, revenue) in order_contributions(order, counted).items():
         for grain in (QUARTER, DAY):
-            key = (kind, entity, grain, _bucket_of(order.paid_at, grain), currency)
+            key = (kind, entity, grain, _bucket_of(paid_at, grain), currency)
             row = into.setdefault(key, [0, 0, 0])
             row[0] += sign * orders
             row[1] += sign * units
@@ -363,7 +373,7 @@ def sync_orders(session: Session, page: int = 2000) -> int:
         if not orders:
             break
         total += len(orders)
-        _sync_page(session, orders, commerce_service.counts_as_sale)
+        _sync_page(session, orders, commerce_service)
         last = orders[-1]
         after = (as_utc(last.updated_at), last.id)
         newest = after[0] if newest is None else max(newest, after[0])
@@ -382,7 +392,17 @@ def sync_orders(session: Session, page: int = 2000) -> int:
     return total
 
 
-def _sync_page(session: Session, orders: list[Any], counts_as_sale: Any) -> None:
+def _counted_lines(fact: AnalyticsOrderFact, order: Any) -> dict[uuid.UUID, tuple[int, int]]:
+    """What the rollups hold for a counted order, line by line (facts written before partial
+    refunds existed hold no lines: their order counted whole)."""
+    if fact.lines is None:
+        return {line.id: (line.quantity, line.line_total_minor) for line in order.lines}
+    return {uuid.UUID(key): (int(value[0]), int(value[1])) for key, value in fact.lines.items()}
+
+
+def _sync_page(session: Session, orders: list[Any], commerce: Any) -> None:
+    """Bring each order's contribution in line with what it is now: counted or not, and net of its
+    refunds (a partial refund takes its units and money out of the bucket of the payment)."""
     facts = {
         f.order_id: f
         for f in session.scalars(
@@ -392,16 +412,19 @@ def _sync_page(session: Session, orders: list[Any], counts_as_sale: Any) -> None
     now = utcnow()
     rows: dict[tuple[Any, ...], list[int]] = {}
     for order in orders:
-        counts = counts_as_sale(order)
+        wanted = commerce.sale_lines(order) if commerce.counts_as_sale(order) else None
         fact = facts.get(order.id)
         if fact is None:
             fact = AnalyticsOrderFact(order_id=order.id, counted=False, paid_at=None, synced_at=now)
             session.add(fact)
-        if counts and not fact.counted:
-            _sales_rows(order, 1, rows)
-            fact.counted, fact.paid_at = True, order.paid_at
-        elif not counts and fact.counted:
-            _sales_rows(order, -1, rows)
-            fact.counted = False
+        held = _counted_lines(fact, order) if fact.counted else None
+        if wanted != held:
+            if held is not None:
+                _sales_rows(order, held, fact.paid_at or order.paid_at, -1, rows)
+            if wanted is not None:
+                _sales_rows(order, wanted, order.paid_at, 1, rows)
+            fact.counted = wanted is not None
+            fact.paid_at = order.paid_at if wanted is not None else fact.paid_at
+            fact.lines = None if wanted is None else {str(k): [u, r] for k, (u, r) in wanted.items()}
         fact.synced_at = now
     _apply_sales(session, rows)

@@ -16,8 +16,8 @@ shown separately as ``filtered``):
   in this service yet); ``follows`` — follows minus unfollows (creators);
 * ``engagement_rate`` — (likes + shares + comments) ÷ impressions;
 * ``product_taps``; ``tap_through_rate`` — product taps ÷ impressions; ``add_to_carts``;
-* ``orders``, ``units``, ``revenue_minor`` — paid orders (not cancelled or refunded since) by
-  payment time; per entity each order once, with the lines concerning it; ``conversion_rate`` —
+* ``orders``, ``units``, ``revenue_minor`` — paid orders (not cancelled or fully refunded since;
+  partially refunded ones net of their refunds) by payment time; per entity each order once, with the lines concerning it; ``conversion_rate`` —
   orders ÷ product taps;
 * ``commission_minor`` — commission the creator programme booked for these sales, ``roi`` —
   attributed revenue ÷ commission (``null`` without commission).

@@ -46,3 +46,19 @@ class InvalidWebhook(BadRequest):
 
 class OrderTooLarge(Unprocessable):
     code = "order_too_large"
+
+
+class UnknownOrderLine(Unprocessable):
+    code = "unknown_order_line"
+
+
+class RefundExceedsRemaining(Unprocessable):
+    code = "refund_exceeds_remaining"
+
+
+class EmptyRefund(Unprocessable):
+    code = "empty_refund"
+
+
+class DuplicateRefundLine(Unprocessable):
+    code = "duplicate_refund_line"

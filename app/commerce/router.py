@@ -9,12 +9,16 @@ from app.accounts.dependencies import CurrentUser, MerchantUser
 from app.catalog.dependencies import OrganisationId, unit_of_work_in_this_thread
 from app.commerce import service
 from app.commerce.exceptions import IdempotencyKeyRequired
-from app.commerce.models import Order, OrderStatus
+from app.commerce.models import Order, OrderStatus, Refund
 from app.commerce.schemas import (
     CheckoutRequest,
     OrderLineRead,
     OrderPage,
     OrderRead,
+    PartialRefundRequest,
+    RefundCreated,
+    RefundLineRead,
+    RefundRead,
     RefundRequest,
     WebhookAck,
 )
@@ -24,7 +28,30 @@ from app.errors import problem_responses
 router = APIRouter(tags=["commerce"])
 
 
-def order_read(order: Order) -> OrderRead:
+def refund_read(refund: Refund, *, for_merchant: bool = True) -> RefundRead:
+    return RefundRead(
+        id=refund.id,
+        order_id=refund.order_id,
+        number=refund.number,
+        currency=refund.currency,
+        amount_minor=refund.amount_minor,
+        restock=refund.restock,
+        reason=refund.reason,
+        created_by=refund.created_by if for_merchant else None,
+        created_at=refund.created_at,
+        lines=[
+            RefundLineRead(
+                line_id=line.order_line_id,
+                quantity=line.quantity,
+                amount_minor=line.amount_minor,
+                restocked_quantity=line.restocked_quantity,
+            )
+            for line in refund.lines
+        ],
+    )
+
+
+def order_read(order: Order, *, for_merchant: bool = True) -> OrderRead:
     return OrderRead(
         id=order.id,
         status=service.effective_status(order),
@@ -47,9 +74,14 @@ def order_read(order: Order) -> OrderRead:
                 quantity=line.quantity,
                 unit_price_minor=line.unit_price_minor,
                 line_total_minor=line.line_total_minor,
+                refunded_quantity=line.refunded_quantity,
+                refunded_minor=line.refunded_minor,
+                restocked_quantity=line.restocked_quantity,
             )
             for line in order.lines
         ],
+        refunded_minor=order.refunded_minor,
+        refunds=[refund_read(refund, for_merchant=for_merchant) for refund in order.refunds],
         created_at=order.created_at,
         paid_at=order.paid_at,
         cancelled_at=order.cancelled_at,
@@ -103,7 +135,8 @@ def checkout(
     openapi_extra={"x-access": "authenticated+owner"},
 )
 def read_order(order_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> OrderRead:
-    return order_read(service.get_order_for(session, order_id, user))
+    order = service.get_order_for(session, order_id, user)
+    return order_read(order, for_merchant=order.buyer_id != user.id)
 
 
 @router.post(
@@ -116,7 +149,7 @@ def cancel_order(order_id: uuid.UUID, user: CurrentUser, session: SessionDep) ->
     """The buyer cancels an unpaid order; its reserved stock is released at once."""
     with unit_of_work_in_this_thread(session):
         order = service.cancel_order(session, order_id, user)
-    return order_read(order)
+    return order_read(order, for_merchant=False)
 
 
 @router.get("/v1/me/orders", response_model=OrderPage, responses=problem_responses(401))
@@ -127,7 +160,9 @@ def my_orders(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> OrderPage:
     orders, total = service.list_buyer_orders(session, user.id, limit=limit, offset=offset)
-    return OrderPage(items=[order_read(o) for o in orders], total=total, limit=limit, offset=offset)
+    return OrderPage(
+        items=[order_read(o, for_merchant=False) for o in orders], total=total, limit=limit, offset=offset
+    )
 
 
 @router.get("/v1/merchant/orders", response_model=OrderPage, responses=problem_responses(401, 403))
@@ -144,10 +179,25 @@ def merchant_orders(
     return OrderPage(items=[order_read(o) for o in orders], total=total, limit=limit, offset=offset)
 
 
+def _idempotency_key(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Optional client-chosen key: a retry with the same key and body returns the "
+        "first refund and refunds nothing more",
+    ),
+]
+
+
 @router.post(
     "/v1/merchant/orders/{order_id}/refund",
     response_model=OrderRead,
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 422),
     openapi_extra={"x-access": "merchant_member+owner"},
 )
 def refund_order(
@@ -156,13 +206,85 @@ def refund_order(
     organisation_id: OrganisationId,
     user: MerchantUser,
     session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> OrderRead:
-    """Refund a paid (or `refund_required`) order; `restock` puts the units back on hand."""
+    """Refund everything not refunded yet of a paid, partially refunded or `refund_required`
+    order (the whole order when nothing was refunded); `restock` puts those units back on hand.
+    The order becomes `refunded`; the refund is listed in its `refunds`."""
     with unit_of_work_in_this_thread(session):
         order = service.refund_order(
-            session, order_id, organisation_id, restock=data.restock, actor_id=user.id
+            session,
+            order_id,
+            organisation_id,
+            restock=data.restock,
+            actor_id=user.id,
+            reason=data.reason,
+            idempotency_key=_idempotency_key(idempotency_key),
         )
     return order_read(order)
+
+
+@router.post(
+    "/v1/merchant/orders/{order_id}/refunds",
+    response_model=RefundCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {
+            "model": RefundCreated,
+            "description": "Replay of an earlier request with the same Idempotency-Key",
+        },
+        **problem_responses(401, 403, 404, 409, 422),
+    },
+    openapi_extra={"x-access": "merchant_member+owner"},
+)
+def create_refund(
+    order_id: uuid.UUID,
+    data: PartialRefundRequest,
+    organisation_id: OrganisationId,
+    user: MerchantUser,
+    session: SessionDep,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RefundCreated:
+    """Refund chosen lines of a paid order: `quantity` units of each (0 for money only) and
+    optionally `amount_minor` (default: those units' share of what remains refundable on the
+    line). `restock` puts the refunded units back on hand. Refunds may follow each other until
+    the order is fully refunded; the order is `partially_refunded`, then `refunded`.
+
+    422 `unknown_order_line`, `duplicate_refund_line`, `refund_exceeds_remaining` (with `lines`:
+    each line over, the `field`, `requested` and `remaining`), `empty_refund`; 409
+    `order_not_refundable` (not paid, already fully refunded), `idempotency_key_reused`. The body
+    is validated before the order is looked up."""
+    with unit_of_work_in_this_thread(session):
+        refund, created = service.refund(
+            session,
+            order_id,
+            organisation_id,
+            lines=[service.RefundLineSpec(w.line_id, w.quantity, w.amount_minor) for w in data.lines],
+            restock=data.restock,
+            reason=data.reason,
+            actor_id=user.id,
+            idempotency_key=_idempotency_key(idempotency_key),
+        )
+        order = session.get(Order, refund.order_id)
+        assert order is not None
+        result = RefundCreated(refund=refund_read(refund), order=order_read(order))
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return result
+
+
+@router.get(
+    "/v1/merchant/orders/{order_id}/refunds",
+    response_model=list[RefundRead],
+    responses=problem_responses(401, 403, 404),
+    openapi_extra={"x-access": "merchant_member+owner"},
+)
+def list_refunds(
+    order_id: uuid.UUID, organisation_id: OrganisationId, session: SessionDep
+) -> list[RefundRead]:
+    """The order's refunds, oldest first."""
+    return [refund_read(r) for r in service.list_refunds(session, order_id, organisation_id)]
 
 
 @router.post(

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.catalog.schemas import TextInput
 from app.commerce.models import OrderStatus
 from app.schema_types import StrictBool
 
@@ -42,6 +43,29 @@ class OrderLineRead(BaseModel):
     quantity: int
     unit_price_minor: int
     line_total_minor: int
+    refunded_quantity: int = Field(description="Units of the line refunded so far")
+    refunded_minor: int = Field(description="Money of the line refunded so far (minor units)")
+    restocked_quantity: int = Field(description="Refunded units put back on hand")
+
+
+class RefundLineRead(BaseModel):
+    line_id: uuid.UUID = Field(description="The order line")
+    quantity: int = Field(description="Units refunded (0: money only)")
+    amount_minor: int
+    restocked_quantity: int
+
+
+class RefundRead(BaseModel):
+    id: uuid.UUID
+    order_id: uuid.UUID
+    number: int = Field(description="1 for the order's first refund, 2 for the next, ...")
+    currency: str
+    amount_minor: int
+    restock: bool
+    reason: str | None
+    created_by: uuid.UUID | None = Field(description="The merchant member who refunded (merchants only)")
+    created_at: datetime
+    lines: list[RefundLineRead]
 
 
 class OrderRead(BaseModel):
@@ -57,10 +81,12 @@ class OrderRead(BaseModel):
     tag_id: uuid.UUID | None
     creator_id: uuid.UUID | None
     lines: list[OrderLineRead]
+    refunded_minor: int = Field(description="What the order's refunds add up to")
+    refunds: list[RefundRead] = Field(description="The order's refunds, oldest first")
     created_at: datetime
     paid_at: datetime | None
     cancelled_at: datetime | None
-    refunded_at: datetime | None
+    refunded_at: datetime | None = Field(description="When the order became fully refunded")
 
 
 class OrderPage(BaseModel):
@@ -70,8 +96,52 @@ class OrderPage(BaseModel):
     offset: int
 
 
-class RefundRequest(BaseModel):
-    restock: StrictBool = Field(default=True, description="Put the units back on hand (recorded in the ledger)")
+class RefundRequest(TextInput):
+    """Refund everything not refunded yet."""
+
+    restock: StrictBool = Field(
+        default=True, description="Put the units back on hand (recorded in the ledger)"
+    )
+    reason: str | None = Field(default=None, max_length=500, description="Kept with the refund")
+
+
+# Largest amount one refund line may name (orders total at most 2e9 minor units).
+MAX_REFUND_MINOR = 2_000_000_000
+
+
+class RefundLineRequest(BaseModel):
+    line_id: uuid.UUID = Field(description="An order line's `id`")
+    quantity: int = Field(ge=0, le=1000, description="Units to refund (0: an amount only)")
+    amount_minor: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_REFUND_MINOR,
+        description="Money to give back for this line, at most what remains refundable on it; "
+        "default: the units' share of what remains",
+    )
+
+
+class PartialRefundRequest(TextInput):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "lines": [{"line_id": "6c1f0f43-2b4e-4d55-9f0e-0d3a3b1b2c11", "quantity": 1}],
+                "restock": True,
+                "reason": "damaged in transit",
+            }
+        }
+    )
+
+    lines: list[RefundLineRequest] = Field(min_length=1, max_length=50)
+    restock: StrictBool = Field(
+        default=True, description="Put the refunded units back on hand (recorded in the stock ledger)"
+    )
+    reason: str | None = Field(default=None, max_length=500, description="Kept with the refund")
+
+
+class RefundCreated(BaseModel):
+    refund: RefundRead
+    order: OrderRead
 
 
 class WebhookAck(BaseModel):

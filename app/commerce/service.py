@@ -9,6 +9,11 @@ released by a failure) re-reserves and sells the lines if *all* of them are stil
 otherwise the order becomes ``refund_required`` (the money is recorded and must go back; a
 merchant refund moves it to ``refunded``). A payment for an order the buyer cancelled always goes
 to ``refund_required``.
+
+Refunds: a merchant refunds chosen lines (units, and optionally an amount per line) or everything
+left (:func:`refund`); each refund is a :class:`Refund` record with its lines, a refund payment
+row, optional restock ledger entries and the creator programme's pro-rata commission reversal.
+The order is ``partially_refunded`` until its refunds reach its total, then ``refunded``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +37,8 @@ from app.accounts.models import User
 from app.catalog import service as catalog_service
 from app.catalog.models import LedgerReason, ReservationState, StockReservation
 from app.commerce.exceptions import (
+    DuplicateRefundLine,
+    EmptyRefund,
     IdempotencyKeyReused,
     InsufficientStock,
     InvalidAttribution,
@@ -41,9 +49,20 @@ from app.commerce.exceptions import (
     OrderNotFound,
     OrderNotRefundable,
     OrderTooLarge,
+    RefundExceedsRemaining,
     SkuUnavailable,
+    UnknownOrderLine,
 )
-from app.commerce.models import Order, OrderLine, OrderStatus, Payment, PaymentKind, WebhookEvent
+from app.commerce.models import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentKind,
+    Refund,
+    RefundLine,
+    WebhookEvent,
+)
 from app.commerce.schemas import CheckoutRequest
 from app.config import DEV_WEBHOOK_SECRET, Environment, get_settings
 from app.creators import service as creators_service
@@ -279,7 +298,12 @@ def list_merchant_orders(
 def _page(session: Session, base: Any, limit: int, offset: int) -> tuple[list[Order], int]:
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     orders = list(
-        session.scalars(base.order_by(Order.created_at.desc(), Order.id).limit(limit).offset(offset))
+        session.scalars(
+            base.options(selectinload(Order.refunds))
+            .order_by(Order.created_at.desc(), Order.id)
+            .limit(limit)
+            .offset(offset)
+        )
     )
     return orders, total
 
@@ -348,40 +372,308 @@ def cancel_order(session: Session, order_id: uuid.UUID, user: User) -> Order:
     return order
 
 
-def refund_order(
-    session: Session, order_id: uuid.UUID, organisation_id: uuid.UUID, *, restock: bool, actor_id: uuid.UUID
-) -> Order:
+# --- refunds ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundLineSpec:
+    """One line of a refund as the merchant asks for it: ``amount_minor`` None means the units'
+    share of what remains refundable on the line."""
+
+    line_id: uuid.UUID
+    quantity: int
+    amount_minor: int | None = None
+
+
+def _refund_hash(lines: Sequence[RefundLineSpec] | None, restock: bool, reason: str | None) -> str:
+    canonical = json.dumps(
+        {
+            "lines": None if lines is None else [[str(w.line_id), w.quantity, w.amount_minor] for w in lines],
+            "restock": restock,
+            "reason": reason,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _refund_plan(
+    lines: list[OrderLine], wanted: Sequence[RefundLineSpec] | None
+) -> list[tuple[OrderLine, int, int]]:
+    """``(line, units, amount)`` for each line the refund touches, checked against what remains
+    refundable on it. A line's amount defaults to the units' share of the money left on it,
+    rounded down, and to all of it with the last units, so a line's refunds add up to exactly its
+    total."""
+    if wanted is None:  # everything not refunded yet
+        rest = [
+            (line, line.quantity - line.refunded_quantity, line.line_total_minor - line.refunded_minor)
+            for line in lines
+        ]
+        return [item for item in rest if item[1] > 0 or item[2] > 0]
+    by_id = {line.id: line for line in lines}
+    unknown = [str(w.line_id) for w in wanted if w.line_id not in by_id]
+    if unknown:
+        raise UnknownOrderLine(f"Not a line of this order: {', '.join(unknown)}", line_ids=unknown)
+    ids = [w.line_id for w in wanted]
+    if len(set(ids)) != len(ids):
+        raise DuplicateRefundLine("Name each order line once per refund")
+    plan: list[tuple[OrderLine, int, int]] = []
+    over: list[dict[str, Any]] = []
+    for w in wanted:
+        line = by_id[w.line_id]
+        units_left = line.quantity - line.refunded_quantity
+        money_left = line.line_total_minor - line.refunded_minor
+        if w.quantity > units_left:
+            over.append(
+                {
+                    "line_id": str(line.id),
+                    "field": "quantity",
+                    "requested": w.quantity,
+                    "remaining": units_left,
+                }
+            )
+            continue
+        if w.amount_minor is None:
+            if w.quantity == 0:
+                amount = 0
+            elif w.quantity == units_left:
+                amount = money_left
+            else:
+                amount = money_left * w.quantity // units_left
+        elif w.amount_minor > money_left:
+            over.append(
+                {
+                    "line_id": str(line.id),
+                    "field": "amount_minor",
+                    "requested": w.amount_minor,
+                    "remaining": money_left,
+                }
+            )
+            continue
+        else:
+            amount = w.amount_minor
+        if w.quantity > 0 or amount > 0:
+            plan.append((line, w.quantity, amount))
+    if over:
+        detail = "; ".join(
+            f"{o['line_id']}: {o['field']} {o['requested']} requested, {o['remaining']} remaining"
+            for o in over
+        )
+        raise RefundExceedsRemaining(f"More than remains refundable: {detail}", lines=over)
+    return plan
+
+
+def refund(
+    session: Session,
+    order_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    *,
+    lines: Sequence[RefundLineSpec] | None,
+    restock: bool,
+    reason: str | None,
+    actor_id: uuid.UUID | None,
+    idempotency_key: str | None = None,
+) -> tuple[Refund, bool]:
+    """Refund chosen lines (``lines``) or everything not refunded yet (``lines=None``) of a paid
+    order of ``organisation_id``. Returns ``(refund, created)``: a retry with the same
+    ``idempotency_key`` and request returns the first refund with ``created=False`` and changes
+    nothing.
+
+    Everything happens under the order's row lock (PostgreSQL), taken first: concurrent refunds of
+    one order take turns and each checks what remains after the previous one. The counters on the
+    order and its lines have CHECK constraints and ``(order_id, number)`` is unique, so even a
+    writer that skipped the lock could not over-refund. Restocked units are put back on hand with
+    stock ledger entries; the creator programme reverses the lines' commission pro rata; the
+    merchant's webhooks get ``order.refunded``."""
+    digest = _refund_hash(lines, restock, reason)
     order = _lock_order(session, order_id)
     if order is None or not any(line.organisation_id == organisation_id for line in order.lines):
         raise OrderNotFound("No such order")
+    if idempotency_key is not None:
+        existing = session.scalar(
+            select(Refund)
+            .where(Refund.order_id == order.id, Refund.idempotency_key == idempotency_key)
+            .execution_options(populate_existing=True)
+        )
+        if existing is not None:
+            if existing.request_hash != digest:
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was already used for a different refund of this order; use a new key"
+                )
+            return existing, False
     if any(line.organisation_id != organisation_id for line in order.lines):
         raise OrderNotRefundable("This order has lines of other merchants; each refunds through support")
-    if order.status not in (OrderStatus.paid, OrderStatus.refund_required):
+    refundable = [OrderStatus.paid, OrderStatus.partially_refunded]
+    if lines is None:
+        refundable.append(OrderStatus.refund_required)
+    if order.status not in refundable:
+        if order.status is OrderStatus.refund_required:
+            raise OrderNotRefundable("The whole payment of this order must go back: refund it in full")
         raise OrderNotRefundable(
             f"Only paid orders can be refunded; this one is {effective_status(order).value}"
         )
-    if order.status is OrderStatus.paid and restock:
-        catalog_service.lock_skus(session, [line.sku_id for line in order.lines])
-        for line in sorted(order.lines, key=lambda item: item.sku_id):
+    order_lines = list(
+        session.scalars(
+            select(OrderLine)
+            .where(OrderLine.order_id == order.id)
+            .order_by(OrderLine.position)
+            .execution_options(populate_existing=True)
+        )
+    )
+    plan = _refund_plan(order_lines, lines)
+    amount = sum(item[2] for item in plan)
+    if amount <= 0:
+        raise EmptyRefund("This refund gives no money back; name units or an amount")
+    if order.refunded_minor + amount > order.total_minor:  # (the lines' checks imply it)
+        raise RefundExceedsRemaining("More than remains refundable on this order")
+    # Units left the shelf only when the payment turned reservations into sales.
+    sold = order.status in (OrderStatus.paid, OrderStatus.partially_refunded)
+    restocked = {line.id: (units if restock and sold else 0) for line, units, _ in plan}
+    to_restock = sorted((line for line, _, _ in plan if restocked[line.id] > 0), key=lambda item: item.sku_id)
+    if to_restock:
+        catalog_service.lock_skus(session, [line.sku_id for line in to_restock])
+        for line in to_restock:
             catalog_service.change_stock(
                 session,
                 line.sku_id,
                 reason=LedgerReason.restock,
-                quantity_delta=line.quantity,
+                quantity_delta=restocked[line.id],
                 order_id=order.id,
                 actor_id=actor_id,
                 note="refund with restock",
             )
-    _record_payment(session, order, PaymentKind.refund, None)
-    order.status = OrderStatus.refunded
-    order.refunded_at = utcnow()
+    number = int(session.scalar(select(func.max(Refund.number)).where(Refund.order_id == order.id)) or 0) + 1
+    now = utcnow()
+    record = Refund(
+        id=uuid.uuid4(),
+        order_id=order.id,
+        number=number,
+        organisation_id=organisation_id,
+        currency=order.currency,
+        amount_minor=amount,
+        restock=restock,
+        reason=reason,
+        created_by=actor_id,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        created_at=now,
+    )
+    record.lines = [
+        RefundLine(
+            id=uuid.uuid4(),
+            order_line_id=line.id,
+            position=position,
+            quantity=units,
+            amount_minor=money,
+            restocked_quantity=restocked[line.id],
+        )
+        for position, (line, units, money) in enumerate(plan)
+    ]
+    session.add(record)
+    for line, units, money in plan:
+        line.refunded_quantity += units
+        line.refunded_minor += money
+        line.restocked_quantity += restocked[line.id]
+    order.refunded_minor += amount
+    if order.refunded_minor >= order.total_minor:
+        order.status = OrderStatus.refunded
+        order.refunded_at = now
+    else:
+        order.status = OrderStatus.partially_refunded
     session.flush()
-    creators_service.order_refunded(session, order)
+    session.add(
+        Payment(
+            order_id=order.id,
+            kind=PaymentKind.refund,
+            refund_id=record.id,
+            amount_minor=amount,
+            currency=order.currency,
+            created_at=now,
+        )
+    )
+    session.flush()
+    if order.status is OrderStatus.refunded:
+        creators_service.order_refunded(session, order)
+    else:
+        creators_service.lines_refunded(
+            session, order.id, {line.id: money for line, _, money in plan if money}
+        )
+    _order_refunded(session, order, record)
+    session.expire(order, ["refunds"])
+    return record, True
+
+
+def refund_order(
+    session: Session,
+    order_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    *,
+    restock: bool,
+    actor_id: uuid.UUID,
+    reason: str | None = None,
+    idempotency_key: str | None = None,
+) -> Order:
+    """Refund everything not refunded yet (the whole order when nothing was)."""
+    record, _created = refund(
+        session,
+        order_id,
+        organisation_id,
+        lines=None,
+        restock=restock,
+        reason=reason,
+        actor_id=actor_id,
+        idempotency_key=idempotency_key,
+    )
+    order = session.get(Order, record.order_id)
+    assert order is not None
     return order
 
 
+def list_refunds(session: Session, order_id: uuid.UUID, organisation_id: uuid.UUID) -> list[Refund]:
+    order = session.get(Order, order_id)
+    if order is None or not any(line.organisation_id == organisation_id for line in order.lines):
+        raise OrderNotFound("No such order")
+    return list(order.refunds)
+
+
+def _order_refunded(session: Session, order: Order, record: Refund) -> None:
+    """The merchant's webhooks: ``order.refunded``, for every refund (full or partial)."""
+    by_line = {line.id: line for line in order.lines}
+    notifications_service.emit_event(
+        session,
+        event_type="order.refunded",
+        organisation_id=record.organisation_id,
+        payload={
+            "order_id": str(order.id),
+            "refund_id": str(record.id),
+            "number": record.number,
+            "status": order.status.value,
+            "currency": record.currency,
+            "amount_minor": record.amount_minor,
+            "order_total_minor": order.total_minor,
+            "order_refunded_minor": order.refunded_minor,
+            "restock": record.restock,
+            "reason": record.reason,
+            "created_at": as_utc(record.created_at).isoformat(),
+            "lines": [
+                {
+                    "line_id": str(item.order_line_id),
+                    "sku_id": str(by_line[item.order_line_id].sku_id),
+                    "sku": by_line[item.order_line_id].sku_code,
+                    "title": by_line[item.order_line_id].title,
+                    "quantity": item.quantity,
+                    "amount_minor": item.amount_minor,
+                    "restocked_quantity": item.restocked_quantity,
+                }
+                for item in record.lines
+            ],
+        },
+    )
+
+
 def _record_payment(session: Session, order: Order, kind: PaymentKind, reference: str | None) -> bool:
-    """Insert the order's charge/refund row once; a second attempt is a no-op (unique order+kind)."""
+    """Insert the order's charge row once; a second attempt is a no-op (one charge per order)."""
     if session.scalar(select(Payment.id).where(Payment.order_id == order.id, Payment.kind == kind)):
         return False
     try:
@@ -405,7 +697,12 @@ def capture_payment(session: Session, order_id: uuid.UUID, reference: str | None
     order = _lock_order(session, order_id)
     if order is None:
         return "unknown_order"
-    if order.status in (OrderStatus.paid, OrderStatus.refund_required, OrderStatus.refunded):
+    if order.status in (
+        OrderStatus.paid,
+        OrderStatus.refund_required,
+        OrderStatus.partially_refunded,
+        OrderStatus.refunded,
+    ):
         return "already_paid"
     _record_payment(session, order, PaymentKind.charge, reference)
     now = utcnow()
@@ -642,8 +939,19 @@ def orders_changed_since(
 
 
 def counts_as_sale(order: Order) -> bool:
-    """Whether an order counts as a sale in analytics: paid and not cancelled or refunded since."""
-    return order.status == OrderStatus.paid and order.paid_at is not None
+    """Whether an order counts as a sale in analytics: paid and not cancelled or fully refunded
+    since (a partially refunded order counts, net of its refunds: :func:`sale_lines`)."""
+    return order.status in (OrderStatus.paid, OrderStatus.partially_refunded) and order.paid_at is not None
+
+
+def sale_lines(order: Order) -> dict[uuid.UUID, tuple[int, int]]:
+    """``{line id: (units, revenue in minor units)}`` a counted sale contributes, net of its
+    refunds."""
+    return {
+        line.id: (line.quantity - line.refunded_quantity, line.line_total_minor - line.refunded_minor)
+        for line in order.lines
+    }
+
 
 def _order_paid(session: Session, order_id: uuid.UUID) -> None:
     """Tell the rest of the service: the share link it came through, the merchants' webhooks."""

@@ -64,6 +64,7 @@ WEBHOOK_EVENT_TYPES = (
     "clip.ready",
     "clip.failed",
     "order.paid",
+    "order.refunded",
     "collaboration.invited",
     "creator.admission_changed",
     "commission.pending",

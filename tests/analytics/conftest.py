@@ -217,3 +217,29 @@ def set_order_status(order_id: uuid.UUID, status: str) -> None:
         order.status = OrderStatus(status)
         if status == "paid" and order.paid_at is None:
             order.paid_at = utcnow()
+
+
+def refund_part(order_id: uuid.UUID, line_index: int, units: int, share: int) -> None:
+    """A partial refund as commerce records it on the order (counters and status): ``units`` of
+    one line (capped at what remains) and ``share``/10,000 of the money left on it. Only paid or
+    partially refunded orders."""
+    from app.commerce.models import Order, OrderStatus
+    from app.db import session_scope, utcnow
+
+    with session_scope() as session:
+        order = session.get(Order, order_id)
+        assert order is not None
+        if order.status not in (OrderStatus.paid, OrderStatus.partially_refunded):
+            return
+        line = order.lines[line_index % len(order.lines)]
+        units = min(units, line.quantity - line.refunded_quantity)
+        amount = (line.line_total_minor - line.refunded_minor) * share // 10_000
+        if units == 0 and amount == 0:
+            return
+        line.refunded_quantity += units
+        line.refunded_minor += amount
+        order.refunded_minor += amount
+        if order.refunded_minor == order.total_minor:
+            order.status, order.refunded_at = OrderStatus.refunded, utcnow()
+        else:
+            order.status = OrderStatus.partially_refunded

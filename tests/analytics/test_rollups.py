@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.analytics.conftest import aggregate, new_account, new_creator, send, set_order_status
+from tests.analytics.conftest import aggregate, new_account, new_creator, refund_part, send, set_order_status
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -165,6 +165,12 @@ op_strategy = st.lists(
             st.integers(0, 30),
             st.sampled_from(["paid", "cancelled", "refunded", "refund_required"]),
         ),
+        # order, line, units, share of the money left on the line (1/10,000)
+        st.tuples(
+            st.just("partial_refund"),
+            st.tuples(st.integers(0, 30), st.integers(0, 2), st.integers(0, 4), st.integers(0, 10_000)),
+            st.just(""),
+        ),
         st.tuples(st.just("sync"), st.just(0), st.just("")),
     ),
     min_size=1,
@@ -198,6 +204,8 @@ def test_sales_rollups_reconcile_with_orders(
             )
         elif op == "status" and orders:
             set_order_status(orders[a % len(orders)], b)
+        elif op == "partial_refund" and orders:
+            refund_part(orders[a[0] % len(orders)], a[1], a[2], a[3])
         else:
             with session_scope() as session:
                 rollups.sync_orders(session, page)
@@ -206,11 +214,13 @@ def test_sales_rollups_reconcile_with_orders(
         rollups.sync_orders(session, page)  # a repeat changes nothing
     p = service.period(date.today() - timedelta(days=2), date.today() + timedelta(days=1), "UTC")
     with session_scope() as session:
-        paid = [o for o in session.scalars(select(Order)) if o.status == OrderStatus.paid]
+        # sales: paid orders, and partially refunded ones net of their refunds
+        counted = (OrderStatus.paid, OrderStatus.partially_refunded)
+        paid = [o for o in session.scalars(select(Order)) if o.status in counted]
         expected_all = (
             len(paid),
-            sum(line.quantity for o in paid for line in o.lines),
-            sum(o.total_minor for o in paid),
+            sum(line.quantity - line.refunded_quantity for o in paid for line in o.lines),
+            sum(o.total_minor - o.refunded_minor for o in paid),
         )
         figs = service.figures(session, "all", [rollups.ALL], p)[rollups.ALL]
         assert (figs.orders, figs.units, figs.revenue.get("EUR", 0)) == expected_all
@@ -219,13 +229,15 @@ def test_sales_rollups_reconcile_with_orders(
         skus = service.figures(session, "sku", [s for s, _ in shop["skus"]], p)
         for sku_id, _ in shop["skus"]:
             lines = [line for o in paid for line in o.lines if line.sku_id == sku_id]
-            assert skus[sku_id].units == sum(line.quantity for line in lines)
-            assert skus[sku_id].revenue.get("EUR", 0) == sum(line.line_total_minor for line in lines)
+            assert skus[sku_id].units == sum(line.quantity - line.refunded_quantity for line in lines)
+            assert skus[sku_id].revenue.get("EUR", 0) == sum(
+                line.line_total_minor - line.refunded_minor for line in lines
+            )
             assert skus[sku_id].orders == len({line.order_id for line in lines})
         creators = service.figures(session, "creator", world["creators"], p)
         for creator in world["creators"]:
             mine = [o for o in paid if o.creator_id == creator]
-            assert creators[creator].revenue.get("EUR", 0) == sum(o.total_minor for o in mine)
+            assert creators[creator].revenue.get("EUR", 0) == sum(o.total_minor - o.refunded_minor for o in mine)
 
 
 def test_days_follow_the_callers_time_zone(world: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""A payout run racing a refund on PostgreSQL: the creator is paid the right amount, once."""
+"""A payout run racing a refund (full or partial) on PostgreSQL: the creator is paid the right
+amount, once."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from tests.creators.ledger_checks import check_ledger
 pytestmark = pytest.mark.postgres
 
 
+@pytest.mark.parametrize("partial", [False, True], ids=["full", "partial"])
 @pytest.mark.parametrize("refund_first", [True, False])
-def test_payout_run_racing_a_refund_pays_the_right_amount_once(client, make_user, refund_first):
+def test_payout_run_racing_a_refund_pays_the_right_amount_once(client, make_user, refund_first, partial):
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import sessionmaker
 
@@ -37,15 +39,29 @@ def test_payout_run_racing_a_refund_pays_the_right_amount_once(client, make_user
     first_holds_lock = threading.Event()
     errors: list[BaseException] = []
 
+    # A full refund of the first order takes back its 500; a partial one (3,000 of its 10,000) 150.
+    reversed_ = 150 if partial else 500
+
     def refund() -> None:
         with factory() as session, session.begin():
-            commerce_service.refund_order(
-                session,
-                uuid.UUID(orders[0]["id"]),
-                uuid.UUID(shop.organisation_id),
-                restock=False,
-                actor_id=uuid.UUID(creator_user["id"]),
-            )
+            if partial:
+                commerce_service.refund(
+                    session,
+                    uuid.UUID(orders[0]["id"]),
+                    uuid.UUID(shop.organisation_id),
+                    lines=[commerce_service.RefundLineSpec(uuid.UUID(orders[0]["lines"][0]["id"]), 0, 3_000)],
+                    restock=False,
+                    reason=None,
+                    actor_id=uuid.UUID(shop.merchant_user["id"]),
+                )
+            else:
+                commerce_service.refund_order(
+                    session,
+                    uuid.UUID(orders[0]["id"]),
+                    uuid.UUID(shop.organisation_id),
+                    restock=False,
+                    actor_id=uuid.UUID(creator_user["id"]),
+                )
             if refund_first:
                 first_holds_lock.set()
                 threading.Event().wait(0.5)  # hold the account lock while the run starts
@@ -85,11 +101,11 @@ def test_payout_run_racing_a_refund_pays_the_right_amount_once(client, make_user
         [balance] = service.balances(session, uuid.UUID(creator_user["id"]))
         check_ledger(session)
     if refund_first:
-        # The run waited for the refund: it pays the two lines left.
-        assert payout.amount_minor == 1000 and balance.payable_minor == 0
+        # The run waited for the refund: it pays what the refund left.
+        assert payout.amount_minor == 1500 - reversed_ and balance.payable_minor == 0
     else:
         # The run paid all three; the refund came after and is owed back.
-        assert payout.amount_minor == 1500 and balance.payable_minor == -500
+        assert payout.amount_minor == 1500 and balance.payable_minor == -reversed_
     assert balance.in_payout_minor == payout.amount_minor
     # Running again pays nobody (the balance is at most zero).
     with session_scope() as session:
