@@ -3,6 +3,7 @@ PostgreSQL FTS + pg_trgm)."""
 
 from __future__ import annotations
 
+import time
 import types
 import uuid
 
@@ -297,7 +298,12 @@ def test_admin_reindex_is_admin_only(client, make_user, creator, clip):
     _, viewer = make_user("viewer")
     assert client.post("/v1/admin/search/reindex", headers=viewer).status_code == 403
     assert client.post("/v1/admin/search/reindex", headers=admin).status_code == 202
-    jobs.broker.join("default", timeout=120_000)  # the job ran (in-process worker)
+    # The job row is relayed to the in-process broker after commit: wait for what a user sees
+    # (the clip found), not for the queue, which may still be empty at this point.
+    deadline = time.monotonic() + 60
+    while _ids(_search(client, "origami")) != [str(made)] and time.monotonic() < deadline:
+        jobs.broker.join("default", timeout=5_000)
+        time.sleep(0.2)
     assert _ids(_search(client, "origami")) == [str(made)]
 
 
