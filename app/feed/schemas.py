@@ -89,7 +89,7 @@ class FeedCreator(BaseModel):
 
 
 class FeedPlayback(BaseModel):
-    hls_url: str | None = Field(description="The HLS master playlist (adaptive; lists the rungs lowest first)")
+    hls_url: str | None = Field(description="The HLS master playlist (adaptive, lowest rung first)")
     mp4_url: str | None = Field(description="The progressive MP4 (for players without HLS)")
     hls_start_playlist_url: str | None = Field(
         default=None,

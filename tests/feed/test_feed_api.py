@@ -28,7 +28,13 @@ def ladder(prefix: str, first_segments: bool = True) -> list[dict[str, Any]]:
     """Rendition rows as the transcoder stores them, not in bandwidth order."""
     rows = []
     for rung, bandwidth in (("720p", 2_528_000), ("360p", 928_000)):
-        row: dict[str, Any] = {"rung": rung, "width": 0, "height": 0, "bandwidth": bandwidth, "codecs": "avc1"}
+        row: dict[str, Any] = {
+            "rung": rung,
+            "bandwidth": bandwidth,
+            "codecs": "avc1",
+            "width": 0,
+            "height": 0,
+        }
         row["playlist_key"] = f"{prefix}hls/{rung}/index.m3u8"
         if first_segments:
             row["first_segment_key"] = f"{prefix}hls/{rung}/seg_0000.ts"
