@@ -97,6 +97,8 @@ def measure(page: Any, cdp: Any, url: str) -> tuple[float, int, int]:
     cdp.send("Network.clearBrowserCache")
     sizes: dict[str, int] = {}
     urls: dict[str, str] = {}
+    sent: dict[str, float] = {}  # epoch ms
+    cdp.on("Network.requestWillBeSent", lambda e: sent.setdefault(e["requestId"], e["wallTime"] * 1000))
     cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
     cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
     page.goto(url)
@@ -109,15 +111,55 @@ def measure(page: Any, cdp: Any, url: str) -> tuple[float, int, int]:
         )
         raise RuntimeError(f"no first frame on {url}: {state}") from None
     first_frame = float(page.evaluate("() => window.__firstFrame"))
+    frame_at = float(page.evaluate("() => performance.timeOrigin + window.__firstFrame"))
     page.wait_for_timeout(300)  # let the responses of the first frame finish
     video = other = 0
     for request_id, size in sizes.items():
+        if sent.get(request_id, 0.0) > frame_at:
+            continue  # asked for after the first frame (the next clip, polls...): not the first load
         address = urls.get(request_id, "").split("?")[0]
         if address.endswith(VIDEO_SUFFIXES):
             video += size
         else:
             other += size
     return first_frame, other, video
+
+
+def waterfall(page: Any, cdp: Any, url: str) -> list[tuple[float, float, float, int, str]]:
+    """One cold load of ``url``: (start, first byte, end, bytes, address) of each request in ms from
+    navigation start (``(cache)`` after the address: answered by the browser's HTTP cache), and a
+    last row for the first frame."""
+    cdp.send("Network.clearBrowserCache")
+    rows: dict[str, dict[str, Any]] = {}
+
+    def sent(e: dict[str, Any]) -> None:
+        rows.setdefault(e["requestId"], {"url": e["request"]["url"], "t0": e["timestamp"]})
+
+    def answered(e: dict[str, Any]) -> None:
+        row = rows.get(e["requestId"], {})
+        row["t1"] = e["timestamp"]
+        row["cache"] = bool(e["response"].get("fromDiskCache") or e["response"].get("fromPrefetchCache"))
+
+    def finished(e: dict[str, Any]) -> None:
+        rows.get(e["requestId"], {}).update(t2=e["timestamp"], size=int(e["encodedDataLength"]))
+
+    cdp.on("Network.requestWillBeSent", sent)
+    cdp.on("Network.responseReceived", answered)
+    cdp.on("Network.loadingFinished", finished)
+    page.goto(url)
+    page.wait_for_function("() => window.__firstFrame !== null", timeout=60_000)
+    page.wait_for_timeout(300)
+    first_frame = float(page.evaluate("() => window.__firstFrame"))
+    document = url.split("?")[0]
+    navigation = min((r["t0"] for r in rows.values() if r["url"].split("?")[0] == document), default=0.0)
+    origin = document.rsplit("/", 1)[0]
+    out = []
+    for row in sorted(rows.values(), key=lambda r: r["t0"]):
+        at = [(row[k] - navigation) * 1000 if k in row else float("nan") for k in ("t0", "t1", "t2")]
+        address = row["url"].removeprefix(origin)[:100] + (" (cache)" if row.get("cache") else "")
+        out.append((at[0], at[1], at[2], int(row.get("size", 0)), address))
+    out.append((first_frame, first_frame, first_frame, 0, "(first frame presented)"))
+    return out
 
 
 def baseline(page: Any, cdp: Any, url: str, mp4_url: str) -> float:
@@ -139,6 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--base-url", default=None, help="a running ClipShop (default: start one)")
+    parser.add_argument("--waterfall", action="store_true", help="also print one cold load's requests, in order")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -174,6 +217,16 @@ def main() -> None:
             clip_id,
         )
         mp4_url = item["playback"]["mp4"]
+        if args.waterfall:
+            for path in ("/", "/?player=hlsjs"):
+                wf_context, wf_page = returning_guest()
+                wf_cdp = wf_context.new_cdp_session(wf_page)
+                wf_cdp.send("Network.enable")
+                print(f"\nrequests of one cold load of {path} (ms from navigation start)")
+                print(f"{'start':>7} {'1st byte':>8} {'end':>7} {'bytes':>8}  address")
+                for start, first_byte, end, size, address in waterfall(wf_page, wf_cdp, f"{url}{path}"):
+                    print(f"{start:>7.0f} {first_byte:>8.0f} {end:>7.0f} {size:>8}  {address}")
+                wf_context.close()
         app_runs: list[tuple[float, int, int]] = []
         hlsjs_runs: list[tuple[float, int, int]] = []
         base_runs: list[float] = []
