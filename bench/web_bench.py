@@ -15,7 +15,7 @@ cold HTTP cache:
 
 Runs as a returning guest (the onboarding dialog was answered on the first visit).
 
-    .venv/bin/python -m bench.web_bench [--runs 5] [--base-url http://127.0.0.1:8000]
+    .venv/bin/python -m bench.web_bench [--runs 5] [--base-url http://127.0.0.1:8000] [--latency 50] [--waterfall]
 """
 
 from __future__ import annotations
@@ -42,9 +42,15 @@ VIDEO_SUFFIXES = (".m3u8", ".ts", ".m4s", ".mp4", ".aac", ".m4a")
 FIRST_FRAME_PROBE = """
 (() => {
   window.__firstFrame = null;
+  window.__milestones = [];
+  const mark = (what) => window.__milestones.push([performance.now(), what]);
+  document.addEventListener("DOMContentLoaded", () => mark("DOMContentLoaded"));
   const watch = (video) => {
     if (video.__watched) return;
     video.__watched = true;
+    mark("first <video> in the page");
+    for (const type of ["loadstart", "loadedmetadata", "loadeddata", "canplay", "play", "playing"])
+      video.addEventListener(type, () => mark("video " + type), { once: true });
     video.requestVideoFrameCallback(() => { if (window.__firstFrame === null) window.__firstFrame = performance.now(); });
   };
   new MutationObserver(() => { const v = document.querySelector('video'); if (v) watch(v); })
@@ -158,8 +164,11 @@ def waterfall(page: Any, cdp: Any, url: str) -> list[tuple[float, float, float, 
         at = [(row[k] - navigation) * 1000 if k in row else float("nan") for k in ("t0", "t1", "t2")]
         address = row["url"].removeprefix(origin)[:100] + (" (cache)" if row.get("cache") else "")
         out.append((at[0], at[1], at[2], int(row.get("size", 0)), address))
+    for at, what in page.evaluate("() => window.__milestones"):
+        if at <= first_frame:
+            out.append((at, at, at, 0, f"({what})"))
     out.append((first_frame, first_frame, first_frame, 0, "(first frame presented)"))
-    return out
+    return sorted(out, key=lambda row: row[0])
 
 
 def baseline(page: Any, cdp: Any, url: str, mp4_url: str) -> float:
@@ -182,6 +191,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--base-url", default=None, help="a running ClipShop (default: start one)")
     parser.add_argument("--waterfall", action="store_true", help="also print one cold load's requests, in order")
+    parser.add_argument(
+        "--latency", type=float, default=0.0,
+        help="ms added to each request by the browser (DevTools network emulation; cache hits are not delayed)",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -200,10 +213,18 @@ def main() -> None:
             page.wait_for_function("() => window.__firstFrame !== null", timeout=60_000)
             return context, page
 
+        def slow(cdp: Any) -> None:
+            if args.latency:
+                cdp.send(
+                    "Network.emulateNetworkConditions",
+                    {"offline": False, "latency": args.latency, "downloadThroughput": -1, "uploadThroughput": -1},
+                )
+
         def cold(path: str) -> tuple[float, int, int]:
             context, page = returning_guest()
             cdp = context.new_cdp_session(page)
             cdp.send("Network.enable")
+            slow(cdp)
             try:
                 return measure(page, cdp, f"{url}{path}")
             finally:
@@ -222,6 +243,7 @@ def main() -> None:
                 wf_context, wf_page = returning_guest()
                 wf_cdp = wf_context.new_cdp_session(wf_page)
                 wf_cdp.send("Network.enable")
+                slow(wf_cdp)
                 print(f"\nrequests of one cold load of {path} (ms from navigation start)")
                 print(f"{'start':>7} {'1st byte':>8} {'end':>7} {'bytes':>8}  address")
                 for start, first_byte, end, size, address in waterfall(wf_page, wf_cdp, f"{url}{path}"):
@@ -234,6 +256,8 @@ def main() -> None:
             app_runs.append(cold("/"))
             hlsjs_runs.append(cold("/?player=hlsjs"))
             cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            slow(cdp)
             base_runs.append(baseline(page, cdp, url, mp4_url))
             cdp.detach()
         browser.close()
@@ -241,7 +265,8 @@ def main() -> None:
     def med(runs: list[tuple[float, int, int]], i: int) -> float:
         return statistics.median(r[i] for r in runs)
 
-    print(f"\nfeed page, {args.runs} cold loads each (medians)")
+    added = f", {args.latency:.0f} ms added to each request" if args.latency else ""
+    print(f"\nfeed page, {args.runs} cold loads each (medians){added}")
     print(f"{'':38} {'first frame':>12} {'bytes (no video)':>17} {'video bytes':>12}")
     print(f"{'web client feed (/)':38} {med(app_runs, 0):>9.0f} ms {med(app_runs, 1) / 1024:>13.1f} KiB {med(app_runs, 2) / 1024:>8.1f} KiB")
     print(f"{'web client feed, hls.js (/?player=hlsjs)':38} {med(hlsjs_runs, 0):>9.0f} ms {med(hlsjs_runs, 1) / 1024:>13.1f} KiB {med(hlsjs_runs, 2) / 1024:>8.1f} KiB")
