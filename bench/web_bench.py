@@ -5,15 +5,18 @@ from ``clipshop seed-demo``, the client built by ``web/build.mjs``) unless ``--b
 at a running one, then loads the feed in Debian's headless Chromium (Playwright), each run with a
 cold HTTP cache:
 
-- **first-load bytes**: every response's encoded (compressed, on-the-wire) size until the first
-  frame, except the video itself (playlists, segments, MP4);
+- **first-load bytes**: the encoded (compressed, on-the-wire) size of every request made before the
+  first frame, except the video itself (playlists, segments, MP4);
 - **time to first frame**: navigation start -> the first clip's first decoded frame presented
   (``requestVideoFrameCallback``);
 - the same with ``/?player=hlsjs`` (hls.js, as in browsers without native HLS);
 - **baseline** in the same run: a blank page with a bare ``<video>`` of the same clip's MP4
   rendition (the floor any client pays for that clip on this machine).
 
-Runs as a returning guest (the onboarding dialog was answered on the first visit).
+Runs as a returning guest (the onboarding dialog was answered on the first visit). ``--latency``
+adds that many ms to each request the browser sends (DevTools network emulation; what the browser
+answers from its cache is not delayed): the shape of the request waterfall, which loopback hides.
+``--waterfall`` prints one cold load's requests and the video's milestones in order.
 
     .venv/bin/python -m bench.web_bench [--runs 5] [--base-url http://127.0.0.1:8000] [--latency 50] [--waterfall]
 """

@@ -44,15 +44,19 @@ export function warmStart(playback: Playback): void {
     warmed.add(url);
     return fetch(url, { credentials: "same-origin" });
   };
-  const playlist = get(start);
-  if (segment) void get(segment)?.then((r) => r.arrayBuffer()).catch(() => undefined);
-  void get(master)?.then((r) => r.text()).catch(() => undefined);
-  void playlist
+  const read = (url: string, as: "text" | "arrayBuffer") =>
+    get(url)?.then((r): Promise<unknown> => (as === "text" ? r.text() : r.arrayBuffer())).catch(() => undefined);
+  void read(master, "text");
+  if (segment) {
+    void read(start, "text");
+    void read(segment, "arrayBuffer");
+    return;
+  }
+  void get(start)
     ?.then((r) => (r.ok ? r.text() : ""))
     .then((text) => {
-      if (segment) return;
       const first = text.split("\n").find((line) => line.trim() && !line.startsWith("#"));
-      if (first) void get(new URL(first.trim(), start).href)?.then((r) => r.arrayBuffer());
+      if (first) void read(new URL(first.trim(), start).href, "arrayBuffer");
     })
     .catch(() => undefined);
 }
