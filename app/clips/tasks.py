@@ -128,8 +128,9 @@ def _upload(prefix: str, out_dir: Path, files: list[Path]) -> None:
 
 
 def _rendition_rows(prefix: str, renditions: list[Rendition]) -> list[dict[str, Any]]:
-    return [
-        {
+    rows = []
+    for r in renditions:
+        row: dict[str, Any] = {
             "rung": r.rung,
             "width": r.width,
             "height": r.height,
@@ -137,14 +138,17 @@ def _rendition_rows(prefix: str, renditions: list[Rendition]) -> list[dict[str, 
             "codecs": r.codecs,
             "playlist_key": prefix + r.playlist,
         }
-        for r in renditions
-    ]
+        if r.first_segment:  # clips transcoded before it was recorded have none
+            row["first_segment_key"] = prefix + r.first_segment
+        rows.append(row)
+    return rows
 
 
 def _rendition_of(prefix: str, row: dict[str, Any]) -> Rendition:
     return Rendition(
         rung=row["rung"], width=row["width"], height=row["height"], bandwidth=row["bandwidth"],
         codecs=row["codecs"], playlist=str(row["playlist_key"]).removeprefix(prefix),
+        first_segment=str(row.get("first_segment_key") or "").removeprefix(prefix),
     )  # fmt: skip
 
 

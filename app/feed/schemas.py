@@ -89,8 +89,19 @@ class FeedCreator(BaseModel):
 
 
 class FeedPlayback(BaseModel):
-    hls_url: str | None
-    mp4_url: str | None
+    hls_url: str | None = Field(description="The HLS master playlist (adaptive, lowest rung first)")
+    mp4_url: str | None = Field(description="The progressive MP4 (for players without HLS)")
+    hls_start_playlist_url: str | None = Field(
+        default=None,
+        description=(
+            "The media playlist of the master's lowest rung, where a player starts: a client may "
+            "fetch it (and `hls_start_segment_url`) together with the master instead of after it"
+        ),
+    )
+    hls_start_segment_url: str | None = Field(
+        default=None,
+        description="The first segment of `hls_start_playlist_url` (null for clips transcoded before it was recorded)",
+    )
 
 
 class FeedCounts(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -149,6 +149,7 @@ def clip_cards(session: Session, clip_ids: list[uuid.UUID] | None) -> dict[uuid.
             Clip.poster_key,
             Clip.hls_master_key,
             Clip.mp4_key,
+            Clip.renditions,
             Clip.updated_at,
             CreatorProfile.handle,
             CreatorProfile.display_name,
@@ -174,6 +175,7 @@ def clip_cards(session: Session, clip_ids: list[uuid.UUID] | None) -> dict[uuid.
             "playback": {
                 "hls_url": media_url(r.hls_master_key) if r.hls_master_key else None,
                 "mp4_url": media_url(r.mp4_key) if r.mp4_key else None,
+                **_start(r.hls_master_key, r.renditions, media_url),
             },
             "creator": {
                 "id": str(r.creator_id),
@@ -184,6 +186,22 @@ def clip_cards(session: Session, clip_ids: list[uuid.UUID] | None) -> dict[uuid.
             "_version": r.updated_at.isoformat() if r.updated_at else "",
         }
     return out
+
+
+def _start(
+    master_key: str | None, renditions: list[dict[str, Any]] | None, media_url: Callable[[str], str]
+) -> dict[str, str | None]:
+    """Where a player of the master playlist starts: the lowest rung's media playlist (listed first
+    in the master) and its first segment, so that a client can fetch them together with the master
+    instead of one after the other."""
+    rows = [row for row in renditions or [] if row.get("playlist_key")] if master_key else []
+    lowest = min(rows, key=lambda row: int(row.get("bandwidth") or 0), default=None)
+    playlist = lowest.get("playlist_key") if lowest else None
+    segment = lowest.get("first_segment_key") if lowest else None
+    return {
+        "hls_start_playlist_url": media_url(playlist) if playlist else None,
+        "hls_start_segment_url": media_url(segment) if playlist and segment else None,
+    }
 
 
 def live_tags(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import posixpath
 import re
 import shutil
 import subprocess
@@ -73,6 +74,7 @@ class Rendition:
     bandwidth: int
     codecs: str
     playlist: str  # path relative to the output directory
+    first_segment: str = ""  # the playlist's first segment, relative to the output directory
 
 
 def _even(value: float) -> int:
@@ -350,6 +352,8 @@ def _check_rungs(out_dir: Path, renditions: list[Rendition], rungs: list[Rung]) 
         segments = [ln for ln in playlist.read_text().splitlines() if ln and not ln.startswith("#")]
         if not segments or not all((playlist.parent / s).exists() for s in segments):
             raise MediaRejected(RejectCode.CORRUPT, detail=f"{r.rung}: no playable segments")
+        # where a player starts: the feed hands it out so that it is fetched with the playlists
+        r.first_segment = posixpath.normpath(posixpath.join(posixpath.dirname(r.playlist), segments[0]))
 
 
 def master_playlist(renditions: list[Rendition]) -> str:

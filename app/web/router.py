@@ -1,23 +1,30 @@
 """Serves the built web client (``web/`` sources, built into ``app/web/dist`` by
 ``scripts/bootstrap.sh``) and the demo payment route.
 
-- ``GET /`` and ``GET /app/...``: the single-page app's HTML shell (never cached, so a new build is
-  picked up at once); a clear 503 page when the client has not been built.
-- ``GET /app/assets/{name}``: the hashed bundles, cached for a year, sent gzip-compressed when the
-  browser accepts it (the build writes a ``.gz`` beside each file).
+- ``GET /`` and ``GET /app/...``: the single-page app's HTML shell (revalidated on every load, so a
+  new build is picked up at once: ``ETag``, 304); a clear 503 page when the client has not been built.
+- ``GET /app/assets/{name}``: the hashed bundles, cached for a year.
+
+Both are sent gzip-compressed when the browser accepts it (the build writes a ``.gz`` beside each
+file) and answered from memory while the file on disk is unchanged: they are on the critical path
+of the feed's first frame, where a thread hop and a file open per request are measurable.
 - ``POST /v1/demo/orders/{id}/pay``: development only; signs and applies the same payment webhook
   a payment provider would send, so the demo's buy button completes a real checkout.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
 import uuid
 from pathlib import Path
+from stat import S_ISREG
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts.dependencies import CurrentUser
 from app.catalog.dependencies import unit_of_work_in_this_thread
@@ -47,51 +54,102 @@ def dist_dir() -> Path:
     return get_settings().web_dist_dir
 
 
-def _shell() -> Response:
-    index = dist_dir() / "index.html"
-    if not index.is_file():
+# path -> (mtime_ns, size, body, etag): a rebuild writes new files, which are read again
+_files: dict[Path, tuple[int, int, bytes, str]] = {}
+_MAX_FILES = 512
+
+
+def _cached(path: Path) -> tuple[bytes, str] | Literal[False] | None:
+    """The file's bytes and ETag from memory; None: no such file; False: not read yet or changed."""
+    try:
+        stat = path.stat()
+    except (OSError, ValueError):
+        return None
+    if not S_ISREG(stat.st_mode):
+        return None
+    hit = _files.get(path)
+    if hit is not None and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size:
+        return hit[2], hit[3]
+    return False
+
+
+def _load(path: Path) -> tuple[bytes, str] | None:
+    try:
+        stat = path.stat()
+        body = path.read_bytes()
+    except (OSError, ValueError):
+        return None
+    etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+    if len(_files) >= _MAX_FILES:
+        _files.clear()
+    _files[path] = (stat.st_mtime_ns, stat.st_size, body, etag)
+    return body, etag
+
+
+async def _read(path: Path) -> tuple[bytes, str] | None:
+    found = _cached(path)
+    if found is False:  # first request after a (re)build: read off the event loop
+        return await run_in_threadpool(_load, path)
+    return found
+
+
+def _gzip_accepted(request: Request) -> bool:
+    return "gzip" in (request.headers.get("accept-encoding") or "")
+
+
+async def _send(request: Request, path: Path, media_type: str, cache_control: str) -> Response | None:
+    """``path`` (or its ``.gz`` twin when the browser accepts gzip) with an ETag; 304 when the
+    browser has it already. None: no such file."""
+    found = await _read(path.with_name(path.name + ".gz")) if _gzip_accepted(request) else None
+    headers = {"Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    if found is not None:
+        headers["Content-Encoding"] = "gzip"
+    else:
+        found = await _read(path)
+        if found is None:
+            return None
+    body, etag = found
+    headers["ETag"] = etag
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match and etag in (tag.strip().removeprefix("W/") for tag in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+async def _shell(request: Request) -> Response:
+    page = await _send(request, dist_dir() / "index.html", "text/html; charset=utf-8", "no-cache")
+    if page is None:
         return HTMLResponse(NOT_BUILT, status_code=503, headers={"Cache-Control": "no-store"})
-    return FileResponse(index, media_type="text/html", headers={"Cache-Control": "no-cache"})
+    return page
 
 
 @router.get("/", include_in_schema=False)
-def web_home() -> Response:
-    return _shell()
+async def web_home(request: Request) -> Response:
+    return await _shell(request)
 
 
 @router.get("/app/assets/{name}", include_in_schema=False)
-def web_asset(name: str, request: Request) -> Response:
-    return _asset(name, request.headers.get("accept-encoding"))
+async def web_asset(name: str, request: Request) -> Response:
+    return await _asset(name, request)
 
 
 @router.get("/app", include_in_schema=False)
 @router.get("/app/{path:path}", include_in_schema=False)
-def web_app(request: Request, path: str = "") -> Response:
+async def web_app(request: Request, path: str = "") -> Response:
     if path.startswith("assets/"):
-        return _asset(path.removeprefix("assets/"), request.headers.get("accept-encoding"))
-    return _shell()
+        return await _asset(path.removeprefix("assets/"), request)
+    return await _shell(request)
 
 
-def _asset(name: str, accept_encoding: str | None) -> Response:
+async def _asset(name: str, request: Request) -> Response:
     # Flat folder of generated names only: no separators, no dot-files, so no path can escape it.
     if not name or "/" in name or "\\" in name or name.startswith(".") or ".." in name:
         return Response(status_code=404)
-    folder = dist_dir() / "assets"
-    path = folder / name
-    if not path.is_file():
-        return Response(status_code=404)
-    suffix = path.suffix
-    media_type = ASSET_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    path = dist_dir() / "assets" / name
+    media_type = ASSET_TYPES.get(path.suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
     hashed = "-" in path.stem
-    headers = {
-        "Cache-Control": "public, max-age=31536000, immutable" if hashed else "no-cache",
-        "Vary": "Accept-Encoding",
-    }
-    compressed = folder / f"{name}.gz"
-    if accept_encoding and "gzip" in accept_encoding and compressed.is_file():
-        headers["Content-Encoding"] = "gzip"
-        return FileResponse(compressed, media_type=media_type, headers=headers)
-    return FileResponse(path, media_type=media_type, headers=headers)
+    cache_control = "public, max-age=31536000, immutable" if hashed else "no-cache"
+    return await _send(request, path, media_type, cache_control) or Response(status_code=404)
 
 
 @router.post(

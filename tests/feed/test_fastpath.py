@@ -60,6 +60,11 @@ def test_fast_path_and_declared_route_give_the_same_answers(
     assert not {i["clip"]["id"] for i in first.json()["items"]} & {
         i["clip"]["id"] for i in second.json()["items"]
     }
+    # the same card fields on both paths (the start of playback included)
+    for path_page in (first.json(), second.json()):
+        playback = path_page["items"][0]["clip"]["playback"]
+        assert set(playback) == {"hls_url", "mp4_url", "hls_start_playlist_url", "hls_start_segment_url"}
+        assert playback["hls_start_segment_url"].endswith("/hls/360p/seg_0000.ts")
     # the same query twice (a retried page) gives the same page, whichever path answers
     again = client.get(f"/v1/feed?limit=4&cursor={cursor}", headers=viewer)
     assert [i["clip"]["id"] for i in again.json()["items"]] == [

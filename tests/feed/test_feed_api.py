@@ -24,6 +24,24 @@ def ev(kind: str, clip_id: Any = None, **fields: Any) -> dict[str, Any]:
     return body
 
 
+def ladder(prefix: str, first_segments: bool = True) -> list[dict[str, Any]]:
+    """Rendition rows as the transcoder stores them, not in bandwidth order."""
+    rows = []
+    for rung, bandwidth in (("720p", 2_528_000), ("360p", 928_000)):
+        row: dict[str, Any] = {
+            "rung": rung,
+            "bandwidth": bandwidth,
+            "codecs": "avc1",
+            "width": 0,
+            "height": 0,
+        }
+        row["playlist_key"] = f"{prefix}hls/{rung}/index.m3u8"
+        if first_segments:
+            row["first_segment_key"] = f"{prefix}hls/{rung}/seg_0000.ts"
+        rows.append(row)
+    return rows
+
+
 @pytest.fixture
 def catalogue(make_user: Any, make_clip: Any) -> dict[str, Any]:
     """8 creators x 5 interests x 3 clips = 120 ready clips."""
@@ -33,7 +51,9 @@ def catalogue(make_user: Any, make_clip: Any) -> dict[str, Any]:
     for c in creators:
         for interest in INTERESTS:
             for k in range(3):
-                clip = make_clip(c["id"], [interest], caption=f"{interest} #{k} by {c['id'][:4]}")
+                clip = make_clip(
+                    c["id"], [interest], caption=f"{interest} #{k} by {c['id'][:4]}", renditions=ladder
+                )
                 by_interest[interest].append(clip)
                 creator_of[str(clip)] = c["id"]
     interest_of = {str(c): i for i, clips in by_interest.items() for c in clips}
@@ -72,8 +92,26 @@ def test_cold_start_guest_and_anonymous_get_a_full_valid_feed(
         item = body["items"][0]
         assert item["clip"]["playback"]["hls_url"].endswith("master.m3u8")
         assert item["clip"]["playback"]["mp4_url"].endswith(".mp4")
+        # where a player of the master starts: the lowest rung, fetched with the master
+        clip_url = f"/v1/media/clips/{item['clip']['id']}/hls/"
+        assert item["clip"]["playback"]["hls_start_playlist_url"].endswith(clip_url + "360p/index.m3u8")
+        assert item["clip"]["playback"]["hls_start_segment_url"].endswith(clip_url + "360p/seg_0000.ts")
         assert item["clip"]["creator"]["handle"].startswith("creator_")
         assert item["reason"]["text"]
+
+
+def test_start_of_playback_without_a_recorded_first_segment_or_renditions(
+    client: Any, make_user: Any, make_clip: Any
+) -> None:
+    creator, _ = make_user("creator")
+    older = make_clip(creator["id"], ["tech"], renditions=lambda prefix: ladder(prefix, first_segments=False))
+    bare = make_clip(creator["id"], ["tech"])
+    items = {i["clip"]["id"]: i["clip"]["playback"] for i in page(client, limit=10)["items"]}
+    assert items[str(older)]["hls_start_playlist_url"].endswith(f"/clips/{older}/hls/360p/index.m3u8")
+    assert items[str(older)]["hls_start_segment_url"] is None
+    assert items[str(bare)]["hls_start_playlist_url"] is None
+    assert items[str(bare)]["hls_start_segment_url"] is None
+    assert items[str(bare)]["hls_url"].endswith("master.m3u8")
 
 
 @pytest.mark.parametrize("background", [False, True], ids=["sync", "background-thread"])

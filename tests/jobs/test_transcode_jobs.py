@@ -216,6 +216,15 @@ def test_clip_plays_at_its_first_rung_and_a_crash_after_it_is_completed_by_the_r
     assert [r["rung"] for r in done["renditions"]] == ["360p", "540p", "720p"]
     assert done["playback"]["mp4"] and done["ready_at"] == playable["ready_at"]
     _assert_one_consistent_set(clip_id, ["360p", "540p", "720p"])
+    # each rung's first segment is recorded (the first rung's kept through the second step):
+    # the feed hands out the lowest one so that a player's start is fetched with the playlists
+    with session_scope() as session:
+        rows = session.get(Clip, uuid.UUID(clip_id)).renditions  # type: ignore[union-attr]
+    storage = get_storage()
+    for row in rows:
+        with storage.open(row["playlist_key"]) as fh:
+            first_listed = re.findall(r"^(seg_\d+\.ts)$", fh.read().decode(), re.MULTILINE)[0]
+        assert row["first_segment_key"] == f"clips/{clip_id}/hls/{row['rung']}/{first_listed}"
     assert sweep_stuck_clips(older_than=timedelta(0)) == []
 
 

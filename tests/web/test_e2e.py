@@ -5,8 +5,9 @@ a CSV with errors; a viewer votes in a poll and comments in the feed; search sug
 creator's profile; a merchant reads analytics (one SKU's too) and opens a collaboration; a creator
 reads the inbox and the programme status; an admin edits a threshold, blocks a word and reads the
 analytics; a creator adds a webhook and reads its delivery log, edits an idea list and reads the
-share statistics; a moderator hides a reported clip and it leaves the feed. Every page visited is
-checked with axe-core."""
+share statistics; a moderator hides a reported clip and it leaves the feed; a returning viewer's
+first clip has its master, first playlist and first segment fetched together (native HLS and
+hls.js). Every page visited is checked with axe-core."""
 
 from __future__ import annotations
 
@@ -260,6 +261,38 @@ def test_desktop_feed_plays_through_hlsjs_and_unmutes(page: Any, live_server: Li
     page.get_by_role("button", name="Tap to unmute").first.click()
     assert page.evaluate("() => document.querySelector('.slide video').muted") is False
     assert_accessible(page, "desktop feed")
+
+
+@pytest.mark.parametrize("path", ["/", "/?player=hlsjs"])
+def test_returning_viewer_gets_the_first_clips_start_in_one_round_trip(
+    page: Any, live_server: LiveServer, path: str
+) -> None:
+    page.goto(path)
+    page.get_by_role("dialog").get_by_role("button", name="Skip").click()
+    _current_video_playing(page)
+    # the next visit, with a cold HTTP cache: the shell's script fetches the first clip's master,
+    # lowest rung's playlist and first segment together, not one after the other
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.clearBrowserCache")
+    sent: dict[str, list[float]] = {}
+    answered: dict[str, list[float]] = {}
+    cdp.on("Network.requestWillBeSent", lambda e: sent.setdefault(e["request"]["url"], []).append(e["timestamp"]))
+    cdp.on("Network.responseReceived", lambda e: answered.setdefault(e["response"]["url"], []).append(e["timestamp"]))
+    page.goto(path)
+    page.locator(".slide").first.wait_for()
+    _current_video_playing(page)
+    clip = page.evaluate("() => document.querySelector('.slide').dataset.clip")
+    start = [
+        f"{live_server.base_url}/v1/media/clips/{clip}/hls/{name}"
+        for name in ("master.m3u8", "360p/index.m3u8", "360p/seg_0000.ts")
+    ]
+    assert all(url in sent and url in answered for url in start), sorted(sent)
+    assert max(min(sent[url]) for url in start) < min(min(answered[url]) for url in start)
+    assert page.evaluate("() => document.querySelector('.slide').dataset.player") == (
+        "hls.js" if "hlsjs" in path else "native-hls"
+    )
+    cdp.detach()
 
 
 def _sign_in(page: Any, email: str, path: str) -> None:

@@ -42,6 +42,12 @@ def test_shell_inline_script_is_valid_javascript(web_dist: Path, tmp_path: Path)
     script = tmp_path / "inline.js"
     script.write_text(inline[0])
     subprocess.run(["node", "--check", str(script)], check=True, capture_output=True, timeout=60)
+    # it runs before the stylesheet (a script after one waits for it to load) and preloads the
+    # hls.js chunk that exists, for browsers without native HLS
+    assert html.index("<script>") < html.index('<link rel="stylesheet"')
+    (hls,) = re.findall(r'"/app/assets/(hls[^"]+\.js)"', inline[0])
+    assert (web_dist / "assets" / hls).is_file()
+    assert "hls_start_segment_url" in inline[0]
 
 
 def _dictionary(source: str, start: str, end: str) -> dict[str, str]:

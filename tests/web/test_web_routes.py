@@ -23,7 +23,9 @@ def dist(tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Path
 
 def _build(folder: Path) -> None:
     (folder / "assets").mkdir(parents=True)
-    (folder / "index.html").write_text('<!doctype html><script type="module" src="/app/assets/main-AB12.js"></script>')
+    shell = b'<!doctype html><script type="module" src="/app/assets/main-AB12.js"></script>'
+    (folder / "index.html").write_bytes(shell)
+    (folder / "index.html.gz").write_bytes(gzip.compress(shell))
     script = b"console.log('clipshop');" * 50
     (folder / "assets" / "main-AB12.js").write_bytes(script)
     (folder / "assets" / "main-AB12.js.gz").write_bytes(gzip.compress(script))
@@ -41,6 +43,8 @@ def test_unbuilt_client_answers_a_clear_page_not_a_500(client: Any, dist: Path) 
 
 def test_shell_for_every_client_path_and_gzip_assets(client: Any, dist: Path) -> None:
     _build(dist)
+    zipped_shell = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert zipped_shell.headers["content-encoding"] == "gzip" and "main-AB12.js" in zipped_shell.text
     for path in ("/", "/app", "/app/feed", "/app/studio/clips/6f1c3e8e-0000-4000-8000-000000000000", "/app/admin"):
         response = client.get(path)
         assert response.status_code == 200, path
@@ -56,6 +60,15 @@ def test_shell_for_every_client_path_and_gzip_assets(client: Any, dist: Path) ->
     assert zipped.content == b"console.log('clipshop');" * 50  # decoded by the client
     plain = client.get("/app/assets/main-AB12.js", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.content.startswith(b"console.log")
+
+    # revalidation: the shell on every load, an asset when the browser kept it
+    for path in ("/", "/app/assets/main-AB12.js"):
+        first = client.get(path, headers={"Accept-Encoding": "gzip"})
+        again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and again.headers["etag"] == first.headers["etag"] and not again.content
+    # a rebuild is served at once (the server keeps files in memory only while they are unchanged)
+    (dist / "index.html").write_text('<!doctype html><script type="module" src="/app/assets/main-CD34.js"></script>')
+    assert "main-CD34.js" in client.get("/app/feed", headers={"Accept-Encoding": "identity"}).text
 
     for bad in ("/app/assets/..%2Fsecret.txt", "/app/assets/../secret.txt", "/app/assets/.hidden", "/app/assets/nope.js"):
         response = client.get(bad)

@@ -66,10 +66,7 @@ function header(path: string, full: boolean): HTMLElement {
       class: "lang",
       onchange: (e: Event) => {
         setLang((e.target as HTMLSelectElement).value as Lang);
-        // a returning viewer's first feed page is fetched while the feed's code downloads
-const onboarded = currentUser() && localStorage.getItem(`clipshop.onboarded.${currentUser()?.id}`);
-if (onboarded && routes[0].pattern.test(location.pathname)) prefetchFeed();
-void render();
+        show();
       },
     },
     h("option", { value: "en", selected: lang === "en" }, "English"),
@@ -102,10 +99,15 @@ void render();
 export function navigate(to: string, replaceState = false): void {
   if (replaceState) history.replaceState(null, "", to);
   else history.pushState(null, "", to);
-  // a returning viewer's first feed page is fetched while the feed's code downloads
-const onboarded = currentUser() && localStorage.getItem(`clipshop.onboarded.${currentUser()?.id}`);
-if (onboarded && routes[0].pattern.test(location.pathname)) prefetchFeed();
-void render();
+  show();
+}
+
+/** Renders the current path; a returning viewer's first feed page is fetched meanwhile, while
+ * the feed's code downloads. */
+function show(): void {
+  const onboarded = currentUser() && localStorage.getItem(`clipshop.onboarded.${currentUser()?.id}`);
+  if (onboarded && routes[0].pattern.test(location.pathname)) prefetchFeed();
+  void render();
 }
 
 async function render(): Promise<void> {
@@ -189,7 +191,4 @@ onAuthChange(() => {
   void pollUnread();
 });
 
-// a returning viewer's first feed page is fetched while the feed's code downloads
-const onboarded = currentUser() && localStorage.getItem(`clipshop.onboarded.${currentUser()?.id}`);
-if (onboarded && routes[0].pattern.test(location.pathname)) prefetchFeed();
-void render();
+show();

@@ -426,10 +426,12 @@ let firstFeedPage: Promise<FeedPage> | null = null;
 
 export function prefetchFeed(): void {
   if (!session || firstFeedPage) return;
-  const early = (window as { __clipshopFeed?: Promise<Response> }).__clipshopFeed;
-  delete (window as { __clipshopFeed?: Promise<Response> }).__clipshopFeed;
+  // the shell's inline script: the page already parsed, or null when it was refused (an expired
+  // token: asked again here, through the refresh)
+  const early = (window as { __clipshopFeed?: Promise<FeedPage | null> }).__clipshopFeed;
+  delete (window as { __clipshopFeed?: Promise<FeedPage | null> }).__clipshopFeed;
   firstFeedPage = early
-    ? early.then((res) => (res.ok ? (res.json() as Promise<FeedPage>) : api.feed(null, 3))).catch(() => api.feed(null, 3))
+    ? early.then((page) => page ?? api.feed(null, 3)).catch(() => api.feed(null, 3))
     : api.feed(null, 3);
   firstFeedPage.catch(() => undefined);
 }

@@ -69,7 +69,13 @@ export interface FeedItem {
     caption: string | null;
     duration_ms: number | null;
     poster_url: string | null;
-    playback: { hls_url: string | null; mp4_url: string | null };
+    playback: {
+      hls_url: string | null;
+      mp4_url: string | null;
+      // where a player of the master starts (lowest rung): fetched together with the master
+      hls_start_playlist_url?: string | null;
+      hls_start_segment_url?: string | null;
+    };
     creator: { id: Uuid; handle: string | null; display_name: string | null; avatar_url: string | null };
     counts: { views: number; completes: number; likes: number; shares: number };
   };

@@ -8,7 +8,7 @@ import type { FeedItem } from "../../core/types";
 import type { Screen } from "../../main";
 import { cardDeck, type CardDeck } from "./cards";
 import { needsOnboarding, onboarding } from "./onboarding";
-import { attach, loadHls, nativeHls, type Attached } from "../../core/player";
+import { attach, loadHls, nativeHls, warmStart, type Attached } from "../../core/player";
 
 interface Slide {
   item: FeedItem;
@@ -93,6 +93,8 @@ const screen: Screen = {
           const first = !slides.length && !cursor ? prefetched : null;
           prefetched = null;
           const page = await (first ?? api.feed(cursor, slides.length ? 5 : 3));
+          // the first clip's start is fetched all at once (no-op for what the shell fetched already)
+          if (!slides.length && page.items[0]) warmStart(page.items[0].clip.playback);
           cursor = page.next_cursor;
           if (!page.next_cursor || !page.items.length) exhausted = true;
           for (const item of page.items) addSlide(item);
@@ -259,7 +261,7 @@ const screen: Screen = {
       if (!slide.video.poster && slide.item.clip.poster_url) slide.video.poster = slide.item.clip.poster_url;
       slide.attaching ??= attach(slide.video, slide.item.clip.playback, preload, () => {
         slide.el.querySelector(".frame")?.appendChild(h("p", { class: "feed-message" }, t("feed.playFailed")));
-      }).then((a) => {
+      }, slide === slides[0]).then((a) => {
         slide.attached = a;
         slide.el.dataset.player = a.kind;
       });
