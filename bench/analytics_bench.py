@@ -59,6 +59,46 @@ def _env(url: str) -> None:
     )
 
 
+def insert_events(
+    rng: Any, clips: list[uuid.UUID], viewers: list[uuid.UUID], n_events: int, spread_ms: int, device: Any
+) -> None:
+    """``n_events`` unaggregated events, popularity skewed over ``clips``, by random ``viewers``,
+    timed up to ``spread_ms`` before now; ``device(viewer index)`` names the device."""
+    from sqlalchemy import insert
+
+    from app.db import get_engine, utcnow
+    from app.feed.models import FeedEvent
+
+    popularity = rng.zipf(1.3, len(clips)).astype(float)
+    popularity /= popularity.sum()
+    now = utcnow()
+    for start in range(0, n_events, 100_000):
+        n = min(100_000, n_events - start)
+        clip_idx = rng.choice(len(clips), size=n, p=popularity)
+        viewer_idx = rng.integers(0, len(viewers), size=n)
+        ages = rng.integers(0, spread_ms, size=n)
+        kinds = [KINDS[k] for k in rng.integers(0, len(KINDS), size=n)]
+        rows = [
+            {
+                "user_id": viewers[int(v)],
+                "event_id": uuid.uuid4(),
+                "type": kind,
+                "clip_id": clips[int(ci)],
+                "watch_ms": 12_000 if kind == "view_progress" else None,
+                "progress": 0.6 if kind == "view_progress" else None,
+                "client_at": now - timedelta(milliseconds=int(a)),
+                "received_at": now,
+                "aggregated": False,
+                "device_id": device(int(v)),
+                "account_guest": False,
+                "account_created_at": now - timedelta(days=400),
+            }
+            for v, ci, a, kind in zip(viewer_idx, clip_idx, ages, kinds, strict=True)
+        ]
+        with get_engine().begin() as conn:
+            conn.execute(insert(FeedEvent), rows)
+
+
 def seed(scale: float, n_skus: int) -> dict[str, Any]:
     from sqlalchemy import insert
 
@@ -67,7 +107,6 @@ def seed(scale: float, n_skus: int) -> dict[str, Any]:
     from app.clips.models import Clip, ClipStatus, Visibility
     from app.commerce.models import Order, OrderLine, OrderStatus
     from app.db import get_engine, utcnow
-    from app.feed.models import FeedEvent
     from app.tags.models import ProductTag, TagSource, TagStatus
 
     rng = np.random.default_rng(7)
@@ -225,33 +264,7 @@ def seed(scale: float, n_skus: int) -> dict[str, Any]:
             conn.execute(insert(Order), orders)
             conn.execute(insert(OrderLine), lines)
     # events: popularity skewed, times over 90 days, unaggregated
-    popularity = rng.zipf(1.3, n_clips).astype(float)
-    popularity /= popularity.sum()
-    for start in range(0, n_events, 100_000):
-        n = min(100_000, n_events - start)
-        clip_idx = rng.choice(n_clips, size=n, p=popularity)
-        viewer_idx = rng.integers(0, n_viewers, size=n)
-        ages = rng.integers(0, 90 * 86400, size=n)
-        kinds = [KINDS[k] for k in rng.integers(0, len(KINDS), size=n)]
-        rows = [
-            {
-                "user_id": viewers[int(v)],
-                "event_id": uuid.uuid4(),
-                "type": kind,
-                "clip_id": clips[int(ci)],
-                "watch_ms": 12_000 if kind == "view_progress" else None,
-                "progress": 0.6 if kind == "view_progress" else None,
-                "client_at": now - timedelta(seconds=int(a)),
-                "received_at": now,
-                "aggregated": False,
-                "device_id": f"d{int(v)}",
-                "account_guest": False,
-                "account_created_at": now - timedelta(days=400),
-            }
-            for v, ci, a, kind in zip(viewer_idx, clip_idx, ages, kinds, strict=True)
-        ]
-        with engine.begin() as conn:
-            conn.execute(insert(FeedEvent), rows)
+    insert_events(rng, clips, viewers, n_events, 90 * 86_400_000, lambda v: f"d{v}")
     print(
         f"seeded {n_clips} clips, {n_events} events, {n_orders} orders, {len(skus)} SKUs "
         f"({n_skus} of the benchmarked merchant) in {time.perf_counter() - t0:.0f}s",
@@ -263,11 +276,11 @@ def seed(scale: float, n_skus: int) -> dict[str, Any]:
 def seed_live(n_events: int, spread_seconds: int = 600) -> int:
     """``n_events`` more events as live ingest writes them: client times within the last
     ``spread_seconds``, on the seeded clips and viewers, unaggregated. Returns the last id before."""
-    from sqlalchemy import func, insert, select
+    from sqlalchemy import func, select
 
     from app.accounts.models import Role, User
     from app.clips.models import Clip
-    from app.db import get_engine, utcnow
+    from app.db import get_engine
     from app.feed.models import FeedEvent
 
     rng = np.random.default_rng(11)
@@ -276,34 +289,7 @@ def seed_live(n_events: int, spread_seconds: int = 600) -> int:
         clips = list(conn.scalars(select(Clip.id)))
         viewers = list(conn.scalars(select(User.id).where(User.role == Role.viewer)))
         before = int(conn.scalar(select(func.max(FeedEvent.id))) or 0)
-    popularity = rng.zipf(1.3, len(clips)).astype(float)
-    popularity /= popularity.sum()
-    now = utcnow()
-    for start in range(0, n_events, 100_000):
-        n = min(100_000, n_events - start)
-        clip_idx = rng.choice(len(clips), size=n, p=popularity)
-        viewer_idx = rng.integers(0, len(viewers), size=n)
-        ages = rng.integers(0, spread_seconds * 1000, size=n)
-        kinds = [KINDS[k] for k in rng.integers(0, len(KINDS), size=n)]
-        rows = [
-            {
-                "user_id": viewers[int(v)],
-                "event_id": uuid.uuid4(),
-                "type": kind,
-                "clip_id": clips[int(ci)],
-                "watch_ms": 12_000 if kind == "view_progress" else None,
-                "progress": 0.6 if kind == "view_progress" else None,
-                "client_at": now - timedelta(milliseconds=int(a)),
-                "received_at": now,
-                "aggregated": False,
-                "device_id": f"live-{viewers[int(v)]}",
-                "account_guest": False,
-                "account_created_at": now - timedelta(days=400),
-            }
-            for v, ci, a, kind in zip(viewer_idx, clip_idx, ages, kinds, strict=True)
-        ]
-        with engine.begin() as conn:
-            conn.execute(insert(FeedEvent), rows)
+    insert_events(rng, clips, viewers, n_events, spread_seconds * 1000, lambda v: f"live-{viewers[v]}")
     return before
 
 
