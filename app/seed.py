@@ -43,4 +43,8 @@ def seed_demo() -> dict[str, Any]:
     from app.catalog.seed import seed_demo_catalog
 
     summary.update(seed_demo_catalog())
+    # Last: comments and polls on the clips that are ready by now.
+    from app.social.seed import seed_demo_social
+
+    summary.update(seed_demo_social([a["email"] for a in DEMO_ACCOUNTS if a["role"] == "creator"]))
     return summary

@@ -19,3 +19,12 @@ def test_seed_demo_creates_ready_playable_clips_once(client: Any) -> None:
         assert clip["status"] == "ready" and clip["height"] > clip["width"] and clip["has_audio"]
         assert 3000 <= clip["duration_ms"] <= 4000 and clip["interests"]
         assert client.get(clip["playback"]["hls"]).text.startswith("#EXTM3U")
+
+    # a conversation to look at: comments from other demo accounts, the creator's reply, a poll
+    comments = client.get(f"/v1/clips/{page['items'][-1]['id']}/comments").json()
+    assert len(comments["items"]) >= 2
+    assert {c["author"]["handle"] for c in comments["items"]} >= {"lea.style", "sam.brews"}
+    polls = [client.get(f"/v1/clips/{c['id']}/polls").json() for c in page["items"]]
+    assert sum(len(p) for p in polls) == 1
+    again_counts = client.get(f"/v1/clips/{page['items'][-1]['id']}/comments").json()
+    assert len(again_counts["items"]) == len(comments["items"])  # the second seed added none

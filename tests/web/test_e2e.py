@@ -326,7 +326,7 @@ def test_viewer_votes_in_a_poll_and_comments_in_the_feed(page: Any, live_server:
     _sign_in(page, "viewer@demo.clipshop", "/")
     page.get_by_role("dialog", name="What do you like?").get_by_role("button", name="Skip").click()
     slide = page.locator(".slide").first
-    poll = slide.locator(".poll")
+    poll = slide.locator(".poll", has_text="Which colour next?")  # (the demo data asks one too)
     poll.get_by_text("Which colour next?").wait_for()
     assert poll.get_by_text("Vote to see the results.").is_visible()
     poll.get_by_role("button", name="Blue").click()
@@ -339,7 +339,7 @@ def test_viewer_votes_in_a_poll_and_comments_in_the_feed(page: Any, live_server:
     clip_id = slide.get_attribute("data-clip")
     slide.get_by_role("button", name="Comments").click()
     sheet = page.get_by_role("dialog", name="Comments")
-    sheet.get_by_text("No comments yet. Be the first!").wait_for()
+    sheet.locator("li.comment").first.wait_for()  # the demo data's conversation
     sheet.get_by_label("Add a comment").fill("Which shade is this, @lea.style?")
     sheet.get_by_role("button", name="Post").click()
     sheet.locator("li.comment", has_text="Which shade is this").wait_for()
@@ -363,10 +363,11 @@ def test_viewer_votes_in_a_poll_and_comments_in_the_feed(page: Any, live_server:
     sheet.wait_for(state="detached")
 
     comments = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}/comments").json()
-    assert [c["body"] for c in comments["items"]] == ["Which shade is this one, @lea.style?"]
+    assert comments["items"][0]["body"] == "Which shade is this one, @lea.style?"  # newest first
     assert comments["items"][0]["reply_count"] == 1
     polls = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}/polls", headers=_auth(live_server, "viewer@demo.clipshop")).json()
-    assert polls[0]["my_vote"] == next(o["id"] for o in polls[0]["options"] if o["label"] == "Blue")
+    asked = next(p for p in polls if p["question"] == "Which colour next?")
+    assert asked["my_vote"] == next(o["id"] for o in asked["options"] if o["label"] == "Blue")
 
 
 def test_search_suggestions_lead_to_a_creator_profile_to_follow(page: Any, live_server: LiveServer) -> None:
