@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -719,3 +720,35 @@ def test_moderator_hides_a_reported_clip_and_it_leaves_the_feed(page: Any, live_
             headers=_auth(live_server, "admin@demo.clipshop"),
             json={"action": "restore", "reason": "end of the test", "target_type": "clip", "target_id": clip["id"]},
         ).raise_for_status()
+
+
+def test_merchant_refunds_some_units_of_an_order(page: Any, live_server: LiveServer) -> None:
+    # a viewer buys two serums (checkout and the demo payment, through the API)
+    products = httpx.get(f"{live_server.base_url}/v1/merchant/products", headers=_auth(live_server, "merchant@demo.clipshop")).json()
+    sku = next(s for p in products["items"] for s in p["skus"] if s["sku"] == "DEMO-SERUM-30")
+    buyer = _auth(live_server, "viewer@demo.clipshop")
+    order = httpx.post(
+        f"{live_server.base_url}/v1/checkout",
+        headers={**buyer, "Idempotency-Key": uuid.uuid4().hex},
+        json={"lines": [{"sku_id": sku["id"], "quantity": 2}]},
+    )
+    order.raise_for_status()
+    order_id = order.json()["id"]
+    httpx.post(f"{live_server.base_url}/v1/demo/orders/{order_id}/pay", headers=buyer).raise_for_status()
+
+    _sign_in(page, "merchant@demo.clipshop", "/app/merchant/orders")
+    row = page.locator(f'tr[data-order="{order_id}"]')
+    row.get_by_role("button", name="Refund some units").click()
+    row.get_by_label(re.compile("Units of .* to refund \\(of 2\\)")).fill("1")
+    row.get_by_label("Reason (optional)").fill("One arrived damaged")
+    assert_accessible(page, "merchant partial refund")
+    row.get_by_role("button", name="Refund these units").click()
+    page.get_by_text("Order refunded").first.wait_for()
+    row.get_by_text("partially_refunded").wait_for()
+    row.get_by_text(re.compile("Refunded so far")).wait_for()
+
+    refunds = httpx.get(
+        f"{live_server.base_url}/v1/merchant/orders/{order_id}/refunds", headers=_auth(live_server, "merchant@demo.clipshop")
+    ).json()
+    assert len(refunds) == 1 and refunds[0]["reason"] == "One arrived damaged"
+    assert [(line["quantity"], line["restocked_quantity"]) for line in refunds[0]["lines"]] == [(1, 1)]

@@ -260,6 +260,9 @@ export const api = {
   merchantOrders: (status?: string) =>
     get<OffsetPage<Order>>(`/v1/merchant/orders${qs({ status, limit: 50 })}`),
   refund: (id: string, restock: boolean) => post<Order>(`/v1/merchant/orders/${id}/refund`, { restock }),
+  // one key per refund the merchant confirms: a retry of the same click refunds once
+  refundLines: (id: string, lines: { line_id: string; quantity: number }[], restock: boolean, reason: string, key: string) =>
+    post<{ order: Order }>(`/v1/merchant/orders/${id}/refunds`, { lines, restock, reason: reason || null }, { "Idempotency-Key": key }),
 
   merchantPolls: (cursor?: string | null) => get<CursorPage<Poll>>(`/v1/merchant/polls${qs({ cursor, limit: 20 })}`),
   rates: () => get<Rates>("/v1/merchant/commission-rates"),

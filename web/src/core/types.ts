@@ -199,7 +199,17 @@ export interface Order {
   currency: string;
   total_minor: number;
   clip_id: Uuid | null;
-  lines: { id: Uuid; sku_id: Uuid; sku: string; title: string; quantity: number; line_total_minor: number }[];
+  lines: {
+    id: Uuid;
+    sku_id: Uuid;
+    sku: string;
+    title: string;
+    quantity: number;
+    line_total_minor: number;
+    refunded_quantity?: number;
+    refunded_minor?: number;
+  }[];
+  refunded_minor?: number;
   created_at: string;
   paid_at: string | null;
   refunded_at: string | null;

@@ -4,7 +4,7 @@ import { ApiError, api, problemText } from "../../core/api";
 import { announce, h, replace, toast } from "../../core/dom";
 import { money, t, type Key } from "../../core/i18n";
 import { focusSelectedTab, tabBar } from "../../core/tabs";
-import type { ImportJob, Product, Sku } from "../../core/types";
+import type { ImportJob, Order, Product, Sku } from "../../core/types";
 import type { Screen } from "../../main";
 
 const TABS: [string, Key][] = [
@@ -230,6 +230,52 @@ function importTab(panel: HTMLElement): () => void {
   return () => window.clearTimeout(timer);
 }
 
+// A refund of chosen units per line (the rest of the order stays paid), under one idempotency key
+// per confirmation: a retried click does not refund twice.
+function partialRefund(o: Order, reload: () => Promise<void>): HTMLElement {
+  const open = h("button", { type: "button", "aria-expanded": "false" }, t("merchant.partialRefund"));
+  const inputs = o.lines.map((l) => {
+    const left = l.quantity - (l.refunded_quantity ?? 0);
+    const id = `pr-${o.id}-${l.id}`;
+    const input = h("input", { id, type: "number", min: 0, max: left, step: 1, value: "0", disabled: left === 0 }) as HTMLInputElement;
+    return { line: l, input, row: h("div", { class: "field" }, h("label", { for: id }, t("merchant.refundUnits", { title: l.title, left: String(left) })), input) };
+  });
+  const restock = h("input", { type: "checkbox", checked: true, id: `prs-${o.id}` }) as HTMLInputElement;
+  const reason = h("input", { id: `prr-${o.id}`, maxlength: 500 }) as HTMLInputElement;
+  let key = crypto.randomUUID();
+  const form = h(
+    "form",
+    {
+      class: "card-form",
+      hidden: true,
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const lines = inputs
+          .map(({ line, input }) => ({ line_id: line.id, quantity: Number(input.value) || 0 }))
+          .filter((l) => l.quantity > 0);
+        if (!lines.length) return;
+        try {
+          await api.refundLines(o.id, lines, restock.checked, reason.value.trim(), key);
+          key = crypto.randomUUID();
+          toast(t("merchant.refunded"));
+          await reload();
+        } catch (error) {
+          fail(error);
+        }
+      },
+    },
+    inputs.map((i) => i.row),
+    h("div", { class: "row" }, restock, h("label", { for: `prs-${o.id}` }, t("merchant.restock"))),
+    h("div", { class: "field" }, h("label", { for: `prr-${o.id}` }, t("merchant.refundReason")), reason),
+    h("button", { type: "submit" }, t("merchant.refundConfirm")),
+  );
+  open.addEventListener("click", () => {
+    form.hidden = !form.hidden;
+    open.setAttribute("aria-expanded", String(!form.hidden));
+  });
+  return h("div", null, open, form);
+}
+
 async function ordersTab(panel: HTMLElement): Promise<void> {
   const list = h("div", null, t("common.loading"));
   replace(panel, h("h2", null, t("merchant.orders")), list);
@@ -254,12 +300,18 @@ async function ordersTab(panel: HTMLElement): Promise<void> {
                     h("td", null, o.id.slice(0, 8)),
                     h("td", null, o.status),
                     h("td", null, o.lines.map((l) => `${l.quantity} × ${l.title} (${l.sku})`).join(", ")),
-                    h("td", null, money(o.total_minor, o.currency)),
                     h(
                       "td",
                       null,
-                      o.status === "paid" || o.status === "refund_required"
+                      money(o.total_minor, o.currency),
+                      o.refunded_minor ? h("div", { class: "muted" }, t("merchant.refundedSoFar", { amount: money(o.refunded_minor, o.currency) })) : null,
+                    ),
+                    h(
+                      "td",
+                      null,
+                      o.status === "paid" || o.status === "refund_required" || o.status === "partially_refunded"
                         ? h("div", { class: "row" },
+                            o.status !== "refund_required" ? partialRefund(o, load) : null,
                             restock, h("label", { for: `rs-${o.id}` }, t("merchant.restock")),
                             h("button", {
                               type: "button",
