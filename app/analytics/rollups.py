@@ -148,9 +148,29 @@ def _engagement_sums(prefix: str = "e.") -> list[str]:
     return sums
 
 
-def _temp_table(session: Session, name: str) -> str:
-    """The name a per-transaction scratch table is created and dropped under."""
-    return f"pg_temp.{name}" if is_postgres(session) else f"temp.{name}"
+SCRATCH = "analytics_fold_quarters"
+
+
+def _scratch(session: Session) -> str:
+    """The connection's scratch table of quarter-hour rows, created once per connection (not once
+    per run: no catalogue churn on PostgreSQL) and empty when returned."""
+    if is_postgres(session):
+        counts = ", ".join(f"{c} bigint" for c in ENGAGEMENT_COLUMNS)
+        session.execute(
+            text(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {SCRATCH} (entity_kind varchar(8), entity_id uuid, "
+                f"bucket timestamptz, filtered boolean, {counts}) ON COMMIT DELETE ROWS"
+            )
+        )
+    else:  # no declared types: the values keep the storage class the rollups expect
+        session.execute(
+            text(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {SCRATCH} "
+                f"(entity_kind, entity_id, bucket, filtered, {', '.join(ENGAGEMENT_COLUMNS)})"
+            )
+        )
+    session.execute(text(f"DELETE FROM {SCRATCH}"))  # (used twice in one transaction: move_to_filtered)
+    return SCRATCH
 
 
 def _upsert_engagement(
@@ -170,14 +190,13 @@ def _upsert_engagement(
     columns = ", ".join(ENGAGEMENT_COLUMNS)
     update = ", ".join(f"{c} = analytics_engagement.{c} + excluded.{c}" for c in ENGAGEMENT_COLUMNS)
     neg = "" if sign > 0 else "-"
-    scratch = _temp_table(session, "analytics_fold_quarters")
+    scratch = _scratch(session)
     quarter = sql.quarter(session, "e.client_at")
     clip_sums = ", ".join(f"{neg}{s} AS {c}" for s, c in zip(_engagement_sums(), ENGAGEMENT_COLUMNS, strict=True))
     zeros = ", ".join(f"0 AS {c}" for c in ENGAGEMENT_COLUMNS[:-2])
-    session.execute(text(f"DROP TABLE IF EXISTS {scratch}"))
     session.execute(
         text(
-            f"CREATE TEMPORARY TABLE {scratch.split('.')[1]} AS "
+            f"INSERT INTO {scratch} (entity_kind, entity_id, bucket, filtered, {columns}) "
             f"SELECT m.entity_kind AS entity_kind, m.entity_id AS entity_id, {quarter} AS bucket, "
             f"{filtered} AS filtered, {clip_sums} "
             # CROSS JOIN: the events drive the join (SQLite otherwise may scan the events once per
@@ -210,7 +229,7 @@ def _upsert_engagement(
                 f"{select_rows} ON CONFLICT (entity_kind, entity_id, grain, bucket, filtered) DO UPDATE SET {update}"
             )
         )
-    session.execute(text(f"DROP TABLE {scratch}"))
+    session.execute(text(f"DELETE FROM {scratch}"))
 
 
 def _add_viewers(session: Session, events: str, params: dict[str, Any]) -> None:
