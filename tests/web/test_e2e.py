@@ -621,6 +621,17 @@ def test_creator_adds_a_webhook_edits_an_idea_list_and_reads_shares(page: Any, l
     mine = next(h for h in hooks if h["url"] == target)
     assert mine["event_types"] == ["clip.ready"] and mine["description"] == "My shop sync"
 
+    # the endpoint edited: another address and one more event
+    moved = f"{live_server.base_url}/readyz"
+    endpoint.get_by_text("Edit the address and events").click()
+    endpoint.get_by_label("Endpoint URL").fill(moved)
+    endpoint.get_by_label("clip.failed").check()
+    endpoint.get_by_role("button", name="Save the endpoint").click()
+    page.locator("article.webhook", has_text=moved).wait_for()
+    hooks = httpx.get(f"{live_server.base_url}/v1/me/webhooks", headers=headers).json()
+    mine = next(h for h in hooks if h["id"] == mine["id"])
+    assert mine["url"] == moved and sorted(mine["event_types"]) == ["clip.failed", "clip.ready"]
+
     # an idea list from the storefront's products, then renamed
     page.get_by_role("tab", name="Storefront").click()
     page.get_by_role("heading", name="Idea lists").wait_for()

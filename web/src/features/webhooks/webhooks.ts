@@ -149,7 +149,7 @@ function deliveryLog(base: string, endpoint: WebhookEndpoint): HTMLElement {
   return section;
 }
 
-function endpointCard(base: string, endpoint: WebhookEndpoint, types: string[], onRemoved: () => void, canManage: boolean): HTMLElement {
+function endpointCard(base: string, endpoint: WebhookEndpoint, types: string[], onChanged: () => void, canManage: boolean): HTMLElement {
   const logSlot = h("div");
   let logShown = false;
   const logButton = h("button", { type: "button", "aria-expanded": "false" }, t("hooks.showLog"));
@@ -208,11 +208,51 @@ function endpointCard(base: string, endpoint: WebhookEndpoint, types: string[], 
       await api.removeWebhook(base, endpoint.id);
       toast(t("hooks.deleted"));
       announce(t("hooks.deleted"));
-      onRemoved();
+      onChanged();
     } catch (error) {
       fail(error);
     }
   });
+  // editing the address, description and events of the endpoint (PATCH); the list is redrawn after
+  const editUrl = h("input", { type: "url", required: true, maxLength: 2000, value: endpoint.url, autocomplete: "off" });
+  const editDescription = h("input", { type: "text", maxLength: 200, value: endpoint.description ?? "" });
+  const editBoxes = h(
+    "div",
+    { class: "checks" },
+    types.map((type) =>
+      h("label", { class: "check" }, h("input", { type: "checkbox", value: type, checked: endpoint.event_types.includes(type) }), ` ${type}`),
+    ),
+  );
+  const edit = h(
+    "details",
+    { class: "edit" },
+    h("summary", null, t("hooks.edit")),
+    h(
+      "form",
+      {
+        class: "card-form",
+        onsubmit: async (e: Event) => {
+          e.preventDefault();
+          const chosen = [...editBoxes.querySelectorAll<HTMLInputElement>("input:checked")].map((b) => b.value);
+          try {
+            await api.updateWebhook(base, endpoint.id, {
+              url: (editUrl as HTMLInputElement).value.trim(),
+              description: (editDescription as HTMLInputElement).value.trim() || null,
+              event_types: chosen,
+            });
+            toast(t("hooks.saved"));
+            announce(t("hooks.saved"));
+            onChanged();
+          } catch (error) {
+            fail(error);
+          }
+        },
+      },
+      h("div", { class: "grid" }, field(`hook-url-${endpoint.id}`, t("hooks.url"), editUrl), field(`hook-description-${endpoint.id}`, t("hooks.description"), editDescription)),
+      h("fieldset", null, h("legend", null, t("hooks.chooseEvents")), editBoxes),
+      h("button", { type: "submit" }, t("hooks.save")),
+    ),
+  );
   const events = endpoint.event_types.length ? endpoint.event_types : [t("hooks.allEvents")];
   const id = `hook-${endpoint.id}`;
   return h(
@@ -228,6 +268,7 @@ function endpointCard(base: string, endpoint: WebhookEndpoint, types: string[], 
       h("details", null, h("summary", null, t("hooks.secret")), secret, h("p", { class: "muted small" }, t("hooks.secretHint"))),
     ),
     h("div", { class: "row" }, canManage ? [test, rotate, remove] : null, logButton),
+    canManage ? edit : null,
     logSlot,
   );
 }
