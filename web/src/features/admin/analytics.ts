@@ -6,7 +6,7 @@ import { h, replace, toast } from "../../core/dom";
 import { dateTime, money, num, pct, t, type Key } from "../../core/i18n";
 import { barList, lineChart, statCards } from "../../core/charts";
 import type { FlaggedAccount } from "../../core/types";
-import { csvButtons, periodPicker, range, revenueText } from "../studio/analytics";
+import { csvButtons, figuresCurrency, periodPicker, range, revenueText } from "../studio/analytics";
 
 function flagText(code: string): string {
   const key = `flagged.code.${code}` as Key;
@@ -57,7 +57,7 @@ export async function mountAdminAnalytics(panel: HTMLElement): Promise<void> {
     try {
       const d = await api.adminOverview(start, end);
       const f = d.totals;
-      const currency = f.currency || f.revenue_by_currency[0]?.currency || "EUR";
+      const currency = figuresCurrency(f);
       const cash = (n: number) => money(n, currency);
       replace(
         body,

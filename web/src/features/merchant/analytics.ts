@@ -5,7 +5,7 @@ import { api, problemText } from "../../core/api";
 import { field, h, replace } from "../../core/dom";
 import { money, num, pct, t } from "../../core/i18n";
 import { barList, lineChart, statCards } from "../../core/charts";
-import { csvButtons, periodPicker, range, revenueText } from "../studio/analytics";
+import { csvButtons, figuresCurrency, periodPicker, range, revenueText } from "../studio/analytics";
 
 export async function mountAnalytics(panel: HTMLElement): Promise<void> {
   let days = 28;
@@ -31,7 +31,7 @@ export async function mountAnalytics(panel: HTMLElement): Promise<void> {
     try {
       const d = await api.merchantDashboard(start, end);
       const f = d.totals;
-      const currency = f.currency || f.revenue_by_currency[0]?.currency || "EUR";
+      const currency = figuresCurrency(f);
       const cash = (n: number) => money(n, currency);
       replace(
         body,
@@ -108,7 +108,7 @@ function entityDetail(days: () => number): { element: HTMLElement; show(value: s
     try {
       const r = await api.entityReport(kind, id, start, end);
       const f = r.totals;
-      const currency = f.currency || f.revenue_by_currency[0]?.currency || "EUR";
+      const currency = figuresCurrency(f);
       const cash = (n: number) => money(n, currency);
       replace(
         out,

@@ -22,9 +22,14 @@ export function range(days: number): { start: string; end: string } {
   return { start: iso(start), end: iso(end) };
 }
 
+/** The currency a set of figures is shown in: its own, else its first revenue's, else EUR. */
+export function figuresCurrency(f: Pick<Figures, "currency" | "revenue_by_currency">): string {
+  return f.currency || f.revenue_by_currency?.[0]?.currency || "EUR";
+}
+
 export function revenueText(f: Pick<Figures, "revenue_minor" | "currency" | "revenue_by_currency">): string {
   if (f.revenue_by_currency?.length > 1) return f.revenue_by_currency.map((r) => money(r.revenue_minor, r.currency)).join(" + ");
-  return money(f.revenue_minor, f.currency || f.revenue_by_currency?.[0]?.currency || "EUR");
+  return money(f.revenue_minor, figuresCurrency(f));
 }
 
 export function csvButtons(path: string, tables: [string, string][], prefix: string, days: () => number): HTMLElement {
