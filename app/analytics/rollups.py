@@ -192,7 +192,9 @@ def _upsert_engagement(
     neg = "" if sign > 0 else "-"
     scratch = _scratch(session)
     quarter = sql.quarter(session, "e.client_at")
-    clip_sums = ", ".join(f"{neg}{s} AS {c}" for s, c in zip(_engagement_sums(), ENGAGEMENT_COLUMNS, strict=True))
+    clip_sums = ", ".join(
+        f"{neg}{s} AS {c}" for s, c in zip(_engagement_sums(), ENGAGEMENT_COLUMNS, strict=True)
+    )
     zeros = ", ".join(f"0 AS {c}" for c in ENGAGEMENT_COLUMNS[:-2])
     session.execute(
         text(

@@ -213,8 +213,10 @@ def first_pass_command(src: Path, out_dir: Path, probe: ProbeResult, rung: Rung)
     times = poster_times(probe.duration)
     pick = "+".join(["eq(n,0)", *(f"gte(t,{t})*lt(prev_t,{t})" for t in times)])
     interval = storyboard_interval(probe.duration)
-    tile = f"scale={STORYBOARD_TILE_SHORT}:-2" if probe.video.display_width <= probe.video.display_height else (
-        f"scale=-2:{STORYBOARD_TILE_SHORT}"
+    tile = (
+        f"scale={STORYBOARD_TILE_SHORT}:-2"
+        if probe.video.display_width <= probe.video.display_height
+        else (f"scale=-2:{STORYBOARD_TILE_SHORT}")
     )
     graph = [
         _graph_head(probe, 3),
@@ -360,7 +362,9 @@ def master_playlist(renditions: list[Rendition]) -> str:
     """The HLS master playlist listing `renditions` (URIs relative to the master's folder)."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for r in sorted(renditions, key=lambda r: r.bandwidth):
-        lines.append(f'#EXT-X-STREAM-INF:BANDWIDTH={r.bandwidth},RESOLUTION={r.width}x{r.height},CODECS="{r.codecs}"')
+        lines.append(
+            f'#EXT-X-STREAM-INF:BANDWIDTH={r.bandwidth},RESOLUTION={r.width}x{r.height},CODECS="{r.codecs}"'
+        )
         lines.append(r.playlist.removeprefix("hls/"))
     return "\n".join(lines) + "\n"
 
@@ -461,8 +465,10 @@ class Encoder:
         self._run(first_pass_command(self.src, self.out_dir, self.probe, rung), "first", 0, top)
         renditions = _parse_master(self.out_dir / "hls" / FIRST_MASTER)
         _check_rungs(self.out_dir, renditions, [rung])
-        mp4 = None if self.has_rest and mp4_rung(self.rungs) is not rung else remux_mp4(
-            self.out_dir, renditions[0], self.duration
+        mp4 = (
+            None
+            if self.has_rest and mp4_rung(self.rungs) is not rung
+            else remux_mp4(self.out_dir, renditions[0], self.duration)
         )
         if not self.has_rest and self.on_progress:
             self.on_progress(100)
@@ -472,7 +478,9 @@ class Encoder:
         rungs = self.rungs[1:]
         if not rungs:
             return Stage([], None, [])
-        self._run(rest_pass_command(self.src, self.out_dir, self.probe, rungs), "rest", 100 * self.first_share, 99)
+        self._run(
+            rest_pass_command(self.src, self.out_dir, self.probe, rungs), "rest", 100 * self.first_share, 99
+        )
         renditions = _parse_master(self.out_dir / "hls" / REST_MASTER)
         _check_rungs(self.out_dir, renditions, rungs)
         source = mp4_rung(self.rungs)
@@ -484,5 +492,7 @@ class Encoder:
         return Stage(renditions, mp4, self._files(rung_names=[r.name for r in rungs], mp4=mp4))
 
     def _files(self, *, rung_names: list[str], mp4: Path | None) -> list[Path]:
-        files = [p for name in rung_names for p in sorted((self.out_dir / "hls" / name).iterdir()) if p.is_file()]
+        files = [
+            p for name in rung_names for p in sorted((self.out_dir / "hls" / name).iterdir()) if p.is_file()
+        ]
         return files + ([mp4] if mp4 is not None else [])

@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +42,7 @@ from app.search.models import DocumentKind, SearchDocument, SearchHashtag
 logger = logging.getLogger("clipshop.search")
 
 COMPLETION_REBUILD_SECONDS = 10.0
+SUGGEST_MIN_SIMILARITY = 0.35  # a suggestion's typo correction: words sharing this share of trigrams
 VECTOR_KINDS = (DocumentKind.clip, DocumentKind.product, DocumentKind.creator)
 
 
@@ -59,6 +61,47 @@ def _new_index() -> Any:
     )
 
 
+class Vocabulary:
+    """Words and the index of their trigrams, for correcting mistyped words: the closest words
+    by shared trigrams (pg_trgm's ``similarity`` of two words)."""
+
+    def __init__(self) -> None:
+        self.words: list[str] = []
+        self.known: set[str] = set()
+        self.by_gram: dict[str, list[int]] = defaultdict(list)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.known
+
+    def add(self, words: Iterable[str]) -> None:
+        for word in words:
+            if word in self.known or len(word) < 2:
+                continue
+            self.known.add(word)
+            self.words.append(word)
+            for gram in text.trigrams(word):
+                self.by_gram[gram].append(len(self.words) - 1)
+
+    def corrections(self, word: str, limit: int = 3, min_similarity: float = 0.35) -> list[tuple[str, float]]:
+        """The known words closest to ``word`` (itself included when known), best first."""
+        grams = text.trigrams(word)
+        counts: dict[int, int] = defaultdict(int)
+        for gram in grams:
+            for wi in self.by_gram.get(gram, ()):
+                counts[wi] += 1
+        scored = []
+        for wi, shared in counts.items():
+            candidate = self.words[wi]
+            similarity = shared / len(grams | text.trigrams(candidate))
+            if similarity >= min_similarity:
+                scored.append((candidate, similarity))
+        scored.sort(key=lambda p: (-p[1], p[0]))
+        return scored[:limit]
+
+
 @dataclass
 class Suggestion:
     type: str  # product | creator | hashtag | brand
@@ -75,8 +118,7 @@ class Completion:
     key_bonus: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     entries: list[Suggestion] = field(default_factory=list)
     entry_score: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    vocabulary: list[str] = field(default_factory=list)
-    trigram_words: dict[str, list[int]] = field(default_factory=dict)
+    vocabulary: Vocabulary = field(default_factory=lambda: Vocabulary())
     hashtag_counts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -94,11 +136,8 @@ class Completion:
             if entry.handle:
                 pairs.append((" ".join(text.words(entry.handle)), i, 0.2))
         pairs.sort(key=lambda p: p[0])
-        vocabulary = sorted(words)
-        trigram_words: dict[str, list[int]] = defaultdict(list)
-        for wi, word in enumerate(vocabulary):
-            for gram in text.trigrams(word):
-                trigram_words[gram].append(wi)
+        vocabulary = Vocabulary()
+        vocabulary.add(sorted(words))
         return cls(
             keys=[p[0] for p in pairs],
             key_entry=np.asarray([p[1] for p in pairs], dtype=np.int64),
@@ -106,7 +145,6 @@ class Completion:
             entries=entries,
             entry_score=np.asarray([e.score for e in entries], dtype=np.float32),
             vocabulary=vocabulary,
-            trigram_words=dict(trigram_words),
             hashtag_counts=hashtag_counts,
         )
 
@@ -138,20 +176,8 @@ class Completion:
         return out
 
     def corrections(self, word: str, limit: int = 3) -> list[tuple[str, float]]:
-        """Vocabulary words closest to a (mistyped) word, by shared trigrams."""
-        grams = text.trigrams(word)
-        counts: dict[int, int] = defaultdict(int)
-        for gram in grams:
-            for wi in self.trigram_words.get(gram, ()):
-                counts[wi] += 1
-        scored = []
-        for wi, shared in counts.items():
-            candidate = self.vocabulary[wi]
-            similarity = shared / len(grams | text.trigrams(candidate))
-            if similarity >= 0.35:
-                scored.append((candidate, similarity))
-        scored.sort(key=lambda p: -p[1])
-        return scored[:limit]
+        """Words of the suggestions closest to a (mistyped) word, by shared trigrams."""
+        return self.vocabulary.corrections(word, limit, SUGGEST_MIN_SIMILARITY)
 
     def suggest(
         self, query: str, limit: int, types: set[str] | None = None
@@ -189,6 +215,9 @@ class SearchRuntime:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._query_cache: dict[str, np.ndarray] = {}
+        # every word of the visible documents' names (PostgreSQL's typo matcher corrects query
+        # words against it: service.trigram_matches)
+        self.vocabulary = Vocabulary()
 
     # ---------------------------------------------------------------- vectors
     def catch_up(self, session: Session) -> int:
@@ -200,6 +229,7 @@ class SearchRuntime:
             SearchDocument.visible,
             SearchDocument.embedding,
             SearchDocument.updated_at,
+            SearchDocument.names,
         )
         if self.synced_at is not None:
             query = query.where(SearchDocument.updated_at >= self.synced_at - OVERLAP)
@@ -208,17 +238,23 @@ class SearchRuntime:
         added: dict[str, tuple[list[int], list[bytes]]] = defaultdict(lambda: ([], []))
         removed: dict[str, list[int]] = defaultdict(list)
         changed = 0
-        for doc_id, kind, visible, blob, updated_at in rows:
+        words: set[str] = set()
+        for doc_id, kind, visible, blob, updated_at, names in rows:
             if self.seen.get(doc_id) == updated_at:
                 continue  # read again only because of the overlap
             self.seen[doc_id] = updated_at
             changed += 1
+            if visible:
+                words.update(text.WORD_RE.findall(names or ""))
             if visible and blob is not None:
                 added[kind][0].append(doc_id)
                 added[kind][1].append(blob)
             else:
                 removed[kind].append(doc_id)
         with self.lock:
+            # words are added, never taken out: a word no document holds any more only yields a
+            # correction that matches nothing
+            self.vocabulary.add(sorted(words))
             for kind in VECTOR_KINDS:
                 index = self.indexes.get(kind)
                 if index is None:

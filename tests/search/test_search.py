@@ -328,7 +328,6 @@ def test_full_text_structures_are_kept_by_the_database(db):
     doc_id = db.execute(insert(SearchDocument).values(values).returning(SearchDocument.id)).scalar()
     assert list(service.text_matches(db, "product", "kettles", 10)) == [doc_id]  # stemmed
     assert list(service.text_matches(db, "product", "copp", 10)) == [doc_id]  # prefix
-    assert list(service.trigram_matches(db, "product", "kettel", 10)) == [doc_id]  # typo
     db.execute(
         update(SearchDocument)
         .where(SearchDocument.id == doc_id)
@@ -339,3 +338,57 @@ def test_full_text_structures_are_kept_by_the_database(db):
     db.execute(delete(SearchDocument).where(SearchDocument.id == doc_id))
     assert service.text_matches(db, "product", "teapot", 10) == {}
     db.rollback()
+
+
+def test_product_pages_with_availability_read_lazily_match_the_full_ranking(client, make_user, reindex, db):
+    """Availability is read for the best candidates only when a page is asked for (``need``):
+    pages must list what the full ranking lists, in its order, sold-out products included."""
+    from app.search import service
+
+    _, merchant = make_user("merchant")
+    quantities = [0, 1, 50, 0, 3, 80, 2, 0, 40, 1, 0, 60]
+    for i, quantity in enumerate(quantities):
+        body = product_body(f"Ceramic mug {'large ' * (i % 3)}{i}", brand="Potter", quantity=quantity)
+        assert client.post("/v1/merchant/products", json=body, headers=merchant).status_code == 201
+    reindex()
+    full = [r.doc.entity_id for r in service.search_documents(db, "product", "ceramic mug", None)]
+    assert len(full) == len(quantities)
+    for need in (1, 2, 5, 8):
+        lazy = service.search_documents(db, "product", "ceramic mug", None, need=need)
+        assert [r.doc.entity_id for r in lazy][:need] == full[:need]
+    db.rollback()  # (SQLite: the API's requests write)
+    # and through the API, page by page
+    seen, cursor = [], None
+    while True:
+        page = _search(client, "ceramic mug", "products", limit=5, **({"cursor": cursor} if cursor else {}))
+        seen += [uuid.UUID(i) for i in _ids(page)]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == full
+
+
+def test_common_and_rare_words_rank_alike_on_postgres(creator, clip, stats, reindex, db, monkeypatch):
+    """PostgreSQL ranks a word matching more than ``BROAD_MATCHES`` documents from its most
+    popular matches, and a rarer one from all its matches: when the candidates hold every match,
+    both ways answer the same."""
+    from app.db import is_postgres
+    from app.search import service
+    from app.search.runtime import get_runtime
+
+    if not is_postgres(db):
+        pytest.skip("the two ways are PostgreSQL's")
+    maker, _ = creator()
+    for i in range(12):
+        made = clip(maker["id"], f"Walnut desk tour {'walnut ' * (i % 4)}setup {i}")
+        stats(made, likes=i * 7 % 5, views=100 + i)
+    reindex()
+    get_runtime().ensure_fresh(db)  # (the typo matcher corrects words with the process's vocabulary)
+    rare = service.text_matches(db, "clip", "walnut desk", 50)
+    typo = service.trigram_matches(db, "clip", "walnutt", 50)
+    monkeypatch.setattr(service, "BROAD_MATCHES", 3)
+    assert service.text_matches(db, "clip", "walnut desk", 50) == rare
+    assert service.trigram_matches(db, "clip", "walnutt", 50) == typo
+    assert len(rare) == 12 and len(typo) == 12
+    # the broad way keeps only the most popular candidates
+    assert len(service.text_matches(db, "clip", "walnut desk", 5)) == 5

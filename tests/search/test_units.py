@@ -77,3 +77,16 @@ def test_completion_prefix_any_word_and_typos():
     assert texts("hydarting") == ["Hydrating Cream 50 ml"]
     assert texts("skin", types={"hashtag"}) == ["#skincare"]
     assert texts("zzzz") == [] and texts("  ") == []
+
+
+def test_vocabulary_corrects_typos_to_the_closest_known_words():
+    from app.search.runtime import Vocabulary
+
+    vocabulary = Vocabulary()
+    vocabulary.add(["vintage", "vintner", "minimalist", "minimalism", "lipstick", "a"])
+    vocabulary.add(["vintage"])  # (added once)
+    assert len(vocabulary) == 5 and "vintage" in vocabulary and "a" not in vocabulary
+    assert vocabulary.corrections("vintgae", 1, 0.3)[0][0] == "vintage"  # a transposition
+    assert vocabulary.corrections("lipstik", 3, 0.3)[0][0] == "lipstick"  # a missing letter
+    assert [w for w, _ in vocabulary.corrections("minimalist", 2, 0.3)] == ["minimalist", "minimalism"]
+    assert vocabulary.corrections("zzz", 3, 0.3) == []
