@@ -228,6 +228,7 @@ def run_transcode(clip_id: uuid.UUID) -> str:
             last.update(pct=pct, at=time.monotonic())
             _set_progress(clip_id, min(pct, 99))
 
+    job: MediaJob | None = None
     try:
         source = work / "source"
         _fetch_source(source_key, source)
@@ -237,7 +238,7 @@ def run_transcode(clip_id: uuid.UUID) -> str:
                 timeout_s=settings.transcode_time_limit_seconds,
             )  # fmt: skip
             if not finishing:
-                first = job.first()
+                first = job.first(start_rest=True)
                 _upload(prefix, job.out_dir, first.files)
                 _publish_master(prefix, first.renditions)
                 fields = _first_fields(prefix, job, first)
@@ -296,6 +297,8 @@ def run_transcode(clip_id: uuid.UUID) -> str:
             clip.processing_progress = 100
         return "ready"
     finally:
+        if job is not None:
+            job.cancel()  # a rest pass still running in the background (the job ended early)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -6,14 +6,19 @@ it (the clip is then playable at the lowest rung) and what `rest()` returns when
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.media.posters import ImageOutput, write_images
 from app.media.probe import ProbeResult, probe
 from app.media.storyboard import Storyboard, build_storyboard
-from app.media.transcode import Encoder, ProgressCallback, Rendition, storyboard_interval
+from app.media.transcode import Encoder, ProgressCallback, Rendition, Stage, storyboard_interval
 from app.media.validate import MediaLimits, validate
+
+# niceness of a rest pass run in the background: the stills and publishing of the first playable
+# (and other clips' first passes) come first
+BACKGROUND_NICE = 10
 
 
 @dataclass
@@ -56,6 +61,8 @@ class MediaJob:
         self.probe: ProbeResult = probe(src)
         validate(self.probe, limits)
         self.encoder = Encoder(src, self.out_dir, self.probe, on_progress=on_progress, timeout_s=timeout_s)
+        self._rest_thread: threading.Thread | None = None
+        self._rest_outcome: Stage | BaseException | None = None
 
     @property
     def duration(self) -> float:
@@ -65,8 +72,14 @@ class MediaJob:
     def has_rest(self) -> bool:
         return self.encoder.has_rest
 
-    def first(self) -> FirstPlayable:
+    def first(self, *, start_rest: bool = False) -> FirstPlayable:
+        """The first playable stage. ``start_rest``: the rest of the ladder starts encoding, in
+        the background at a lower priority, as soon as the first pass's ffmpeg ends, so it
+        overlaps the stills and the caller's publishing; ``rest()`` then waits for it (and
+        ``cancel()`` stops it)."""
         stage = self.encoder.first()
+        if start_rest and self.has_rest:
+            self._start_rest()
         frames = self.out_dir / "frames"
         images = write_images(sorted(frames.glob("poster_*.ppm")), self.out_dir / "images")
         board = build_storyboard(
@@ -76,9 +89,34 @@ class MediaJob:
         files = stage.files + [image.path for image in images] + [board.sprite, board.vtt]
         return FirstPlayable(stage.renditions, stage.mp4, images, board, _playlists_last(files))
 
+    def _start_rest(self) -> None:
+        def work() -> None:
+            try:
+                self._rest_outcome = self.encoder.rest(nice=BACKGROUND_NICE)
+            except BaseException as exc:  # handed to rest()
+                self._rest_outcome = exc
+
+        self._rest_thread = threading.Thread(target=work, name="media-rest-pass", daemon=True)
+        self._rest_thread.start()
+
     def rest(self) -> Remainder:
-        stage = self.encoder.rest()
+        if self._rest_thread is None:
+            stage = self.encoder.rest()
+        else:
+            self._rest_thread.join()
+            self._rest_thread, outcome = None, self._rest_outcome
+            if isinstance(outcome, BaseException):
+                raise outcome
+            assert outcome is not None
+            stage = outcome
         return Remainder(stage.renditions, stage.mp4, _playlists_last(stage.files))
+
+    def cancel(self) -> None:
+        """Stop a rest pass running in the background (the job ends early or failed)."""
+        if self._rest_thread is not None:
+            self.encoder.cancel()
+            self._rest_thread.join()
+            self._rest_thread = None
 
 
 @dataclass
