@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from app.media import MediaJob, MediaLimits, MediaRejected
-from app.media import transcode
+from app.media import MediaJob, MediaLimits, MediaRejected, transcode
 from app.media.pipeline import BACKGROUND_NICE
 
 
