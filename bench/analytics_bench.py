@@ -35,16 +35,6 @@ from typing import Any
 
 import numpy as np
 
-KINDS = (
-    ["impression"] * 50
-    + ["view_progress"] * 30
-    + ["complete"] * 8
-    + ["like"] * 5
-    + ["share"]
-    + ["product_tap"] * 4
-    + ["add_to_cart"] * 2
-)
-
 
 def _env(url: str) -> None:
     os.environ.update(
@@ -62,8 +52,13 @@ def _env(url: str) -> None:
 def insert_events(
     rng: Any, clips: list[uuid.UUID], viewers: list[uuid.UUID], n_events: int, spread_ms: int, device: Any
 ) -> None:
-    """``n_events`` unaggregated events, popularity skewed over ``clips``, by random ``viewers``,
-    timed up to ``spread_ms`` before now; ``device(viewer index)`` names the device."""
+    """``n_events`` unaggregated events in viewing sessions, as a player sends them: a viewer is
+    shown a clip (impression, popularity skewed over ``clips``), watches it or swipes on (70 %
+    watch: one to three view-progress events, 40 % of them to the end), and some like, share, tap
+    a product or add it to the cart; each session timed up to ``spread_ms`` before now, its events
+    a few seconds apart; ``device(viewer index)`` names the device. (Events drawn one by one, each
+    on a random viewer and clip, made likes without a view and a distinct viewer per event: what
+    the authenticity checks flag, and several times the reach rows of real traffic.)"""
     from sqlalchemy import insert
 
     from app.db import get_engine, utcnow
@@ -72,31 +67,50 @@ def insert_events(
     popularity = rng.zipf(1.3, len(clips)).astype(float)
     popularity /= popularity.sum()
     now = utcnow()
-    for start in range(0, n_events, 100_000):
-        n = min(100_000, n_events - start)
+    written = 0
+    while written < n_events:
+        n = 40_000  # sessions per batch (~2.8 events each)
         clip_idx = rng.choice(len(clips), size=n, p=popularity)
         viewer_idx = rng.integers(0, len(viewers), size=n)
-        ages = rng.integers(0, spread_ms, size=n)
-        kinds = [KINDS[k] for k in rng.integers(0, len(KINDS), size=n)]
-        rows = [
-            {
-                "user_id": viewers[int(v)],
-                "event_id": uuid.uuid4(),
-                "type": kind,
-                "clip_id": clips[int(ci)],
-                "watch_ms": 12_000 if kind == "view_progress" else None,
-                "progress": 0.6 if kind == "view_progress" else None,
-                "client_at": now - timedelta(milliseconds=int(a)),
-                "received_at": now,
-                "aggregated": False,
-                "device_id": device(int(v)),
-                "account_guest": False,
-                "account_created_at": now - timedelta(days=400),
-            }
-            for v, ci, a, kind in zip(viewer_idx, clip_idx, ages, kinds, strict=True)
-        ]
+        ages = rng.integers(60_000, max(60_001, spread_ms), size=n)
+        watched = rng.random(n) < 0.7
+        views = rng.integers(1, 4, size=n) * watched
+        completes = watched & (rng.random(n) < 0.4)
+        likes = watched & (rng.random(n) < 0.08)
+        shares = watched & (rng.random(n) < 0.015)
+        taps = rng.random(n) < 0.06
+        carts = taps & (rng.random(n) < 0.35)
+        rows = []
+        for i in range(n):
+            kinds = ["impression"] + ["view_progress"] * int(views[i])
+            kinds += (
+                ["complete"] * bool(completes[i]) + ["like"] * bool(likes[i]) + ["share"] * bool(shares[i])
+            )
+            kinds += ["product_tap"] * bool(taps[i]) + ["add_to_cart"] * bool(carts[i])
+            start = now - timedelta(milliseconds=int(ages[i]))
+            viewer, clip = viewers[int(viewer_idx[i])], clips[int(clip_idx[i])]
+            for step, kind in enumerate(kinds):
+                rows.append(
+                    {
+                        "user_id": viewer,
+                        "event_id": uuid.uuid4(),
+                        "type": kind,
+                        "clip_id": clip,
+                        "watch_ms": 4_000 * step if kind == "view_progress" else None,
+                        "progress": min(1.0, 0.3 * step) if kind == "view_progress" else None,
+                        "client_at": start + timedelta(seconds=3 * step),
+                        "received_at": now,
+                        "aggregated": False,
+                        "device_id": device(int(viewer_idx[i])),
+                        "account_guest": False,
+                        "account_created_at": now - timedelta(days=400),
+                    }
+                )
+        rows = rows[: n_events - written]
+        written += len(rows)
         with get_engine().begin() as conn:
-            conn.execute(insert(FeedEvent), rows)
+            for start_row in range(0, len(rows), 50_000):
+                conn.execute(insert(FeedEvent), rows[start_row : start_row + 50_000])
 
 
 def seed(scale: float, n_skus: int) -> dict[str, Any]:

@@ -151,8 +151,9 @@ def _insert(session: Session, model: Any) -> Any:
     return insert(session, model)
 
 
-def check_slice(session: Session, events: str, selection: str, params: dict[str, Any]) -> None:
-    """Flag accounts from a slice's engagement, and discount their events (see the module)."""
+def check_slice(session: Session, events: str, selection: str, params: dict[str, Any]) -> list[int]:
+    """Flag accounts from a slice's engagement, and discount their events (see the module).
+    Returns the ids of the slice's events flagged now."""
     settings = get_settings()
     rows = read_engagement(session, events, params)
     users_in_slice = [
@@ -311,7 +312,7 @@ def check_slice(session: Session, events: str, selection: str, params: dict[str,
         set(flagged) | (known_flagged & set(first_at)) | _flagged_in_slice(session, events, params)
     )
     if not targets:
-        return
+        return []
     lookback = now - timedelta(days=settings.analytics_flag_lookback_days)
     newly: list[tuple[int, bool]] = []
     for start in range(0, len(targets), 500):
@@ -330,7 +331,7 @@ def check_slice(session: Session, events: str, selection: str, params: dict[str,
             ).all()
         ]
     if not newly:
-        return
+        return []
     from app.analytics.rollups import move_to_filtered
 
     ids = sorted(i for i, _ in newly)
@@ -343,6 +344,7 @@ def check_slice(session: Session, events: str, selection: str, params: dict[str,
         )
     for start in range(0, len(ids), 5000):
         feed_service.discount_events(session, f"id IN ({sql.id_list(ids[start : start + 5000])})", {})
+    return [i for i, aggregated in newly if not aggregated]
 
 
 def _crowded(session: Session, counted: Any, keys: set[Any] | None, limit: int) -> list[tuple[Any, ...]]:

@@ -265,16 +265,49 @@ def _add_viewers(session: Session, events: str, params: dict[str, Any]) -> None:
     )
 
 
+SLICE_COLUMNS = (
+    "id, user_id, type, clip_id, creator_id, watch_ms, progress, client_at, device_id, client_ip, "
+    "account_guest, account_created_at, flagged, aggregated"
+)
+SLICE = "analytics_slice"
+
+
+def _slice_snapshot(session: Session, source: str, selection: str, params: dict[str, Any]) -> str:
+    """PostgreSQL: the slice's events copied once into a temporary table (emptied at commit), which
+    every statement of the fold then reads. Measured on a 50,000-event slice: reading the slice
+    through ``id IN (the slice's ids)`` costs 90-170 ms a statement (index lookups, or a scan of
+    the whole log), the copy 15 ms; the fold reads it about ten times (17,300 -> see
+    bench/README.md events/s). SQLite reads the pending events by their index in each statement."""
+    session.execute(
+        text(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {SLICE} ON COMMIT DELETE ROWS AS "
+            f"SELECT {SLICE_COLUMNS} FROM feed_event WITH NO DATA"
+        )
+    )
+    session.execute(text(f"DELETE FROM {SLICE}"))
+    session.execute(text(f"INSERT INTO {SLICE} SELECT {SLICE_COLUMNS} FROM {source} WHERE {selection}"), params)
+    # its size and the spread of the join keys, for the joins' plans (measured: without them the
+    # reach statement took twice as long); a small sample is enough for that
+    session.execute(text("SET LOCAL default_statistics_target = 10"))
+    session.execute(text(f"ANALYZE {SLICE} (user_id, clip_id, type)"))
+    session.execute(text("RESET default_statistics_target"))
+    return SLICE
+
+
 def fold_slice(session: Session, source: str, selection: str, params: dict[str, Any]) -> None:
     """Fold one aggregation run's slice of the event log (see the module)."""
     from app.analytics import authenticity
 
-    events = (
-        "(SELECT id, user_id, type, clip_id, creator_id, watch_ms, progress, client_at, device_id, "
-        f"client_ip, account_guest, account_created_at, flagged, aggregated FROM {source} WHERE {selection})"
-    )
+    if is_postgres(session):
+        events = _slice_snapshot(session, source, selection, params)
+    else:
+        events = f"(SELECT {SLICE_COLUMNS} FROM {source} WHERE {selection})"
     _map_slice_clips(session, events, params)
-    authenticity.check_slice(session, events, selection, params)
+    flagged_now = authenticity.check_slice(session, events, selection, params)
+    if flagged_now and events == SLICE:  # the copy follows the log
+        for start in range(0, len(flagged_now), 5000):
+            ids = sql.id_list(flagged_now[start : start + 5000])
+            session.execute(text(f"UPDATE {SLICE} SET flagged = true WHERE id IN ({ids})"))
     _upsert_engagement(session, events, params)
     _add_viewers(session, events, params)
 
