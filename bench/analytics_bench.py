@@ -53,7 +53,7 @@ def insert_events(
     rng: Any, clips: list[uuid.UUID], viewers: list[uuid.UUID], n_events: int, spread_ms: int, device: Any
 ) -> None:
     """``n_events`` unaggregated events in viewing sessions, as a player sends them: a viewer is
-    shown a clip (impression, popularity skewed over ``clips``), watches it or swipes on (70 %
+    shown a clip (impression; clips' popularity Zipf-distributed), watches it or swipes on (70 %
     watch: one to three view-progress events, 40 % of them to the end), and some like, share, tap
     a product or add it to the cart; each session timed up to ``spread_ms`` before now, its events
     a few seconds apart; ``device(viewer index)`` names the device. (Events drawn one by one, each
@@ -64,7 +64,10 @@ def insert_events(
     from app.db import get_engine, utcnow
     from app.feed.models import FeedEvent
 
-    popularity = rng.zipf(1.3, len(clips)).astype(float)
+    # Zipf over popularity ranks: the n-th most popular clip is shown 1/n as often as the first
+    # (the first gets ~8 % of the impressions of 100,000 clips, and every clip some). (Zipf-drawn
+    # weights, as before, put nearly all the events on a few dozen clips.)
+    popularity = 1.0 / (rng.permutation(len(clips)) + 1.0)
     popularity /= popularity.sum()
     now = utcnow()
     written = 0
