@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     # Largest request body accepted by ordinary routes; upload, image and import routes have their
     # own limits (app/main.py, BODY_RULES), checked with authentication before the body is read.
     max_body_bytes: int = 1_048_576
-    body_limit_exempt_prefixes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    body_limit_exempt_prefixes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list
+    )
 
     # --- accounts ---------------------------------------------------------------------------
     access_token_ttl_seconds: int = 900

@@ -352,14 +352,7 @@ def install_error_handlers(app: FastAPI) -> None:
     from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    for outage in (
-        OperationalError,
-        InterfaceError,
-        DisconnectionError,
-        PoolTimeout,
-        RedisConnectionError,
-        RedisTimeout,
-    ):
+    for outage in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, RedisConnectionError, RedisTimeout):
         app.add_exception_handler(outage, _unavailable_error)
     app.add_exception_handler(Exception, _unexpected_error)
 

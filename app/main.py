@@ -137,9 +137,7 @@ def _custom_openapi(application: FastAPI) -> dict[str, Any]:
             rule = rules.get((method, path))
             if operation.get("security") or (rule and rule != "public" and rule != "webhook_signature"):
                 responses.setdefault("401", problem_entry_for(401))
-            if rule and (
-                rule.split("+")[0] not in ("public", "authenticated", "webhook_signature") or "+" in rule
-            ):
+            if rule and (rule.split("+")[0] not in ("public", "authenticated", "webhook_signature") or "+" in rule):
                 responses.setdefault("403", problem_entry_for(403))
             if rule and rule.endswith("+owner"):
                 responses.setdefault("404", problem_entry_for(404))
@@ -206,9 +204,7 @@ def body_rules(settings: Settings) -> list[BodyRule]:
             re.compile(f"/v1/merchant/catalog/products/{uuid_part}/images"),
             settings.product_image_max_bytes + envelope,
         ),
-        BodyRule(
-            "POST", re.compile("/v1/merchant/catalog/imports"), settings.catalog_import_max_bytes + envelope
-        ),
+        BodyRule("POST", re.compile("/v1/merchant/catalog/imports"), settings.catalog_import_max_bytes + envelope),
     ]
 
 

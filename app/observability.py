@@ -151,9 +151,7 @@ class RequestContextMiddleware:
                     "dependency unavailable", extra={"dependency": dependency, "path": scope["path"]}
                 )
                 if not started[0]:
-                    await unavailable_response(Request(scope, receive), dependency)(
-                        scope, receive, send_wrapper
-                    )
+                    await unavailable_response(Request(scope, receive), dependency)(scope, receive, send_wrapper)
             else:
                 logging.getLogger("clipshop.errors").exception(
                     "unhandled error", extra={"request_id": request_id, "path": scope["path"]}
@@ -232,9 +230,7 @@ class BodyLimitMiddleware:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (
-            self.exempt_prefixes and scope["path"].startswith(self.exempt_prefixes)
-        ):
+        if scope["type"] != "http" or (self.exempt_prefixes and scope["path"].startswith(self.exempt_prefixes)):
             await self.app(scope, receive, send)
             return
         limit = self.max_bytes

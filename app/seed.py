@@ -17,18 +17,8 @@ DEMO_ACCOUNTS = [
         "handle": "demo.creator",
         "display_name": "Demo Creator",
     },
-    {
-        "email": "lea.style@demo.clipshop",
-        "role": "creator",
-        "handle": "lea.style",
-        "display_name": "Léa Style",
-    },
-    {
-        "email": "sam.brews@demo.clipshop",
-        "role": "creator",
-        "handle": "sam.brews",
-        "display_name": "Sam Brews",
-    },
+    {"email": "lea.style@demo.clipshop", "role": "creator", "handle": "lea.style", "display_name": "Léa Style"},
+    {"email": "sam.brews@demo.clipshop", "role": "creator", "handle": "sam.brews", "display_name": "Sam Brews"},
     {"email": "merchant@demo.clipshop", "role": "merchant", "organisation_name": "Demo Goods Co"},
 ]
 

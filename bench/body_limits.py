@@ -108,9 +108,7 @@ def send(port: int, method: str, path: str, total: int, chunked: bool) -> tuple[
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gigabytes", type=float, default=1.0)
     args = parser.parse_args()
     total = int(args.gigabytes * 1024**3)
@@ -167,9 +165,7 @@ def main() -> int:
             ("POST", "/v1/merchant/products"),  # an ordinary route: the 1 MiB limit
         ]
         print(f"baseline: RSS {base_rss:.0f} MB; 200 small requests peaked at {baseline.peak:.0f} MB")
-        print(
-            f"{'route':<52} {'body':<8} {'answer':<28} {'sent MB':>8} {'s':>6} {'RSS +MB':>8} {'disk +B':>8}"
-        )
+        print(f"{'route':<52} {'body':<8} {'answer':<28} {'sent MB':>8} {'s':>6} {'RSS +MB':>8} {'disk +B':>8}")
         worst = 0.0
         for method, path in routes:
             for chunked in (False, True):

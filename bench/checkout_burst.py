@@ -88,9 +88,7 @@ def report(label: str, results: list[tuple[int, float]]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
@@ -161,9 +159,7 @@ def main() -> int:
         report("POST /v1/checkout", checkouts)
         served = sum(1 for status, _ in checkouts if status in (200, 201, 409))
         errors = sum(1 for status, _ in checkouts if status >= 500 and status != 503)
-        print(
-            f"served (201, or 409 sold out): {served}; 503: {sum(s == 503 for s, _ in checkouts)}; 5xx other: {errors}"
-        )
+        print(f"served (201, or 409 sold out): {served}; 503: {sum(s == 503 for s, _ in checkouts)}; 5xx other: {errors}")
         return 1 if errors else 0
     finally:
         with admin.connect() as connection:

@@ -79,9 +79,7 @@ def bench_transcode(source: Path, work: Path, with_one_run: bool = False) -> dic
     def run_bare(name: str, with_mp4: bool = False) -> float:
         bare_dir = work / name
         bare_dir.mkdir()
-        cmd = [
-            a for a in rest_pass_command(source, bare_dir, info, rungs) if a not in ("-progress", "pipe:1")
-        ]
+        cmd = [a for a in rest_pass_command(source, bare_dir, info, rungs) if a not in ("-progress", "pipe:1")]
         if with_mp4:
             cmd = one_run_with_mp4(cmd, bare_dir, info, len(rungs))
         started = time.perf_counter()

@@ -35,9 +35,7 @@ def _mean_us(fn: Callable[[], object], n: int) -> float:
     return (time.perf_counter() - start) / n * 1e6
 
 
-def _pair(
-    base: Callable[[], object], other: Callable[[], object], n: int, repeats: int = 7
-) -> tuple[float, float]:
+def _pair(base: Callable[[], object], other: Callable[[], object], n: int, repeats: int = 7) -> tuple[float, float]:
     """Medians (microseconds per call) of ``base`` and ``other`` timed in alternation, so that
     both see the same load on a shared machine."""
     a, b = [], []
@@ -51,11 +49,7 @@ def _batch(n: int, kind: str) -> bytes:
     at = datetime.now(UTC).isoformat()
     clip = str(uuid.uuid4())
     return orjson.dumps(
-        {
-            "events": [
-                {"event_id": str(uuid.uuid4()), "type": kind, "at": at, "clip_id": clip} for _ in range(n)
-            ]
-        }
+        {"events": [{"event_id": str(uuid.uuid4()), "type": kind, "at": at, "clip_id": clip} for _ in range(n)]}
     )
 
 
@@ -90,9 +84,7 @@ def main() -> None:
     print("POST /v1/events, a batch of 20 events")
     print(f"  baseline: orjson.loads of the body      {parse:8.2f} us")
     print(f"  like guard, no likes in the batch       {guard:8.2f} us  ({guard / parse:.1%} of the parse)")
-    print(
-        f"  like guard + count, 20 likes            {guard_likes:8.2f} us  (+ one limiter hit when enabled)"
-    )
+    print(f"  like guard + count, 20 likes            {guard_likes:8.2f} us  (+ one limiter hit when enabled)")
 
     # --- a new feed session: the viewer's blocks ------------------------------------------------
     from app.accounts.models import Role, User
@@ -111,9 +103,7 @@ def main() -> None:
     session.rollback()
     print("New feed session (at most once per viewer every 5 s)")
     print(f"  baseline: the onboarding-picks query    {picks:8.1f} us")
-    print(
-        f"  the viewer's blocks                     {blocks:8.1f} us  ({blocks / picks:.2f}x the picks query)"
-    )
+    print(f"  the viewer's blocks                     {blocks:8.1f} us  ({blocks / picks:.2f}x the picks query)")
 
     # --- a paid order ------------------------------------------------------------------------------
     order = uuid.uuid4()

@@ -73,9 +73,7 @@ def served(base_url: str | None) -> Iterator[str]:
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     dist = root / "dist"
-    subprocess.run(
-        ["node", "build.mjs"], cwd=ROOT / "web", check=True, env={**os.environ, "CLIPSHOP_WEB_OUT": str(dist)}
-    )
+    subprocess.run(["node", "build.mjs"], cwd=ROOT / "web", check=True, env={**os.environ, "CLIPSHOP_WEB_OUT": str(dist)})
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPSHOP_")} | {
         "CLIPSHOP_DATABASE_URL": f"sqlite:///{root / 'bench.db'}",
         "CLIPSHOP_MEDIA_ROOT": str(root / "media"),
@@ -84,18 +82,11 @@ def served(base_url: str | None) -> Iterator[str]:
         "CLIPSHOP_LOG_LEVEL": "WARNING",
     }
     print("seeding the demo data (transcodes a few clips)...", flush=True)
-    subprocess.run(
-        [sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
-    subprocess.run(
-        [sys.executable, "-m", "app", "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
+    subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "app", "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         for _ in range(600):
@@ -118,9 +109,7 @@ def measure(page: Any, cdp: Any, url: str) -> tuple[float, int, int]:
     sent: dict[str, float] = {}  # epoch ms
     cdp.on("Network.requestWillBeSent", lambda e: sent.setdefault(e["requestId"], e["wallTime"] * 1000))
     cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
-    cdp.on(
-        "Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"]))
-    )
+    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
     page.goto(url)
     try:
         page.wait_for_function("() => window.__firstFrame !== null", timeout=60_000)
@@ -201,18 +190,12 @@ def baseline(page: Any, cdp: Any, url: str, mp4_url: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--base-url", default=None, help="a running ClipShop (default: start one)")
+    parser.add_argument("--waterfall", action="store_true", help="also print one cold load's requests, in order")
     parser.add_argument(
-        "--waterfall", action="store_true", help="also print one cold load's requests, in order"
-    )
-    parser.add_argument(
-        "--latency",
-        type=float,
-        default=0.0,
+        "--latency", type=float, default=0.0,
         help="ms added to each request by the browser (DevTools network emulation; cache hits are not delayed)",
     )
     args = parser.parse_args()
@@ -222,7 +205,6 @@ def main() -> None:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--autoplay-policy=no-user-gesture-required", "--mute-audio"]
         )
-
         def returning_guest() -> tuple[Any, Any]:
             """A new guest who answered the onboarding on a first visit (each run has its own:
             the feed never shows a viewer the same clip twice, and the demo has few clips)."""
@@ -238,12 +220,7 @@ def main() -> None:
             if args.latency:
                 cdp.send(
                     "Network.emulateNetworkConditions",
-                    {
-                        "offline": False,
-                        "latency": args.latency,
-                        "downloadThroughput": -1,
-                        "uploadThroughput": -1,
-                    },
+                    {"offline": False, "latency": args.latency, "downloadThroughput": -1, "uploadThroughput": -1},
                 )
 
         def cold(path: str) -> tuple[float, int, int]:
@@ -294,12 +271,8 @@ def main() -> None:
     added = f", {args.latency:.0f} ms added to each request" if args.latency else ""
     print(f"\nfeed page, {args.runs} cold loads each (medians){added}")
     print(f"{'':38} {'first frame':>12} {'bytes (no video)':>17} {'video bytes':>12}")
-    print(
-        f"{'web client feed (/)':38} {med(app_runs, 0):>9.0f} ms {med(app_runs, 1) / 1024:>13.1f} KiB {med(app_runs, 2) / 1024:>8.1f} KiB"
-    )
-    print(
-        f"{'web client feed, hls.js (/?player=hlsjs)':38} {med(hlsjs_runs, 0):>9.0f} ms {med(hlsjs_runs, 1) / 1024:>13.1f} KiB {med(hlsjs_runs, 2) / 1024:>8.1f} KiB"
-    )
+    print(f"{'web client feed (/)':38} {med(app_runs, 0):>9.0f} ms {med(app_runs, 1) / 1024:>13.1f} KiB {med(app_runs, 2) / 1024:>8.1f} KiB")
+    print(f"{'web client feed, hls.js (/?player=hlsjs)':38} {med(hlsjs_runs, 0):>9.0f} ms {med(hlsjs_runs, 1) / 1024:>13.1f} KiB {med(hlsjs_runs, 2) / 1024:>8.1f} KiB")
     print(f"{'baseline: bare <video> of the same MP4':38} {statistics.median(base_runs):>9.0f} ms")
     print("goals: first load <= 200 KiB compressed without video; first frame <= 1500 ms")
 

@@ -19,10 +19,7 @@ def _signed_post(client, body: bytes):
     return client.post(
         "/v1/payments/webhook",
         content=body,
-        headers={
-            "ClipShop-Signature": sign(body, get_settings().payment_webhook_secret),
-            "Content-Type": "application/json",
-        },
+        headers={"ClipShop-Signature": sign(body, get_settings().payment_webhook_secret), "Content-Type": "application/json"},
     )
 
 
@@ -43,9 +40,7 @@ def test_webhook_with_a_malformed_amount_is_400_and_records_nothing(client, make
     assert db.get(Order, uuid.UUID(order["id"])).status.value == "pending_payment"
 
 
-@pytest.mark.parametrize(
-    "body", [b"[]", b'"x"', b'{"id": "e", "type": "payment.failed", "data": [1]}', b"{" * 5000]
-)
+@pytest.mark.parametrize("body", [b"[]", b'"x"', b'{"id": "e", "type": "payment.failed", "data": [1]}', b"{" * 5000])
 def test_webhook_with_a_malformed_event_is_400(client, body):
     response = _signed_post(client, body)
     assert response.status_code == 400, response.text
@@ -69,10 +64,7 @@ def test_strict_booleans_in_sku_and_admin_updates(client, make_user):
     for patch in ({"active": 1}, {"active": None}, {"price_minor": None}):
         response = client.patch(f"/v1/merchant/skus/{sku['id']}", json=patch, headers=merchant)
         assert response.status_code == 422, (patch, response.text)
-    assert (
-        client.patch(f"/v1/merchant/skus/{sku['id']}", json={"active": False}, headers=merchant).status_code
-        == 200
-    )
+    assert client.patch(f"/v1/merchant/skus/{sku['id']}", json={"active": False}, headers=merchant).status_code == 200
     viewer, _ = make_user("viewer")
     _, admin = make_user("admin")
     refused = client.patch(f"/v1/admin/users/{viewer['id']}", json={"is_active": 0}, headers=admin)
@@ -128,13 +120,9 @@ def test_openapi_documents_required_headers_and_rules(client):
     schema = client.get("/openapi.json").json()
     checkout_params = {p["name"].lower(): p for p in schema["paths"]["/v1/checkout"]["post"]["parameters"]}
     assert checkout_params["idempotency-key"]["required"] is True
-    webhook_params = {
-        p["name"].lower(): p for p in schema["paths"]["/v1/payments/webhook"]["post"]["parameters"]
-    }
+    webhook_params = {p["name"].lower(): p for p in schema["paths"]["/v1/payments/webhook"]["post"]["parameters"]}
     assert webhook_params["clipshop-signature"]["required"] is True
     signup = schema["components"]["schemas"]["SignupRequest"]
-    merchant_rule = next(
-        rule for rule in signup["allOf"] if rule["if"]["properties"]["role"]["const"] == "merchant"
-    )
+    merchant_rule = next(rule for rule in signup["allOf"] if rule["if"]["properties"]["role"]["const"] == "merchant")
     assert "organisation_name" in json.dumps(merchant_rule["then"])
     assert "greater than start_ms" in schema["components"]["schemas"]["TagCreate"]["description"]

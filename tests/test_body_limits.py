@@ -98,11 +98,7 @@ def test_declared_size_over_the_route_limit_is_413_before_reading(client, make_u
     status, _, body, read = asgi_call(
         "POST",
         "/v1/merchant/catalog/imports",
-        {
-            "authorization": token,
-            "content-length": str(fifty_mb),
-            "content-type": "multipart/form-data; boundary=x",
-        },
+        {"authorization": token, "content-length": str(fifty_mb), "content-type": "multipart/form-data; boundary=x"},
     )
     assert status == 413 and read == 0, body
     assert b'"payload_too_large"' in body

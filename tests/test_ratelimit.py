@@ -95,10 +95,7 @@ def test_routes_answer_429_with_retry_after(client: Any, make_user: Any, strict_
                  duration_ms=1000, mp4_key="k", storage_prefix=f"clips/{clip_id}")
         )  # fmt: skip
     for i in range(2):
-        assert (
-            client.post(f"/v1/clips/{clip_id}/comments", json={"body": f"c{i}"}, headers=viewer_h).status_code
-            == 201
-        )
+        assert client.post(f"/v1/clips/{clip_id}/comments", json={"body": f"c{i}"}, headers=viewer_h).status_code == 201
     limited = client.post(f"/v1/clips/{clip_id}/comments", json={"body": "c3"}, headers=viewer_h)
     assert limited.status_code == 429 and "Retry-After" in limited.headers
 
@@ -109,12 +106,7 @@ def test_routes_answer_429_with_retry_after(client: Any, make_user: Any, strict_
 
     def like_batch(n: int) -> dict[str, Any]:
         at = datetime.now(UTC).isoformat()
-        return {
-            "events": [
-                {"event_id": str(uuid.uuid4()), "type": "like", "at": at, "clip_id": str(clip_id)}
-                for _ in range(n)
-            ]
-        }
+        return {"events": [{"event_id": str(uuid.uuid4()), "type": "like", "at": at, "clip_id": str(clip_id)} for _ in range(n)]}
 
     assert client.post("/v1/events", json=like_batch(2), headers=viewer_h).status_code == 200
     assert client.post("/v1/events", json=like_batch(2), headers=viewer_h).status_code == 429

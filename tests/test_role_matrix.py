@@ -77,11 +77,7 @@ def test_access_rules_are_published_in_openapi(client):
 # leases, the search index catching up, analytics rollups and the feed's aggregates): not state a
 # request can change, so they are left out of the comparison.
 BACKGROUND_TABLES = {
-    "job",
-    "search_document",
-    "search_state",
-    "clip_stat",
-    "feed_aggregate_state",
+    "job", "search_document", "search_state", "clip_stat", "feed_aggregate_state",
 }
 
 
@@ -129,13 +125,7 @@ def world(client, make_user) -> dict[str, Any]:
     assert upload.status_code == 201, upload.text
     imported = client.post(
         "/v1/merchant/catalog/imports",
-        files={
-            "file": (
-                "c.csv",
-                b"handle,title,sku,price,currency,quantity\nmug,Mug,MUG-1,8.00,EUR,3\n",
-                "text/csv",
-            )
-        },
+        files={"file": ("c.csv", b"handle,title,sku,price,currency,quantity\nmug,Mug,MUG-1,8.00,EUR,3\n", "text/csv")},
         headers=merchant_headers,
     )
     assert imported.status_code == 202, imported.text
@@ -162,18 +152,8 @@ def world(client, make_user) -> dict[str, Any]:
         **{
             name: str(uuid.uuid4())
             for name in (
-                "collaboration_id",
-                "comment_id",
-                "creator_id",
-                "delivery_id",
-                "endpoint_id",
-                "idea_list_id",
-                "notification_id",
-                "payout_id",
-                "poll_id",
-                "report_id",
-                "run_id",
-                "word_id",
+                "collaboration_id", "comment_id", "creator_id", "delivery_id", "endpoint_id",
+                "idea_list_id", "notification_id", "payout_id", "poll_id", "report_id", "run_id", "word_id",
             )
         },
     }
@@ -198,11 +178,7 @@ def _body(path: str, params: dict[str, str]) -> Any:
         from datetime import UTC, datetime
 
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        return {
-            "events": [
-                {"event_id": str(uuid.uuid4()), "type": "impression", "at": now, "clip_id": params["clip_id"]}
-            ]
-        }
+        return {"events": [{"event_id": str(uuid.uuid4()), "type": "impression", "at": now, "clip_id": params["clip_id"]}]}
     if path == "/v1/merchant/orders/{order_id}/refunds":
         return {"lines": [{"line_id": str(uuid.uuid4()), "quantity": 1}]}
     return {}

@@ -50,7 +50,7 @@ class SignupRequest(BaseModel):
                     "role": "merchant",
                     "organisation_name": "Glow Skincare",
                 },
-            ],
+            ]
         }
     )
 

@@ -162,12 +162,7 @@ def tag_demo_clips() -> int:
                 sku = next((s for s in product.skus if s.quantity > 0), product.skus[0])
                 start = min(1000, clip.duration_ms // 3)
                 data = TagCreate(
-                    sku_id=sku.id,
-                    start_ms=start,
-                    end_ms=clip.duration_ms,
-                    x=0.5,
-                    y=0.42,
-                    label=product.title[:80],
+                    sku_id=sku.id, start_ms=start, end_ms=clip.duration_ms, x=0.5, y=0.42, label=product.title[:80]
                 )
                 tags_service.create_tag(session, clip.id, user, data)
                 count += 1

@@ -118,7 +118,7 @@ def _authorize_content(request: Request, token: str | None, upload_id: uuid.UUID
             "required": True,
             "description": "The file's bytes, exactly the declared size (streamed, never buffered whole)",
             "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        },
+        }
     },
 )
 async def put_upload_content(
@@ -198,10 +198,7 @@ def get_clip(clip_id: uuid.UUID, session: SessionDep, user: OptionalUser) -> Cli
 
 
 @clips.patch(
-    "/{clip_id}",
-    response_model=ClipRead,
-    responses=problem_responses(401, 403, 404, 422),
-    openapi_extra={"x-access": "authenticated+owner"},
+    "/{clip_id}", response_model=ClipRead, responses=problem_responses(401, 403, 404, 422), openapi_extra={"x-access": "authenticated+owner"}
 )
 def update_clip(clip_id: uuid.UUID, data: ClipUpdate, session: SessionDep, user: CurrentUser) -> ClipRead:
     clip = service.update_clip(session, user, clip_id, data)

@@ -71,9 +71,7 @@ def seed_demo_clips() -> dict[str, Any]:
                 continue
             existing = set(
                 session.scalars(
-                    select(Clip.caption).where(
-                        Clip.creator_id == creator.id, Clip.status != ClipStatus.deleted
-                    )
+                    select(Clip.caption).where(Clip.creator_id == creator.id, Clip.status != ClipStatus.deleted)
                 )
             )
             missing += [(email, clip) for clip in clips if clip[0] not in existing]

@@ -863,14 +863,7 @@ class FeedEngine:
             self._scratch()[2],
         )
         clips, scores, reasons, args = kernels.pick_columns(
-            pick,
-            cand,
-            score,
-            contrib,
-            order,
-            primary,
-            creator_arr,
-            np.ascontiguousarray(wv, dtype=np.float64),
+            pick, cand, score, contrib, order, primary, creator_arr, np.ascontiguousarray(wv, dtype=np.float64)
         )
         return RankedColumns(clips.tolist(), scores.tolist(), reasons.tolist(), args.tolist())
 

@@ -194,9 +194,7 @@ class PendingBatch:
 
 
 _FOLLOW_KINDS = frozenset((EventType.follow, EventType.unfollow))
-_SHARE_VIEWS = frozenset(
-    (EventType.impression, EventType.view_progress, EventType.complete, EventType.replay)
-)
+_SHARE_VIEWS = frozenset((EventType.impression, EventType.view_progress, EventType.complete, EventType.replay))
 _VIEW_PROGRESS = EventType.view_progress
 _KIND_TEXT = {kind: kind.value for kind in EventType}
 
@@ -778,7 +776,6 @@ def clip_touches(
         touches.append(ClipTouch(clip_id, "product_tap" if kind == tap else "view", at, event_id))
     touches.sort(key=lambda t: (t.at, t.event_id))
     return touches
-
 
 def follower_counts(session: Session, creator_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Current followers of each creator (``creator_follow``)."""

@@ -35,9 +35,7 @@ class MediaRejected(Exception):
     """The file cannot become a playable clip; `code` is shown to clients as `failure_code` and
     `message` (a plain sentence, never tool output) as `failure_message`."""
 
-    def __init__(
-        self, code: RejectCode | str, message: str | None = None, *, detail: str | None = None
-    ) -> None:
+    def __init__(self, code: RejectCode | str, message: str | None = None, *, detail: str | None = None) -> None:
         self.code = RejectCode(code)
         self.message = message or PLAIN_MESSAGES[self.code]
         self.detail = detail

@@ -60,11 +60,7 @@ def build_storyboard(frames: list[Path], interval_s: int, duration: float, out_d
                 tile = tile.resize((tile_w, tile_h))
             sheet.paste(tile, (x, y))
         start, end = i * interval_s, min(duration, (i + 1) * interval_s)
-        cues += [
-            f"{_timestamp(start)} --> {_timestamp(max(end, start + 0.001))}",
-            f"{SPRITE_NAME}#xywh={x},{y},{tile_w},{tile_h}",
-            "",
-        ]
+        cues += [f"{_timestamp(start)} --> {_timestamp(max(end, start + 0.001))}", f"{SPRITE_NAME}#xywh={x},{y},{tile_w},{tile_h}", ""]
     out_dir.mkdir(parents=True, exist_ok=True)
     sprite, vtt = out_dir / SPRITE_NAME, out_dir / VTT_NAME
     sheet.save(sprite, format="JPEG", quality=70, optimize=True, progressive=True)

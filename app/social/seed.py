@@ -24,7 +24,9 @@ DEMO_POLL = ("Which one should I try next?", ["The same in black", "The light ve
 def seed_demo_social(creator_emails: list[str]) -> dict[str, Any]:
     comments = polls = 0
     with session_scope() as session:
-        people = {email: accounts_service.get_user_by_email(session, email) for email, _ in DEMO_COMMENTS}
+        people = {
+            email: accounts_service.get_user_by_email(session, email) for email, _ in DEMO_COMMENTS
+        }
         for email in creator_emails:
             creator = accounts_service.get_user_by_email(session, email)
             if creator is None:

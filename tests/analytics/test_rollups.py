@@ -237,9 +237,7 @@ def test_sales_rollups_reconcile_with_orders(
         creators = service.figures(session, "creator", world["creators"], p)
         for creator in world["creators"]:
             mine = [o for o in paid if o.creator_id == creator]
-            assert creators[creator].revenue.get("EUR", 0) == sum(
-                o.total_minor - o.refunded_minor for o in mine
-            )
+            assert creators[creator].revenue.get("EUR", 0) == sum(o.total_minor - o.refunded_minor for o in mine)
 
 
 def test_days_follow_the_callers_time_zone(world: dict[str, Any]) -> None:

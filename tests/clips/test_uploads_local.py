@@ -101,16 +101,8 @@ def test_bad_files_fail_with_their_code(client: Any, make_user: Any, name: str, 
     assert clip["failure_code"] == code and clip["failure_message"]
     # A plain sentence for the creator: no server path, no tool output.
     message = clip["failure_message"]
-    assert "/" not in message and not any(
-        w in message.lower() for w in ("ffmpeg", "ffprobe", "invalid data", "tmp")
-    )
-    assert clip["playback"] == {
-        "hls": None,
-        "mp4": None,
-        "poster": None,
-        "thumbnails": {},
-        "storyboard": None,
-    }
+    assert "/" not in message and not any(w in message.lower() for w in ("ffmpeg", "ffprobe", "invalid data", "tmp"))
+    assert clip["playback"] == {"hls": None, "mp4": None, "poster": None, "thumbnails": {}, "storyboard": None}
     assert sorted(p.name for p in _local_file(f"clips/{clip['id']}").rglob("*") if p.is_file()) == ["source"]
 
 
@@ -124,9 +116,7 @@ def test_a_playlist_naming_another_clip_fails_as_not_a_video_and_publishes_nothi
     assert private["status"] == "ready"
     secret = _local_file(f"clips/{private['id']}/video.mp4").resolve()
     playlist = tmp_path / "innocent.mp4"
-    playlist.write_text(
-        f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:2.0,\nfile://{secret}\n#EXTINF:2.0,\n{secret}\n#EXT-X-ENDLIST\n"
-    )
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:2.0,\nfile://{secret}\n#EXTINF:2.0,\n{secret}\n#EXT-X-ENDLIST\n")
     _, attacker = make_user("creator")
     clip = upload_file(client, attacker, playlist)
     assert clip["status"] == "failed" and clip["failure_code"] == "not_a_video"

@@ -151,9 +151,7 @@ def test_on_s3_a_playlist_upload_fails_as_not_a_video_and_stores_nothing_else(
 ) -> None:
     _, headers = make_user("creator")
     playlist = tmp_path / "clip.mp4"
-    playlist.write_text(
-        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nfile:///etc/hostname\n#EXT-X-ENDLIST\n"
-    )
+    playlist.write_text("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nfile:///etc/hostname\n#EXT-X-ENDLIST\n")
     clip = upload_file(client, headers, playlist)
     assert clip["status"] == "failed" and clip["failure_code"] == "not_a_video"
     assert "/" not in clip["failure_message"]
@@ -191,9 +189,7 @@ def test_on_s3_a_ladder_is_published_first_rung_first_then_completed(
     done = client.get(f"/v1/clips/{upload['clip_id']}", headers=headers).json()
     assert done["playback_complete"] is True and [r["rung"] for r in done["renditions"]] == ["360p", "540p"]
     prefix = f"clips/{upload['clip_id']}/"
-    assert_valid_hls(
-        lambda key: on_s3.open(key).read(), f"{prefix}hls/master.m3u8", ["360p", "540p"], portrait=True
-    )
+    assert_valid_hls(lambda key: on_s3.open(key).read(), f"{prefix}hls/master.m3u8", ["360p", "540p"], portrait=True)
 
     def fetch(url: str) -> httpx.Response:
         # the API's media route answers playlists and redirects other files to presigned GETs
@@ -208,7 +204,6 @@ def test_on_s3_a_ladder_is_published_first_rung_first_then_completed(
     sprite_url = next(line for line in vtt.splitlines() if "#xywh=0,0," in line).split("#")[0]
     assert fetch(sprite_url).content[:2] == b"\xff\xd8"
     assert fetch(done["playback"]["storyboard"]["sprite"]).content[:2] == b"\xff\xd8"
-
 
 def _three_parts(
     client: Any, headers: dict[str, str], tmp_path: Path

@@ -84,9 +84,7 @@ def test_two_partial_refunds_that_together_exceed_the_order_one_is_refused(clien
     results = _race([refund_two_units, refund_two_units])
     assert sorted(type(r).__name__ for r in results) == ["RefundExceedsRemaining", "int"], results
     [refused] = [r for r in results if isinstance(r, RefundExceedsRemaining)]
-    assert refused.extra["lines"] == [
-        {"line_id": str(line), "field": "quantity", "requested": 2, "remaining": 1}
-    ]
+    assert refused.extra["lines"] == [{"line_id": str(line), "field": "quantity", "requested": 2, "remaining": 1}]
     assert [r for r in results if isinstance(r, int)] == [20_000]
 
     body = client.get(f"/v1/orders/{order['id']}", headers=shop.merchant).json()

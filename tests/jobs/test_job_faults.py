@@ -283,9 +283,7 @@ def test_worker_killed_mid_transcode_is_retried_and_the_clip_gets_ready(stack: S
     # the other worker's reaper sees the lease expire, and it runs the job again
     def finished() -> bool:
         clip = _clip(clip_id)
-        return clip.status is ClipStatus.failed or (
-            clip.status is ClipStatus.ready and clip.playback_complete
-        )
+        return clip.status is ClipStatus.failed or (clip.status is ClipStatus.ready and clip.playback_complete)
 
     _wait_for(finished, 90, "the clip to be complete")
     assert time.monotonic() - killed_at < 90

@@ -47,9 +47,7 @@ def test_fragmented_mp4_from_a_recorder_ends_ready(fragmented: Path, tmp_path: P
     assert_playable_mp4(result.mp4, 360, 640, 4.0)
 
 
-def test_fragmented_mp4_claiming_forty_hours_is_measured_from_its_packets(
-    fragmented: Path, tmp_path: Path
-) -> None:
+def test_fragmented_mp4_claiming_forty_hours_is_measured_from_its_packets(fragmented: Path, tmp_path: Path) -> None:
     liar = _claim_forty_hours(fragmented, tmp_path / "liar.mp4")
     assert float(ffprobe(liar)["format"]["duration"]) > 100_000  # what the container says
     info = probe(liar)

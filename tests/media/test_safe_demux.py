@@ -155,9 +155,7 @@ def test_playlist_disguised_behind_a_video_header_is_refused_without_reaching_an
 ) -> None:
     """A file whose first box says MP4 but that is a playlist: read as MP4 only, it is damaged."""
     upload = tmp_path / "source"
-    playlist = (
-        f"#EXTM3U\n#EXTINF:3.0,\nhttp://127.0.0.1:{listener.port}/x.ts\n{secrets['clip']}\n#EXT-X-ENDLIST\n"
-    )
+    playlist = f"#EXTM3U\n#EXTINF:3.0,\nhttp://127.0.0.1:{listener.port}/x.ts\n{secrets['clip']}\n#EXT-X-ENDLIST\n"
     upload.write_bytes(b"\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom" + playlist.encode())
     before = listener.connections
     with pytest.raises(MediaRejected) as refused:
@@ -183,11 +181,7 @@ def test_real_video_with_an_appended_playlist_plays_as_itself_alone(
     duration = float(ffprobe(result.mp4)["format"]["duration"])
     assert abs(duration - 1.0) < 0.2, duration
     for playlist in (tmp_path / "out" / "hls").rglob("index.m3u8"):
-        total = sum(
-            float(x.split(":")[1].rstrip(","))
-            for x in playlist.read_text().split()
-            if x.startswith("#EXTINF")
-        )
+        total = sum(float(x.split(":")[1].rstrip(",")) for x in playlist.read_text().split() if x.startswith("#EXTINF"))
         assert abs(total - 1.0) < 0.2, (playlist, total)
     produced = b"".join(p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert SECRET_MARKER.encode() not in produced
@@ -239,9 +233,7 @@ def test_every_ffmpeg_and_ffprobe_call_forces_the_demuxer_and_the_file_protocol(
         (b"\x00\x00\x00\x03ftyp", None),  # a box too small to be real
     ],
 )
-def test_container_is_decided_from_the_leading_bytes(
-    head: bytes, expected: str | None, tmp_path: Path
-) -> None:
+def test_container_is_decided_from_the_leading_bytes(head: bytes, expected: str | None, tmp_path: Path) -> None:
     path = tmp_path / "f"
     path.write_bytes(head + b"\x00" * 1000)
     assert sniff_container(path) == expected

@@ -76,9 +76,7 @@ def test_signed_delivery_retries_with_backoff_log_and_redelivery(
 
     _, creator_h = make_user("creator")
     r = client.post(
-        "/v1/me/webhooks",
-        json={"url": receiver.url, "event_types": ["webhook.test", "clip.ready"]},
-        headers=creator_h,
+        "/v1/me/webhooks", json={"url": receiver.url, "event_types": ["webhook.test", "clip.ready"]}, headers=creator_h
     )
     assert r.status_code == 201, r.text
     endpoint = r.json()
@@ -99,17 +97,8 @@ def test_signed_delivery_retries_with_backoff_log_and_redelivery(
     stamps = [int(h["webhook-timestamp"]) for h, _ in receiver.requests]
     assert stamps == sorted(stamps)
 
-    _wait(
-        lambda: (
-            client.get(
-                f"/v1/me/webhooks/{endpoint['id']}/deliveries/{delivery['id']}", headers=creator_h
-            ).json()["status"]
-            == "succeeded"
-        )
-    )
-    detail = client.get(
-        f"/v1/me/webhooks/{endpoint['id']}/deliveries/{delivery['id']}", headers=creator_h
-    ).json()
+    _wait(lambda: client.get(f"/v1/me/webhooks/{endpoint['id']}/deliveries/{delivery['id']}", headers=creator_h).json()["status"] == "succeeded")
+    detail = client.get(f"/v1/me/webhooks/{endpoint['id']}/deliveries/{delivery['id']}", headers=creator_h).json()
     assert detail["attempts"] == 3 and [a["status_code"] for a in detail["log"]] == [500, 503, 200]
     assert detail["log"][0]["response_body"] == "status 500"
     gaps = [
@@ -146,9 +135,7 @@ def test_retries_give_up_and_overdue_deliveries_are_swept(
 
     # This test makes each attempt itself: the delivery job must not race it for the lease.
     enqueued: list[tuple[uuid.UUID, float]] = []
-    monkeypatch.setattr(
-        tasks, "enqueue_delivery", lambda _s, delivery_id, delay=0.0: enqueued.append((delivery_id, delay))
-    )
+    monkeypatch.setattr(tasks, "enqueue_delivery", lambda _s, delivery_id, delay=0.0: enqueued.append((delivery_id, delay)))
     settings.webhook_retry_schedule_seconds, before = [60.0], settings.webhook_retry_schedule_seconds
     try:
         creator, creator_h = make_user("creator")
@@ -156,11 +143,7 @@ def test_retries_give_up_and_overdue_deliveries_are_swept(
         receiver.statuses = [500, 500]
         with session_scope() as session:  # what the transcoding job calls when a clip is ready
             service.clip_processed(
-                session,
-                clip_id=uuid.uuid4(),
-                creator_id=uuid.UUID(creator["id"]),
-                status="failed",
-                failure_code="too_long",
+                session, clip_id=uuid.uuid4(), creator_id=uuid.UUID(creator["id"]), status="failed", failure_code="too_long"
             )
             delivery_id = session.query(WebhookDelivery.id).scalar()
         assert enqueued == [(delivery_id, 0.0)]
@@ -172,15 +155,10 @@ def test_retries_give_up_and_overdue_deliveries_are_swept(
             assert service.due_deliveries(session, now=utcnow() + timedelta(seconds=120)) == [delivery_id]
         assert service.attempt_delivery(delivery_id, now=utcnow() + timedelta(seconds=61)) == "failed"
         assert [json.loads(b)["type"] for _, b in receiver.requests] == ["clip.failed", "clip.failed"]
-        detail = client.get(
-            f"/v1/me/webhooks/{endpoint['id']}/deliveries/{delivery_id}", headers=creator_h
-        ).json()
+        detail = client.get(f"/v1/me/webhooks/{endpoint['id']}/deliveries/{delivery_id}", headers=creator_h).json()
         assert detail["status"] == "failed" and detail["next_attempt_at"] is None
         inbox = client.get("/v1/me/notifications", headers=creator_h).json()
-        assert (
-            inbox["items"][0]["kind"] == "clip_failed"
-            and inbox["items"][0]["data"]["failure_code"] == "too_long"
-        )
+        assert inbox["items"][0]["kind"] == "clip_failed" and inbox["items"][0]["data"]["failure_code"] == "too_long"
     finally:
         settings.webhook_retry_schedule_seconds = before
         from app import jobs
@@ -196,16 +174,9 @@ def test_order_paid_reaches_the_merchants_endpoint(client: Any, make_user: Any, 
 
     _, merchant_h = make_user("merchant")
     _, buyer_h = make_user("viewer")
-    endpoint = client.post(
-        "/v1/merchant/webhooks", json={"url": receiver.url, "event_types": ["order.paid"]}, headers=merchant_h
-    ).json()
+    endpoint = client.post("/v1/merchant/webhooks", json={"url": receiver.url, "event_types": ["order.paid"]}, headers=merchant_h).json()
     assert client.get("/v1/merchant/webhooks", headers=buyer_h).status_code == 403
-    assert (
-        client.post(
-            "/v1/me/webhooks", json={"url": receiver.url, "event_types": ["nope"]}, headers=buyer_h
-        ).json()["code"]
-        == "unknown_event_type"
-    )
+    assert client.post("/v1/me/webhooks", json={"url": receiver.url, "event_types": ["nope"]}, headers=buyer_h).json()["code"] == "unknown_event_type"
     sku = one_sku(client, merchant_h)
     order = checkout(client, buyer_h, [(sku["id"], 2)]).json()
     assert webhook(client, "payment.succeeded", order).status_code == 200
@@ -254,13 +225,7 @@ def test_private_addresses_are_refused_in_production() -> None:
     settings = get_settings()
     settings.webhook_allow_private_urls, before = False, settings.webhook_allow_private_urls
     try:
-        for url in (
-            "http://127.0.0.1:9/x",
-            "http://10.0.0.8/x",
-            "http://[::1]/x",
-            "ftp://example.com/x",
-            "http://u:p@example.com/",
-        ):
+        for url in ("http://127.0.0.1:9/x", "http://10.0.0.8/x", "http://[::1]/x", "ftp://example.com/x", "http://u:p@example.com/"):
             with pytest.raises(InvalidWebhookUrl):
                 service.check_url(url)
     finally:

@@ -34,12 +34,7 @@ def make_clip(db: Any) -> Callable[..., uuid.UUID]:
     from app.db import session_scope, utcnow
     from app.interests.models import Interest
 
-    def factory(
-        creator_id: str | uuid.UUID,
-        caption: str = "a clip",
-        interests: tuple[str, ...] = ("tech",),
-        **fields: Any,
-    ) -> uuid.UUID:
+    def factory(creator_id: str | uuid.UUID, caption: str = "a clip", interests: tuple[str, ...] = ("tech",), **fields: Any) -> uuid.UUID:
         clip_id = uuid.uuid4()
         with session_scope() as session:
             ids = list(session.scalars(select(Interest.id).where(Interest.slug.in_(interests))))

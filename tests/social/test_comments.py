@@ -10,9 +10,7 @@ import pytest
 
 
 def _comment(client: Any, headers: dict[str, str], clip: Any, body: str, parent: str | None = None) -> Any:
-    return client.post(
-        f"/v1/clips/{clip}/comments", json={"body": body, "parent_id": parent}, headers=headers
-    )
+    return client.post(f"/v1/clips/{clip}/comments", json={"body": body, "parent_id": parent}, headers=headers)
 
 
 def _inbox(client: Any, headers: dict[str, str]) -> list[dict[str, Any]]:
@@ -56,18 +54,12 @@ def test_replies_mentions_and_their_notifications(client: Any, make_user: Any, m
     assert client.post(f"/v1/comments/{top['id']}/hide", headers=creator_h).status_code == 200
     public = client.get(f"/v1/clips/{clip}/comments").json()
     assert public["comment_count"] == 2
-    assert (public["items"][0]["body"], public["items"][0]["author"], public["items"][0]["reply_count"]) == (
-        None,
-        None,
-        2,
-    )
+    assert (public["items"][0]["body"], public["items"][0]["author"], public["items"][0]["reply_count"]) == (None, None, 2)
     own = client.get(f"/v1/clips/{clip}/comments", headers=creator_h).json()["items"][0]
     assert own["body"].startswith("Which shade") and own["status"] == "hidden"
 
 
-def test_edit_and_delete_own_creator_pins_hides_and_deletes(
-    client: Any, make_user: Any, make_clip: Any
-) -> None:
+def test_edit_and_delete_own_creator_pins_hides_and_deletes(client: Any, make_user: Any, make_clip: Any) -> None:
     creator, creator_h = make_user("creator")
     _, a_h = make_user("viewer")
     _, b_h = make_user("viewer")
@@ -76,10 +68,7 @@ def test_edit_and_delete_own_creator_pins_hides_and_deletes(
     b1 = _comment(client, b_h, clip, "second").json()
     b2 = _comment(client, b_h, clip, "third").json()
 
-    assert (
-        client.patch(f"/v1/comments/{a1['id']}", json={"body": "first, edited"}, headers=b_h).status_code
-        == 403
-    )
+    assert client.patch(f"/v1/comments/{a1['id']}", json={"body": "first, edited"}, headers=b_h).status_code == 403
     edited = client.patch(f"/v1/comments/{a1['id']}", json={"body": "first, edited"}, headers=a_h).json()
     assert edited["body"] == "first, edited" and edited["edited_at"] is not None
 
@@ -88,12 +77,7 @@ def test_edit_and_delete_own_creator_pins_hides_and_deletes(
     names = [c["body"] for c in client.get(f"/v1/clips/{clip}/comments").json()["items"]]
     assert names == ["first, edited", "third", "second"]  # pinned first, then newest first
 
-    assert (
-        client.post(
-            f"/v1/comments/{b1['id']}/hide", json={"reason": "off-topic"}, headers=creator_h
-        ).status_code
-        == 200
-    )
+    assert client.post(f"/v1/comments/{b1['id']}/hide", json={"reason": "off-topic"}, headers=creator_h).status_code == 200
     public = client.get(f"/v1/clips/{clip}/comments").json()
     assert b1["id"] not in [c["id"] for c in public["items"]] and public["comment_count"] == 2
     as_creator = client.get(f"/v1/clips/{clip}/comments", headers=creator_h).json()["items"]
@@ -103,11 +87,7 @@ def test_edit_and_delete_own_creator_pins_hides_and_deletes(
     assert client.delete(f"/v1/comments/{a1['id']}", headers=b_h).status_code == 403
     assert client.delete(f"/v1/comments/{a1['id']}", headers=a_h).status_code == 204
     assert client.delete(f"/v1/comments/{a1['id']}", headers=a_h).status_code == 404
-    assert client.get(f"/v1/clips/{clip}/comments").json() == {
-        "items": [],
-        "next_cursor": None,
-        "comment_count": 0,
-    }
+    assert client.get(f"/v1/clips/{clip}/comments").json() == {"items": [], "next_cursor": None, "comment_count": 0}
     assert client.post(f"/v1/comments/{b1['id']}/unhide", headers=creator_h).status_code == 200
     assert client.get(f"/v1/clips/{clip}/comments").json()["comment_count"] == 1
 
@@ -136,10 +116,7 @@ def test_cursor_pages_newest_and_top_first(client: Any, make_user: Any, make_cli
     assert walk("newest") == ids[::-1]
     top = walk("top")
     assert top[:2] == [ids[2], ids[5]] and sorted(top) == sorted(ids) and len(top) == 7
-    assert (
-        client.get(f"/v1/clips/{clip}/comments", params={"cursor": "garbage!"}).json()["code"]
-        == "invalid_cursor"
-    )
+    assert client.get(f"/v1/clips/{clip}/comments", params={"cursor": "garbage!"}).json()["code"] == "invalid_cursor"
 
 
 def test_blocked_words_and_guests(client: Any, make_user: Any, make_clip: Any) -> None:
@@ -148,12 +125,7 @@ def test_blocked_words_and_guests(client: Any, make_user: Any, make_clip: Any) -
     _, viewer_h = make_user("viewer")
     _, guest_h = make_user("guest")
     clip = make_clip(creator["id"])
-    assert (
-        client.post(
-            "/v1/admin/moderation/blocked-words", json={"word": "ScamCoin"}, headers=admin_h
-        ).status_code
-        == 201
-    )
+    assert client.post("/v1/admin/moderation/blocked-words", json={"word": "ScamCoin"}, headers=admin_h).status_code == 201
     r = _comment(client, viewer_h, clip, "buy SCAMCOIN now")
     assert r.status_code == 422 and r.json()["code"] == "blocked_word"
     assert _comment(client, viewer_h, clip, "scamcoins are a different word").status_code == 201

@@ -28,8 +28,7 @@ def test_100_concurrent_likes_are_counted_exactly(
     creator, _ = make_user("creator")
     clip = make_clip(creator["id"])
     viewers = [
-        {"Authorization": f"Bearer {client.post('/v1/auth/guest').json()['access_token']}"}
-        for _ in range(100)
+        {"Authorization": f"Bearer {client.post('/v1/auth/guest').json()['access_token']}"} for _ in range(100)
     ]
 
     def like() -> dict[str, Any]:
@@ -40,9 +39,7 @@ def test_100_concurrent_likes_are_counted_exactly(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             # every viewer likes twice at once (a double tap): still one like each
-            return await asyncio.gather(
-                *(http.post("/v1/events", json=like(), headers=h) for h in viewers * 2)
-            )
+            return await asyncio.gather(*(http.post("/v1/events", json=like(), headers=h) for h in viewers * 2))
 
     responses = asyncio.run(run())
     assert [r.status_code for r in responses] == [200] * 200

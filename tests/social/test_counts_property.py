@@ -9,10 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 OPS = st.lists(
-    st.tuples(
-        st.sampled_from(["comment", "reply", "delete", "hide", "unhide", "mod_hide", "restore"]),
-        st.integers(0, 30),
-    ),
+    st.tuples(st.sampled_from(["comment", "reply", "delete", "hide", "unhide", "mod_hide", "restore"]), st.integers(0, 30)),
     min_size=1,
     max_size=25,
 )

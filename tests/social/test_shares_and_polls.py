@@ -13,18 +13,10 @@ from tests.commerce.helpers import checkout, webhook
 
 
 def _event(kind: str, clip: Any, **fields: Any) -> dict[str, Any]:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": kind,
-        "at": datetime.now(UTC).isoformat(),
-        "clip_id": str(clip),
-        **fields,
-    }
+    return {"event_id": str(uuid.uuid4()), "type": kind, "at": datetime.now(UTC).isoformat(), "clip_id": str(clip), **fields}
 
 
-def test_share_link_opens_the_clip_as_json_and_as_an_escaped_preview_page(
-    client: Any, make_user: Any, make_clip: Any
-) -> None:
+def test_share_link_opens_the_clip_as_json_and_as_an_escaped_preview_page(client: Any, make_user: Any, make_clip: Any) -> None:
     creator, _ = make_user("creator", display_name='Maya "<b>"')
     _, viewer_h = make_user("viewer")
     clip = make_clip(creator["id"], caption='My <script>alert("x")</script> & routine')
@@ -42,17 +34,11 @@ def test_share_link_opens_the_clip_as_json_and_as_an_escaped_preview_page(
     page = client.get(f"/s/{share['code']}", headers={"Accept": "text/html,application/xhtml+xml,*/*"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     text = page.text
-    assert (
-        '<meta property="og:description" content="My &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; routine">'
-        in text
-    )
+    assert '<meta property="og:description" content="My &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; routine">' in text
     assert "<script>" not in text and "<b>" not in text
     assert 'property="og:image"' in text and 'property="og:video"' in text
     # "Open in ClipShop" opens the web client's page of the clip (which counts views to the share)
-    assert (
-        f'<a href="http://testserver/app/clips/{clip}?share_code={share["code"]}">Open in ClipShop</a>'
-        in text
-    )
+    assert f'<a href="http://testserver/app/clips/{clip}?share_code={share["code"]}">Open in ClipShop</a>' in text
     assert "/v1/clips/" not in text
     assert client.get("/s/nope").status_code == 404
 
@@ -60,9 +46,7 @@ def test_share_link_opens_the_clip_as_json_and_as_an_escaped_preview_page(
     assert mine["items"][0]["opens"] == 2 and mine["totals"]["shares"] == 1
 
 
-def test_views_and_purchases_through_a_share_are_counted_to_it(
-    client: Any, make_user: Any, make_clip: Any
-) -> None:
+def test_views_and_purchases_through_a_share_are_counted_to_it(client: Any, make_user: Any, make_clip: Any) -> None:
     creator, _ = make_user("creator")
     _, sharer_h = make_user("viewer")
     _, merchant_h = make_user("merchant")
@@ -73,19 +57,12 @@ def test_views_and_purchases_through_a_share_are_counted_to_it(
 
     friends = [make_user("viewer")[1] for _ in range(2)]
     for headers in friends:
-        events = [
-            _event("impression", clip, share_code=code),
-            _event("complete", clip, share_code=code, progress=1.0),
-        ]
+        events = [_event("impression", clip, share_code=code), _event("complete", clip, share_code=code, progress=1.0)]
         r = client.post("/v1/events", json={"events": events}, headers=headers)
         assert r.status_code == 200 and r.json()["accepted"] == 2, r.text
     # again from the first friend, and from the sharer: neither counts
-    client.post(
-        "/v1/events", json={"events": [_event("impression", clip, share_code=code)]}, headers=friends[0]
-    )
-    client.post(
-        "/v1/events", json={"events": [_event("impression", clip, share_code=code)]}, headers=sharer_h
-    )
+    client.post("/v1/events", json={"events": [_event("impression", clip, share_code=code)]}, headers=friends[0])
+    client.post("/v1/events", json={"events": [_event("impression", clip, share_code=code)]}, headers=sharer_h)
 
     order = checkout(client, friends[0], [(sku, 1)], clip_id=str(clip), share_code=code).json()
     assert webhook(client, "payment.succeeded", order).status_code == 200
@@ -109,28 +86,13 @@ def test_polls_vote_once_changeable_results_after_voting(client: Any, make_user:
     clip = make_clip(creator["id"])
     product = create_product(client, merchant_h)
 
-    assert (
-        client.post(
-            f"/v1/clips/{clip}/polls",
-            json={"question": "?", "options": [{"label": "one"}]},
-            headers=creator_h,
-        ).status_code
-        == 422
-    )
-    assert (
-        client.post(
-            f"/v1/clips/{clip}/polls",
-            json={"question": "Which?", "options": [{"label": "a"}, {"label": "b"}]},
-            headers=b_h,
-        ).status_code
-        == 403
-    )
+    assert client.post(f"/v1/clips/{clip}/polls", json={"question": "?", "options": [{"label": "one"}]}, headers=creator_h).status_code == 422
+    assert client.post(
+        f"/v1/clips/{clip}/polls", json={"question": "Which?", "options": [{"label": "a"}, {"label": "b"}]}, headers=b_h
+    ).status_code == 403
     poll = client.post(
         f"/v1/clips/{clip}/polls",
-        json={
-            "question": "Which one?",
-            "options": [{"label": "Hoodie", "product_id": product["id"]}, {"label": "Cap"}],
-        },
+        json={"question": "Which one?", "options": [{"label": "Hoodie", "product_id": product["id"]}, {"label": "Cap"}]},
         headers=merchant_h,
     ).json()
     hoodie, cap = (o["id"] for o in poll["options"])
@@ -152,9 +114,7 @@ def test_polls_vote_once_changeable_results_after_voting(client: Any, make_user:
     assert client.get("/v1/merchant/polls", headers=other_merchant_h).json()["items"] == []
     assert client.post(f"/v1/polls/{poll['id']}/close", headers=creator_h).status_code == 403
     assert client.post(f"/v1/polls/{poll['id']}/close", headers=merchant_h).json()["open"] is False
-    assert (
-        client.put(f"/v1/polls/{poll['id']}/vote", json={"option_id": hoodie}, headers=b_h).status_code == 409
-    )
+    assert client.put(f"/v1/polls/{poll['id']}/vote", json={"option_id": hoodie}, headers=b_h).status_code == 409
     closed = client.get(f"/v1/clips/{clip}/polls").json()[0]
     assert closed["results_visible"] and closed["total_votes"] == 2
 
@@ -167,18 +127,11 @@ def test_polls_vote_once_changeable_results_after_voting(client: Any, make_user:
         },
         headers=creator_h,
     ).json()
-    assert (
-        client.put(
-            f"/v1/polls/{expired['id']}/vote", json={"option_id": expired["options"][0]["id"]}, headers=b_h
-        ).status_code
-        == 409
-    )
+    assert client.put(f"/v1/polls/{expired['id']}/vote", json={"option_id": expired["options"][0]["id"]}, headers=b_h).status_code == 409
 
 
 @pytest.mark.postgres
-def test_concurrent_votes_of_one_viewer_leave_one_vote(
-    make_user: Any, make_clip: Any, bulk_users: Any
-) -> None:
+def test_concurrent_votes_of_one_viewer_leave_one_vote(make_user: Any, make_clip: Any, bulk_users: Any) -> None:
     import threading
 
     from app.db import session_scope
@@ -189,9 +142,7 @@ def test_concurrent_votes_of_one_viewer_leave_one_vote(
     clip = make_clip(creator["id"])
     owner = user_obj(creator["id"])
     with session_scope() as session:
-        poll = service.create_poll(
-            session, owner, clip, question="Which?", options=[("a", None), ("b", None)], closes_at=None
-        )
+        poll = service.create_poll(session, owner, clip, question="Which?", options=[("a", None), ("b", None)], closes_at=None)
         options = [o.id for o in service.poll_options(session, poll.id)]
     voter = user_obj(bulk_users(1)[0])
     barrier = threading.Barrier(20)

@@ -34,15 +34,9 @@ def web_dist() -> Path:
         pytest.fail("Node.js and npm are needed to build the web client (scripts/bootstrap.sh installs them)")
     out = Path(tempfile.mkdtemp(prefix="clipshop-web-")) / "dist"
     if not (WEB / "node_modules" / ".bin" / "esbuild").exists():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=WEB, check=True, timeout=600
-        )
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=WEB, check=True, timeout=600)
     subprocess.run(
-        ["node", "build.mjs"],
-        cwd=WEB,
-        check=True,
-        timeout=300,
-        env={**os.environ, "CLIPSHOP_WEB_OUT": str(out)},
+        ["node", "build.mjs"], cwd=WEB, check=True, timeout=300, env={**os.environ, "CLIPSHOP_WEB_OUT": str(out)},
         capture_output=True,
     )
     return out
@@ -78,7 +72,9 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     root = Path(tempfile.mkdtemp(prefix="clipshop-e2e-"))
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CLIPSHOP_")} | {
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith("CLIPSHOP_")
+    } | {
         "CLIPSHOP_ENVIRONMENT": "development",
         "CLIPSHOP_DATABASE_URL": f"sqlite:///{root / 'e2e.db'}",
         "CLIPSHOP_MEDIA_ROOT": str(root / "media"),
@@ -87,29 +83,16 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
         "CLIPSHOP_LOG_LEVEL": "WARNING",
         "CLIPSHOP_FEED_REFRESH_SECONDS": "0.2",
     }
-    subprocess.run(
-        [sys.executable, "-m", "app", "migrate"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, timeout=300)
     # the demo data is transcoded while the server starts (two processes, two cores)
     seed = subprocess.Popen(
-        [sys.executable, "-m", "app", "seed-demo"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "app", "seed-demo"], cwd=PROJECT_ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     log = open(root / "server.log", "wb")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
         seed_output, _ = seed.communicate(timeout=600)
@@ -158,9 +141,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
 
 
 def _artifacts_dir() -> Path:
-    folder = (
-        Path(os.environ.get("CLIPSHOP_WEB_ARTIFACTS") or tempfile.gettempdir()) / "clipshop-web-artifacts"
-    )
+    folder = Path(os.environ.get("CLIPSHOP_WEB_ARTIFACTS") or tempfile.gettempdir()) / "clipshop-web-artifacts"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -176,9 +157,7 @@ def page(browser: Any, live_server: LiveServer, request: pytest.FixtureRequest) 
     console: list[str] = []
     tab.on("console", lambda message: console.append(f"[{message.type}] {message.text}"))
     tab.on("pageerror", lambda error: console.append(f"[pageerror] {error}"))
-    tab.on(
-        "requestfailed", lambda req: console.append(f"[requestfailed] {req.method} {req.url} {req.failure}")
-    )
+    tab.on("requestfailed", lambda req: console.append(f"[requestfailed] {req.method} {req.url} {req.failure}"))
     yield tab
     failed = getattr(request.node, "report_call", None)
     if failed is not None and failed.failed:
@@ -190,9 +169,7 @@ def page(browser: Any, live_server: LiveServer, request: pytest.FixtureRequest) 
         except Exception as exc:  # the page may be gone
             console.append(f"[screenshot failed] {exc}")
         (folder / f"{name}.console.txt").write_text("\n".join(console) + "\n")
-        print(
-            f"\nweb test artifacts: {shot} and {folder / (name + '.console.txt')}; server log: {live_server.root / 'server.log'}"
-        )
+        print(f"\nweb test artifacts: {shot} and {folder / (name + '.console.txt')}; server log: {live_server.root / 'server.log'}")
     context.close()
 
 

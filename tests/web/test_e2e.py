@@ -46,10 +46,7 @@ def _current_video_playing(page: Any) -> None:
 
 def _events(server: LiveServer) -> list[tuple[str, str]]:
     with sqlite3.connect(server.root / "e2e.db") as connection:
-        return [
-            (str(kind), str(clip))
-            for kind, clip in connection.execute("SELECT type, clip_id FROM feed_event")
-        ]
+        return [(str(kind), str(clip)) for kind, clip in connection.execute("SELECT type, clip_id FROM feed_event")]
 
 
 def test_guest_onboards_swipes_sees_card_at_its_time_and_buys(page: Any, live_server: LiveServer) -> None:
@@ -101,10 +98,7 @@ def test_guest_onboards_swipes_sees_card_at_its_time_and_buys(page: Any, live_se
     )
     assert before["hidden"] is True, before
     card.wait_for(state="visible")
-    assert (
-        page.evaluate(f"() => document.querySelector('.slide[data-clip=\"{clip_id}\"] video').currentTime")
-        >= start - 0.3
-    )
+    assert page.evaluate(f"() => document.querySelector('.slide[data-clip=\"{clip_id}\"] video').currentTime") >= start - 0.3
     # price and live stock on the card; the point on the frame shows too
     assert "€" in card.locator(".price").inner_text()
     stock_before = int(card.locator(".stock").get_attribute("data-stock"))
@@ -117,18 +111,12 @@ def test_guest_onboards_swipes_sees_card_at_its_time_and_buys(page: Any, live_se
     page.wait_for_function(
         f"""() => Number(document.querySelector('.card[data-tag="{tag["id"]}"] .stock').dataset.stock) === {stock_before - 1}"""
     )
-    assert (
-        httpx.get(f"{live_server.base_url}/v1/skus/{tag['sku_id']}").json()["available"] == stock_before - 1
-    )
+    assert httpx.get(f"{live_server.base_url}/v1/skus/{tag['sku_id']}").json()["available"] == stock_before - 1
 
     # the interactions reached the server as events
     page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
     page.wait_for_timeout(2500)
-    kinds = {
-        kind
-        for kind, clip in _events(live_server)
-        if clip.replace("-", "") in {s.replace("-", "") for s in seen}
-    }
+    kinds = {kind for kind, clip in _events(live_server) if clip.replace("-", "") in {s.replace("-", "") for s in seen}}
     assert {"impression", "product_tap", "add_to_cart", "purchase"} <= kinds, kinds
 
 
@@ -156,9 +144,7 @@ def test_creator_uploads_real_video_tags_it_and_sees_it_playable(page: Any, live
     page.get_by_role("heading", name="Tagging editor: Morning routine with the vitamin C serum").wait_for()
 
     # playable: the editor's player gets frames
-    page.wait_for_function(
-        "() => { const v = document.querySelector('.editor-frame video'); return v && v.readyState >= 2 && v.duration > 0; }"
-    )
+    page.wait_for_function("() => { const v = document.querySelector('.editor-frame video'); return v && v.readyState >= 2 && v.duration > 0; }")
     # the storyboard (WebVTT sprite) is a strip of frames to jump from
     clip_id = page.url.rstrip("/").split("/")[-1]
     board = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}").json()["playback"]["storyboard"]
@@ -169,9 +155,7 @@ def test_creator_uploads_real_video_tags_it_and_sees_it_playable(page: Any, live
     last = (board["count"] - 1) * board["interval_s"]
     page.evaluate(f"() => document.querySelector('.editor-frame video').currentTime = {last} + 0.4")
     tiles.last.click()
-    page.wait_for_function(
-        f"() => Math.abs(document.querySelector('.editor-frame video').currentTime - {last}) < 0.05"
-    )
+    page.wait_for_function(f"() => Math.abs(document.querySelector('.editor-frame video').currentTime - {last}) < 0.05")
     assert page.locator("#tag-scrub").input_value() == str(last * 1000)
     # moving over the playhead slider previews the frame there
     page.locator("#tag-scrub").hover()
@@ -212,9 +196,7 @@ def test_merchant_edits_stock_and_imports_csv_with_error_report(
     token = live_server.token("merchant@demo.clipshop")
     sku_id = next(
         s["id"]
-        for p in httpx.get(
-            f"{live_server.base_url}/v1/merchant/products", headers={"Authorization": f"Bearer {token}"}
-        ).json()["items"]
+        for p in httpx.get(f"{live_server.base_url}/v1/merchant/products", headers={"Authorization": f"Bearer {token}"}).json()["items"]
         for s in p["skus"]
         if s["sku"] == "DEMO-SERUM-30"
     )
@@ -229,10 +211,7 @@ def test_merchant_edits_stock_and_imports_csv_with_error_report(
     row.get_by_label("Set stock of DEMO-SERUM-30").fill("33")
     row.get_by_role("button", name="Save").click()
     page.locator("#toast", has_text="Stock saved").wait_for()
-    stock = httpx.get(
-        f"{live_server.base_url}/v1/merchant/skus/{sku_id}/stock",
-        headers={"Authorization": f"Bearer {token}"},
-    ).json()
+    stock = httpx.get(f"{live_server.base_url}/v1/merchant/skus/{sku_id}/stock", headers={"Authorization": f"Bearer {token}"}).json()
     assert stock["quantity"] == 33
 
     csv = tmp_path / "catalogue.csv"
@@ -245,9 +224,7 @@ def test_merchant_edits_stock_and_imports_csv_with_error_report(
     page.get_by_role("tab", name="Import a catalogue").click()
     page.get_by_label("Catalogue file").set_input_files(str(csv))
     page.get_by_role("button", name="Import").click()
-    page.locator(
-        ".import-result .notice", has_text="Import finished: 1 products and 1 SKUs written."
-    ).wait_for()
+    page.locator(".import-result .notice", has_text="Import finished: 1 products and 1 SKUs written.").wait_for()
     report = page.locator(".import-report")
     report.get_by_role("heading", name="2 rows could not be imported").wait_for()
     rows = report.locator("tbody tr").all_inner_texts()
@@ -301,13 +278,8 @@ def test_returning_viewer_gets_the_first_clips_start_in_one_round_trip(
     cdp.send("Network.clearBrowserCache")
     sent: dict[str, list[float]] = {}
     answered: dict[str, list[float]] = {}
-    cdp.on(
-        "Network.requestWillBeSent", lambda e: sent.setdefault(e["request"]["url"], []).append(e["timestamp"])
-    )
-    cdp.on(
-        "Network.responseReceived",
-        lambda e: answered.setdefault(e["response"]["url"], []).append(e["timestamp"]),
-    )
+    cdp.on("Network.requestWillBeSent", lambda e: sent.setdefault(e["request"]["url"], []).append(e["timestamp"]))
+    cdp.on("Network.responseReceived", lambda e: answered.setdefault(e["response"]["url"], []).append(e["timestamp"]))
     page.goto(path)
     page.locator(".slide").first.wait_for()
     _current_video_playing(page)
@@ -394,9 +366,7 @@ def test_viewer_votes_in_a_poll_and_comments_in_the_feed(page: Any, live_server:
     comments = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}/comments").json()
     assert comments["items"][0]["body"] == "Which shade is this one, @lea.style?"  # newest first
     assert comments["items"][0]["reply_count"] == 1
-    polls = httpx.get(
-        f"{live_server.base_url}/v1/clips/{clip_id}/polls", headers=_auth(live_server, "viewer@demo.clipshop")
-    ).json()
+    polls = httpx.get(f"{live_server.base_url}/v1/clips/{clip_id}/polls", headers=_auth(live_server, "viewer@demo.clipshop")).json()
     asked = next(p for p in polls if p["question"] == "Which colour next?")
     assert asked["my_vote"] == next(o["id"] for o in asked["options"] if o["label"] == "Blue")
 
@@ -407,9 +377,7 @@ def test_search_suggestions_lead_to_a_creator_profile_to_follow(page: Any, live_
     deadline = time.monotonic() + 30
     while not any(
         s["text"] == "Demo Creator"
-        for s in httpx.get(f"{live_server.base_url}/v1/search/suggest", params={"q": "demo cre"}).json()[
-            "items"
-        ]
+        for s in httpx.get(f"{live_server.base_url}/v1/search/suggest", params={"q": "demo cre"}).json()["items"]
     ):
         assert time.monotonic() < deadline, "the search index never listed the demo creator"
         time.sleep(0.5)
@@ -438,9 +406,7 @@ def test_search_suggestions_lead_to_a_creator_profile_to_follow(page: Any, live_
     follow.click()
     page.get_by_role("button", name="Following").wait_for()
     page.get_by_text(f"{before + 1} followers").wait_for()
-    assert (
-        httpx.get(f"{live_server.base_url}/v1/creators/demo.creator").json()["follower_count"] == before + 1
-    )
+    assert httpx.get(f"{live_server.base_url}/v1/creators/demo.creator").json()["follower_count"] == before + 1
     # back on the profile later, the button starts as "Following" (the API says so)
     page.reload()
     page.get_by_role("heading", level=1, name="Demo Creator").wait_for()
@@ -460,9 +426,7 @@ def test_merchant_reads_analytics_and_opens_a_collaboration(page: Any, live_serv
     for figure in ("Orders", "Conversion", "ROI", "Commission"):
         assert page.locator(".stat dt", has_text=figure).count() >= 1, figure
     assert page.locator("figure.chart svg[role=img]").count() == 2
-    page.get_by_role("table", name="Per SKU").get_by_role(
-        "rowheader", name=re.compile("DEMO-SERUM-30")
-    ).wait_for()
+    page.get_by_role("table", name="Per SKU").get_by_role("rowheader", name=re.compile("DEMO-SERUM-30")).wait_for()
     assert_accessible(page, "merchant analytics")
     with page.expect_download() as download:
         page.get_by_role("button", name="Per day (CSV)").click()
@@ -513,17 +477,10 @@ def test_creator_reads_notifications_and_programme_status(page: Any, live_server
     httpx.post(
         f"{live_server.base_url}/v1/merchant/collaborations",
         headers=_auth(live_server, "merchant@demo.clipshop"),
-        json={
-            "kind": "targeted",
-            "rate_bps": 1200,
-            "brief": "Autumn skincare",
-            "creator_handles": ["demo.creator"],
-        },
+        json={"kind": "targeted", "rate_bps": 1200, "brief": "Autumn skincare", "creator_handles": ["demo.creator"]},
     ).raise_for_status()
     headers = _auth(live_server, "creator@demo.clipshop")
-    unread = httpx.get(f"{live_server.base_url}/v1/me/notifications?unread=true", headers=headers).json()[
-        "unread_count"
-    ]
+    unread = httpx.get(f"{live_server.base_url}/v1/me/notifications?unread=true", headers=headers).json()["unread_count"]
     assert unread >= 2
 
     _sign_in(page, "creator@demo.clipshop", "/app/studio")
@@ -537,20 +494,13 @@ def test_creator_reads_notifications_and_programme_status(page: Any, live_server
     assert_accessible(page, "inbox")
     invitation.get_by_role("button", name="Mark as read").click()
     page.get_by_role("link", name=f"Inbox, {unread - 1} unread").wait_for()
-    page.locator("li.note.read", has_text="Collaboration invitation").get_by_role(
-        "button", name="Mark as unread"
-    ).wait_for()
+    page.locator("li.note.read", has_text="Collaboration invitation").get_by_role("button", name="Mark as unread").wait_for()
     page.get_by_role("button", name="Unread", exact=True).click()
     page.wait_for_function("() => document.querySelectorAll('li.note.read').length === 0")
     page.get_by_role("button", name="Mark all as read").click()
     page.get_by_role("link", name="Inbox", exact=True).wait_for()
     assert page.locator("#unread-badge").is_hidden()
-    assert (
-        httpx.get(f"{live_server.base_url}/v1/me/notifications?unread=true", headers=headers).json()[
-            "unread_count"
-        ]
-        == 0
-    )
+    assert httpx.get(f"{live_server.base_url}/v1/me/notifications?unread=true", headers=headers).json()["unread_count"] == 0
 
     # the invitation's link leads to the collaborations: accept it
     page.get_by_role("button", name="All", exact=True).click()
@@ -566,25 +516,14 @@ def test_creator_reads_notifications_and_programme_status(page: Any, live_server
     page.get_by_role("button", name=re.compile("^(Apply|Ask to be evaluated again)$")).click()
     status = page.locator(".programme-status")
     page.wait_for_function("() => document.querySelector('.programme-status').dataset.status !== 'none'")
-    admission = httpx.get(
-        f"{live_server.base_url}/v1/me/creator-programme/application", headers=headers
-    ).json()
-    labels = {
-        "admitted": "Admitted",
-        "waitlisted": "On the waiting list",
-        "rejected": "Not admitted yet",
-        "suspended": "Suspended",
-    }
+    admission = httpx.get(f"{live_server.base_url}/v1/me/creator-programme/application", headers=headers).json()
+    labels = {"admitted": "Admitted", "waitlisted": "On the waiting list", "rejected": "Not admitted yet", "suspended": "Suspended"}
     assert status.inner_text() == labels[admission["status"]]
-    page.locator(
-        'li[data-criterion="followers"]', has_text="followers on ClipShop; this category asks for"
-    ).wait_for()
+    page.locator('li[data-criterion="followers"]', has_text="followers on ClipShop; this category asks for").wait_for()
     assert page.locator(".criteria li").count() == len(admission["evaluation"])
     assert_accessible(page, "programme status")
     page.get_by_label("Language").select_option("fr")
-    page.locator(
-        'li[data-criterion="followers"]', has_text="abonnés sur ClipShop ; cette catégorie en demande"
-    ).wait_for()
+    page.locator('li[data-criterion="followers"]', has_text="abonnés sur ClipShop ; cette catégorie en demande").wait_for()
     assert_accessible(page, "programme status (French)")
     page.get_by_label("Langue").select_option("en")
 
@@ -592,9 +531,7 @@ def test_creator_reads_notifications_and_programme_status(page: Any, live_server
     clip_id = _clips_of(live_server, "creator@demo.clipshop")[0]["id"]
     viewer = _auth(live_server, "viewer@demo.clipshop")
     for body in ("Where is the serum from?", "Buy followers at spam.example"):
-        httpx.post(
-            f"{live_server.base_url}/v1/clips/{clip_id}/comments", headers=viewer, json={"body": body}
-        ).raise_for_status()
+        httpx.post(f"{live_server.base_url}/v1/clips/{clip_id}/comments", headers=viewer, json={"body": body}).raise_for_status()
     page.goto(f"/app/clips/{clip_id}")
     question = page.locator("li.comment", has_text="Where is the serum from?")
     question.get_by_role("button", name="Pin").click()
@@ -607,35 +544,24 @@ def test_creator_reads_notifications_and_programme_status(page: Any, live_server
     assert all(c["body"] != "Buy followers at spam.example" for c in public)
 
 
-def test_admin_edits_a_threshold_blocks_a_word_and_reads_analytics(
-    page: Any, live_server: LiveServer
-) -> None:
+def test_admin_edits_a_threshold_blocks_a_word_and_reads_analytics(page: Any, live_server: LiveServer) -> None:
     admin = _auth(live_server, "admin@demo.clipshop")
     thresholds = f"{live_server.base_url}/v1/admin/creator-programme/thresholds"
-    before = next(
-        r for r in httpx.get(thresholds, headers=admin).json()["items"] if r["category"] == "default"
-    )
+    before = next(r for r in httpx.get(thresholds, headers=admin).json()["items"] if r["category"] == "default")
     _sign_in(page, "admin@demo.clipshop", "/app/admin/programme")
     followers = page.get_by_label("Default: Followers")
     followers.wait_for()
     assert followers.input_value() == str(int(before["thresholds"]["followers"]))
-    assert (
-        page.get_by_label("Default: Engagement").input_value()
-        == f"{before['thresholds']['engagement_rate'] * 100:g}"
-    )
+    assert page.get_by_label("Default: Engagement").input_value() == f"{before['thresholds']['engagement_rate'] * 100:g}"
     assert_accessible(page, "admissions and thresholds")
     followers.fill("150")
     page.get_by_role("button", name="Save the thresholds of Default").click()
     page.locator("#toast", has_text="Thresholds of Default saved").wait_for()
     try:
-        after = next(
-            r for r in httpx.get(thresholds, headers=admin).json()["items"] if r["category"] == "default"
-        )
+        after = next(r for r in httpx.get(thresholds, headers=admin).json()["items"] if r["category"] == "default")
         assert after["thresholds"] == {**before["thresholds"], "followers": 150}
     finally:
-        httpx.put(
-            f"{thresholds}/default", headers=admin, json={"thresholds": before["thresholds"]}
-        ).raise_for_status()
+        httpx.put(f"{thresholds}/default", headers=admin, json={"thresholds": before["thresholds"]}).raise_for_status()
 
     # a blocked word: listed, refused in comments, unblocked
     page.get_by_role("tab", name="Moderation").click()
@@ -664,9 +590,7 @@ def test_admin_edits_a_threshold_blocks_a_word_and_reads_analytics(
     assert_accessible(page, "admin analytics")
 
 
-def test_creator_adds_a_webhook_edits_an_idea_list_and_reads_shares(
-    page: Any, live_server: LiveServer
-) -> None:
+def test_creator_adds_a_webhook_edits_an_idea_list_and_reads_shares(page: Any, live_server: LiveServer) -> None:
     headers = _auth(live_server, "creator@demo.clipshop")
     # the endpoint answers 405 (a GET-only route): the delivery log shows the failed attempt
     target = f"{live_server.base_url}/healthz"
@@ -711,7 +635,7 @@ def test_creator_adds_a_webhook_edits_an_idea_list_and_reads_shares(
     # an idea list from the storefront's products, then renamed
     page.get_by_role("tab", name="Storefront").click()
     page.get_by_role("heading", name="Idea lists").wait_for()
-    page.locator(".shop-item[data-product]").first.wait_for()
+    page.locator('.shop-item[data-product]').first.wait_for()
     page.get_by_role("button", name="New idea list").click()
     page.get_by_label("Name").fill("Rainy day picks")
     page.get_by_role("button", name="+ Vitamin C serum").click()
@@ -728,18 +652,14 @@ def test_creator_adds_a_webhook_edits_an_idea_list_and_reads_shares(
 
     # share statistics
     clip_id = _clips_of(live_server, "creator@demo.clipshop")[0]["id"]
-    share = httpx.post(
-        f"{live_server.base_url}/v1/clips/{clip_id}/shares", headers=headers, json={"channel": "web"}
-    ).json()
+    share = httpx.post(f"{live_server.base_url}/v1/clips/{clip_id}/shares", headers=headers, json={"channel": "web"}).json()
     page.get_by_role("tab", name="Shares").click()
     page.get_by_role("rowheader", name=f"/s/{share['code']}").wait_for()
     page.locator(".stat", has_text="Share links").wait_for()
     assert_accessible(page, "share statistics")
 
 
-def test_moderator_hides_a_reported_clip_and_it_leaves_the_feed(
-    page: Any, live_server: LiveServer, browser: Any
-) -> None:
+def test_moderator_hides_a_reported_clip_and_it_leaves_the_feed(page: Any, live_server: LiveServer, browser: Any) -> None:
     clip = _clips_of(live_server, "sam.brews@demo.clipshop")[0]
     guest = httpx.post(f"{live_server.base_url}/v1/auth/guest").json()["access_token"]
 
@@ -748,8 +668,7 @@ def test_moderator_hides_a_reported_clip_and_it_leaves_the_feed(
         cursor = None
         while True:
             page_ = httpx.get(
-                f"{live_server.base_url}/v1/feed",
-                params={"limit": 10, **({"cursor": cursor} if cursor else {})},
+                f"{live_server.base_url}/v1/feed", params={"limit": 10, **({"cursor": cursor} if cursor else {})},
                 headers={"Authorization": f"Bearer {token}"},
             ).json()
             seen += [item["clip"]["id"] for item in page_["items"]]
@@ -790,9 +709,7 @@ def test_moderator_hides_a_reported_clip_and_it_leaves_the_feed(
 
     # gone from the feed: the API's and a new visitor's swipe feed in the browser
     assert clip["id"] not in feed_clips(guest)
-    visitor = browser.new_context(
-        viewport={"width": 390, "height": 844}, base_url=live_server.base_url, locale="en-GB"
-    )
+    visitor = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.base_url, locale="en-GB")
     try:
         tab = visitor.new_page()
         tab.goto("/")
@@ -812,20 +729,13 @@ def test_moderator_hides_a_reported_clip_and_it_leaves_the_feed(
         httpx.post(
             f"{live_server.base_url}/v1/admin/moderation/actions",
             headers=_auth(live_server, "admin@demo.clipshop"),
-            json={
-                "action": "restore",
-                "reason": "end of the test",
-                "target_type": "clip",
-                "target_id": clip["id"],
-            },
+            json={"action": "restore", "reason": "end of the test", "target_type": "clip", "target_id": clip["id"]},
         ).raise_for_status()
 
 
 def test_merchant_refunds_some_units_of_an_order(page: Any, live_server: LiveServer) -> None:
     # a viewer buys two serums (checkout and the demo payment, through the API)
-    products = httpx.get(
-        f"{live_server.base_url}/v1/merchant/products", headers=_auth(live_server, "merchant@demo.clipshop")
-    ).json()
+    products = httpx.get(f"{live_server.base_url}/v1/merchant/products", headers=_auth(live_server, "merchant@demo.clipshop")).json()
     sku = next(s for p in products["items"] for s in p["skus"] if s["sku"] == "DEMO-SERUM-30")
     buyer = _auth(live_server, "viewer@demo.clipshop")
     order = httpx.post(
@@ -849,8 +759,7 @@ def test_merchant_refunds_some_units_of_an_order(page: Any, live_server: LiveSer
     row.get_by_text(re.compile("Refunded so far")).wait_for()
 
     refunds = httpx.get(
-        f"{live_server.base_url}/v1/merchant/orders/{order_id}/refunds",
-        headers=_auth(live_server, "merchant@demo.clipshop"),
+        f"{live_server.base_url}/v1/merchant/orders/{order_id}/refunds", headers=_auth(live_server, "merchant@demo.clipshop")
     ).json()
     assert len(refunds) == 1 and refunds[0]["reason"] == "One arrived damaged"
     assert [(line["quantity"], line["restocked_quantity"]) for line in refunds[0]["lines"]] == [(1, 1)]

@@ -28,17 +28,7 @@ def test_feed_first_load_stays_within_budget_and_screens_load_on_demand(web_dist
     total = sum((assets / f"{name}.gz").stat().st_size for name in first_load)
     assert total <= FEED_BUDGET_BYTES, f"the feed's first load is {total / 1024:.0f} KiB compressed"
     # the other screens are not part of it
-    for screen in (
-        "social",
-        "search",
-        "profile",
-        "inbox",
-        "studio",
-        "merchant",
-        "admin",
-        "moderation",
-        "analytics",
-    ):
+    for screen in ("social", "search", "profile", "inbox", "studio", "merchant", "admin", "moderation", "analytics"):
         assert not any(name.startswith(f"{screen}-") for name in preloaded), screen
         assert any(p.name.startswith(f"{screen}-") for p in assets.glob("*.js")), f"no {screen} chunk"
 
@@ -81,7 +71,5 @@ def test_the_client_knows_every_notification_kind_the_api_sends() -> None:
     from app.notifications.models import NotificationKind
 
     source = (WEB / "src" / "core" / "types.ts").read_text()
-    union = source[
-        source.index("export type NotificationKind =") : source.index("export interface Notification ")
-    ]
+    union = source[source.index("export type NotificationKind =") : source.index("export interface Notification ")]
     assert set(re.findall(r'"(\w+)"', union)) == {k.value for k in NotificationKind}

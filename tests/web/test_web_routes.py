@@ -45,13 +45,7 @@ def test_shell_for_every_client_path_and_gzip_assets(client: Any, dist: Path) ->
     _build(dist)
     zipped_shell = client.get("/", headers={"Accept-Encoding": "gzip"})
     assert zipped_shell.headers["content-encoding"] == "gzip" and "main-AB12.js" in zipped_shell.text
-    for path in (
-        "/",
-        "/app",
-        "/app/feed",
-        "/app/studio/clips/6f1c3e8e-0000-4000-8000-000000000000",
-        "/app/admin",
-    ):
+    for path in ("/", "/app", "/app/feed", "/app/studio/clips/6f1c3e8e-0000-4000-8000-000000000000", "/app/admin"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers["content-type"].startswith("text/html")
@@ -71,21 +65,12 @@ def test_shell_for_every_client_path_and_gzip_assets(client: Any, dist: Path) ->
     for path in ("/", "/app/assets/main-AB12.js"):
         first = client.get(path, headers={"Accept-Encoding": "gzip"})
         again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": first.headers["etag"]})
-        assert (
-            again.status_code == 304 and again.headers["etag"] == first.headers["etag"] and not again.content
-        )
+        assert again.status_code == 304 and again.headers["etag"] == first.headers["etag"] and not again.content
     # a rebuild is served at once (the server keeps files in memory only while they are unchanged)
-    (dist / "index.html").write_text(
-        '<!doctype html><script type="module" src="/app/assets/main-CD34.js"></script>'
-    )
+    (dist / "index.html").write_text('<!doctype html><script type="module" src="/app/assets/main-CD34.js"></script>')
     assert "main-CD34.js" in client.get("/app/feed", headers={"Accept-Encoding": "identity"}).text
 
-    for bad in (
-        "/app/assets/..%2Fsecret.txt",
-        "/app/assets/../secret.txt",
-        "/app/assets/.hidden",
-        "/app/assets/nope.js",
-    ):
+    for bad in ("/app/assets/..%2Fsecret.txt", "/app/assets/../secret.txt", "/app/assets/.hidden", "/app/assets/nope.js"):
         response = client.get(bad)
         assert response.status_code == 404 or "not an asset" not in response.text, bad
         assert "not an asset" not in response.text
@@ -111,10 +96,7 @@ def test_demo_payment_pays_through_the_signed_webhook(
     assert client.get(f"/v1/skus/{sku['id']}").json()["available"] == 1
 
     assert client.post(f"/v1/demo/orders/{order['id']}/pay").status_code == 401
-    assert (
-        client.post(f"/v1/demo/orders/{order['id']}/pay", headers=stranger).json()["code"]
-        == "order_not_found"
-    )
+    assert client.post(f"/v1/demo/orders/{order['id']}/pay", headers=stranger).json()["code"] == "order_not_found"
     paid = client.post(f"/v1/demo/orders/{order['id']}/pay", headers=buyer)
     assert paid.status_code == 200 and paid.json()["outcome"] == "paid"
     assert client.get(f"/v1/orders/{order['id']}", headers=buyer).json()["status"] == "paid"
@@ -130,12 +112,7 @@ def test_browse_products_filters_by_words_and_pages_by_cursor(client: Any, make_
     titles = ["Vitamin C serum", "Night serum", "Court sneaker", "Everyday hoodie", "Serum travel kit"]
     ids = {title: create_product(client, merchant, title=title)["id"] for title in titles}
     hidden = create_product(client, merchant, title="Retired serum")
-    assert (
-        client.patch(
-            f"/v1/merchant/products/{hidden['id']}", json={"active": False}, headers=merchant
-        ).status_code
-        == 200
-    )
+    assert client.patch(f"/v1/merchant/products/{hidden['id']}", json={"active": False}, headers=merchant).status_code == 200
 
     everything = client.get("/v1/products").json()
     assert [p["title"] for p in everything["items"]] == sorted(titles)
@@ -144,17 +121,13 @@ def test_browse_products_filters_by_words_and_pages_by_cursor(client: Any, make_
     seen: list[str] = []
     cursor = None
     while True:
-        page = client.get(
-            "/v1/products", params={"q": "SERUM", "limit": 2, **({"cursor": cursor} if cursor else {})}
-        ).json()
+        page = client.get("/v1/products", params={"q": "SERUM", "limit": 2, **({"cursor": cursor} if cursor else {})}).json()
         seen += [p["title"] for p in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert seen == ["Night serum", "Serum travel kit", "Vitamin C serum"]
-    assert [p["id"] for p in client.get("/v1/products", params={"q": "vitamin serum"}).json()["items"]] == [
-        ids["Vitamin C serum"]
-    ]
+    assert [p["id"] for p in client.get("/v1/products", params={"q": "vitamin serum"}).json()["items"]] == [ids["Vitamin C serum"]]
     assert client.get("/v1/products", params={"q": "100%_"}).json()["items"] == []
     assert all("quantity" not in s for p in everything["items"] for s in p["skus"])  # public view
     bad = client.get("/v1/products", params={"cursor": "not-a-cursor"})
