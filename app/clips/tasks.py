@@ -95,7 +95,9 @@ def _set_progress(clip_id: uuid.UUID, percent: int) -> None:
 def _fail(clip_id: uuid.UUID, exc: MediaRejected) -> None:
     """The clip fails with a stable code and a plain sentence; tool output and paths only go to
     the log."""
-    log.info("clip rejected", extra={"clip_id": str(clip_id), "code": exc.code.value, "detail": exc.detail})
+    log.info(
+        "clip rejected", extra={"clip_id": str(clip_id), "code": exc.code.value, "detail": exc.detail}
+    )
     with session_scope() as session:
         clip = session.get(Clip, clip_id)
         if clip is not None and clip.status is ClipStatus.processing:
@@ -103,11 +105,7 @@ def _fail(clip_id: uuid.UUID, exc: MediaRejected) -> None:
             clip.failure_code = exc.code.value
             clip.failure_message = exc.message
             notifications_service.clip_processed(
-                session,
-                clip_id=clip.id,
-                creator_id=clip.creator_id,
-                status="failed",
-                failure_code=exc.code.value,
+                session, clip_id=clip.id, creator_id=clip.creator_id, status="failed", failure_code=exc.code.value
             )
 
 
@@ -252,10 +250,8 @@ def run_transcode(clip_id: uuid.UUID) -> str:
                     for name, value in fields.items():
                         setattr(clip, name, value)
                     clip.status = ClipStatus.ready
-                    clip.processing_progress = (
-                        100
-                        if clip.playback_complete
-                        else max(clip.processing_progress, round(job.encoder.first_share * 100))
+                    clip.processing_progress = 100 if clip.playback_complete else max(
+                        clip.processing_progress, round(job.encoder.first_share * 100)
                     )
                     clip.failure_code = None
                     clip.failure_message = None
