@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 
 from app.config import get_settings
 from tests.clips.flow import declare, upload_file
-from tests.media.media_checks import DATA_DIR, assert_playable_mp4, assert_valid_hls
+from tests.media.media_checks import DATA_DIR, assert_playable_mp4, assert_valid_hls, synth_video
 
 needs_media = pytest.mark.skipif(not DATA_DIR.is_dir(), reason="../shared/data/video is absent")
 
@@ -18,13 +17,7 @@ needs_media = pytest.mark.skipif(not DATA_DIR.is_dir(), reason="../shared/data/v
 @pytest.fixture
 def synth_clip(tmp_path: Path) -> Path:
     """A small vertical clip with audio (works without ../shared)."""
-    path = tmp_path / "phone.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=360x640:r=24:d=2", "-f", "lavfi",
-         "-i", "sine=f=440:d=2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
+    return synth_video(tmp_path / "phone.mp4", rate=24)
 
 
 def _local_file(key: str) -> Path:

@@ -4,7 +4,6 @@ worker process killed in the middle of a transcode: ``test_job_faults.py``.)"""
 from __future__ import annotations
 
 import re
-import subprocess
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -19,16 +18,11 @@ from app.clips.tasks import cleanup_uploads, sweep_stuck_clips, transcode_clip
 from app.db import session_scope, utcnow
 from app.storage import get_storage
 from tests.clips.flow import declare, upload_file
+from tests.media.media_checks import synth_video
 
 
 def _synth(path: Path, size: str = "360x640", seconds: int = 2) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=s={size}:r=30:d={seconds}", "-f", "lavfi",
-         "-i", f"sine=f=440:d={seconds}", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
-         "-shortest", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
+    return synth_video(path, size, seconds)
 
 
 def _keys(clip_id: str) -> list[str]:

@@ -11,6 +11,17 @@ from typing import Any
 DATA_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "video"
 
 
+def synth_video(path: Path, size: str = "360x640", seconds: int = 2, rate: int = 30) -> Path:
+    """A small H.264/AAC MP4 made by ffmpeg (test pattern and a tone): works without ../shared."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=s={size}:r={rate}:d={seconds}", "-f", "lavfi",
+         "-i", f"sine=f=440:d={seconds}", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+         "-shortest", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
 def ffprobe(path: Path | str, *extra: str) -> dict[str, Any]:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-of", "json", "-show_format", "-show_streams", *extra, str(path)],

@@ -4,7 +4,6 @@ early."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -13,17 +12,12 @@ import pytest
 
 from app.media import MediaJob, MediaLimits, MediaRejected, transcode
 from app.media.pipeline import BACKGROUND_NICE
+from tests.media.media_checks import synth_video
 
 
 @pytest.fixture(scope="module")
 def tall(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("rest") / "tall.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=720x1280:r=24:d=3", "-f", "lavfi",
-         "-i", "sine=d=3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
+    return synth_video(tmp_path_factory.mktemp("rest") / "tall.mp4", "720x1280", seconds=3, rate=24)
 
 
 def _names(files: list[Path], root: Path) -> list[str]:

@@ -17,7 +17,7 @@ import pytest
 
 from app.media import MediaLimits, MediaRejected, process_video
 from app.media.probe import SAFE_DEMUXERS, sniff_container
-from tests.media.media_checks import ffprobe
+from tests.media.media_checks import ffprobe, synth_video
 
 SECRET_MARKER = "do-not-leak-7f3a"
 
@@ -76,13 +76,7 @@ def secrets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def real_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("real") / "real.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=360x640:r=30:d=1", "-f", "lavfi",
-         "-i", "sine=d=1", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
+    return synth_video(tmp_path_factory.mktemp("real") / "real.mp4", seconds=1)
 
 
 def crafted(secret: dict[str, Path], port: int) -> dict[str, bytes]:
