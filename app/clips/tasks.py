@@ -241,7 +241,8 @@ def run_transcode(clip_id: uuid.UUID) -> str:
                 _publish_master(prefix, first.renditions)
                 fields = _first_fields(prefix, job, first)
                 with session_scope() as session:
-                    clip = session.get(Clip, clip_id)
+                    # locked: the rest pass, running meanwhile, reports its progress on this row
+                    clip = session.get(Clip, clip_id, with_for_update=True)
                     if _deleted_meanwhile(session, clip, prefix):
                         return "superseded"
                     assert clip is not None
