@@ -18,6 +18,8 @@ def _rows_in_database_file(path: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM t").fetchone()[0])
     except sqlite3.OperationalError:  # the table itself is not in the file yet
         return 0
+    except sqlite3.DatabaseError:  # read while the checkpoint writes the file ("malformed"): not yet
+        return -1
     finally:
         conn.close()
 

@@ -311,8 +311,15 @@ class FeedRuntime:
                 since = self.clips_synced_at - timedelta(seconds=2)
                 changed = sources.load_clips(session, changed_since=since)
                 if changed:
-                    fresh = sources.clip_cards(session, [row.id for row in changed])
+                    # cards of servable clips only: a card cached while a clip was processing (no
+                    # poster, no renditions) would otherwise be served until a later scan, if the
+                    # clip's next change came between two scans
+                    served = [row.id for row in changed if row.active]
+                    fresh = sources.clip_cards(session, served) if served else {}
                     self.cards.update({clip_id.int: card_bytes(card) for clip_id, card in fresh.items()})
+                    for row in changed:
+                        if not row.active:
+                            self.cards.pop(row.id.int, None)
                 for row in changed:
                     engine.upsert_clip(
                         row.id,

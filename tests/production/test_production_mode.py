@@ -355,14 +355,19 @@ def test_production_mode_end_to_end(stack: Stack, make_user: Any, tmp_path: Path
     assert HTTP.get(f"{api}/v1/clips/{private['clip_id']}", headers=viewer_h).status_code == 404
     assert HTTP.get(private_clip["playback"]["hls"].split("?", 1)[0]).status_code == 404
 
-    # Feed URLs outlive the presigned lifetime (the per-clip cards are cached by each process).
-    first = HTTP.get(f"{api}/v1/feed?limit=5", headers=viewer_h).json()
-    cards = {item["clip"]["id"]: item["clip"] for item in first["items"]}
-    page = first
-    while public["clip_id"] not in cards and page["next_cursor"]:
-        page = HTTP.get(f"{api}/v1/feed?limit=10&cursor={page['next_cursor']}", headers=viewer_h).json()
-        cards.update({item["clip"]["id"]: item["clip"] for item in page["items"]})
-    card = cards[public["clip_id"]]
+    # Feed URLs outlive the presigned lifetime (the per-clip cards are cached by each process,
+    # which catches up with changed clips about once a second: the card of the completed clip).
+    def complete_card() -> tuple[dict[str, Any], dict[str, Any]] | None:
+        first = HTTP.get(f"{api}/v1/feed?limit=5", headers=viewer_h).json()
+        cards = {item["clip"]["id"]: item["clip"] for item in first["items"]}
+        page = first
+        while public["clip_id"] not in cards and page["next_cursor"]:
+            page = HTTP.get(f"{api}/v1/feed?limit=10&cursor={page['next_cursor']}", headers=viewer_h).json()
+            cards.update({item["clip"]["id"]: item["clip"] for item in page["items"]})
+        found = cards.get(public["clip_id"])
+        return (found, first) if found and found["playback"]["mp4_url"] else None
+
+    card, first = _wait_for(complete_card, 10, "the feed to serve the completed clip")
     time.sleep(PRESIGN_EXPIRY + 1)
     again = HTTP.get(f"{api}/v1/feed?limit=50", headers=viewer_h).json()  # a new session, cached cards
     cached = next(item["clip"] for item in again["items"] if item["clip"]["id"] == public["clip_id"])
