@@ -21,6 +21,7 @@ paid orders, one merchant with 1,000 SKUs tagged on its clips among 20 merchants
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import random
@@ -29,6 +30,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -327,6 +329,100 @@ def drain(limit: int) -> tuple[int, float]:
             return total, time.perf_counter() - t0
 
 
+def _benchmarked_org() -> uuid.UUID:
+    """The merchant with ``--skus`` SKUs in a database seeded by this bench (its first, ``o0``)."""
+    from sqlalchemy import select
+
+    from app.accounts.models import MerchantOrganisation
+    from app.db import new_session
+
+    with new_session() as session:
+        org = session.scalar(select(MerchantOrganisation.id).where(MerchantOrganisation.slug == "o0"))
+    if org is None:
+        raise SystemExit(
+            "no benchmarked merchant in this database: run the bench on it once without --dashboard-only"
+        )
+    return org
+
+
+@contextlib.contextmanager
+def _statement_profile(engine: Any, on: bool, per: float, what: str) -> Iterator[None]:
+    """With ``on``: time per statement kind (its first 100 characters, numbers and literals
+    aside), from the engine's cursor events, printed per ``per`` units of ``what`` at the end."""
+    import re
+
+    from sqlalchemy import event
+
+    if not on:
+        yield
+        return
+    spent: dict[str, list[float]] = {}
+
+    def before(conn: Any, *args: Any) -> None:
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        key = re.sub(r"\s+", " ", re.sub(r"'[^']*'|\d+", "?", statement))[:100]
+        row = spent.setdefault(key, [0.0, 0])
+        row[0] += time.perf_counter() - conn.info.pop("bench_t0", time.perf_counter())
+        row[1] += 1
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    print(f"where the time goes, per {what} (ms, statements, statement):")
+    for key, (seconds, calls) in sorted(spent.items(), key=lambda kv: -kv[1][0])[:15]:
+        print(f"  {1000 * seconds / per:9.1f} {calls / per:7.1f}  {key}")
+
+
+def dashboard(engine: Any, org: uuid.UUID, queries: int, profile: bool) -> None:
+    """Time ``merchant_dashboard`` over the last 90 days in rotating time zones (p50/p99 next to a
+    ``SELECT 1`` round trip); with ``profile``, where the time goes, per statement."""
+    from sqlalchemy import text
+
+    from app.analytics import service
+    from app.db import new_session
+
+    # As an API process does once its feed engine is built (app/feed/runtime.py): what was
+    # allocated so far (here the seeding's leftovers) leaves the cyclic GC's full collections,
+    # which otherwise pause one query in ten by ~100 ms.
+    gc.collect()
+    gc.freeze()
+    zones = ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Sydney"]
+    today = date.today()
+    times, base = [], []
+    with (
+        _statement_profile(engine, profile, queries + WARM_UP, "dashboard"),
+        new_session() as session,
+    ):
+        for q in range(-WARM_UP, queries):
+            period = service.period(today - timedelta(days=89), today, zones[q % len(zones)])
+            t0 = time.perf_counter()
+            session.execute(text("SELECT 1")).scalar()
+            base.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            board = service.merchant_dashboard(session, org, period)
+            if q >= 0:  # the first WARM_UP queries are not counted
+                times.append(time.perf_counter() - t0)
+            session.rollback()
+        skus = len(board["skus"])
+        revenue = board["totals"]["revenue_minor"]
+
+    def pct(values: list[float], q: float) -> float:
+        return 1000 * float(np.percentile(values, q))
+
+    print(
+        f"merchant dashboard, 90 days, {skus} SKUs (revenue {revenue}): p50 {pct(times, 50):.1f} ms, "
+        f"p99 {pct(times, 99):.1f} ms (goal < 200 ms); SELECT 1: p50 {pct(base, 50):.2f} ms, "
+        f"p99 {pct(base, 99):.2f} ms; mean {1000 * statistics.mean(times):.1f} ms over {len(times)} queries",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Analytics benchmark")
     p.add_argument("--database-url", help="default: a temporary SQLite file")
@@ -337,21 +433,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--queries", type=int, default=60)
     p.add_argument("--slice", type=int, default=50_000, help="events per aggregation run")
     p.add_argument("--live-events", type=int, default=0, help="live tail size (default: a tenth of the log)")
+    p.add_argument(
+        "--dashboard-only",
+        action="store_true",
+        help="time the dashboard on a database this bench seeded and folded before (--database-url)",
+    )
+    p.add_argument(
+        "--profile", action="store_true", help="print where the dashboard's time goes, per statement"
+    )
     args = p.parse_args(argv)
+    if args.dashboard_only and not args.database_url:
+        p.error("--dashboard-only needs the --database-url of an earlier run")
     tmp = Path(tempfile.mkdtemp(prefix="clipshop-analytics-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
     _env(url)
     try:
         from sqlalchemy import text
 
-        from app.analytics import rollups, service
+        from app.analytics import rollups
         from app.cli import run_migrations
         from app.db import get_engine, new_session
         from app.feed import service as feed_service
 
         run_migrations("head", url=url)
-        info = seed(args.scale, args.skus)
         engine = get_engine()
+        if args.dashboard_only:
+            dashboard(engine, _benchmarked_org(), args.queries, args.profile)
+            return 0
+        info = seed(args.scale, args.skus)
         # baseline: the feed's aggregation alone (analytics consumer off) over the same log
         feed_service._load_slice_consumers()
         consumers = list(feed_service._slice_consumers)
@@ -377,37 +486,7 @@ def main(argv: list[str] | None = None) -> int:
             session.commit()
         print(f"order sync: {looked} orders in {time.perf_counter() - t0:.1f}s", flush=True)
 
-        # As an API process does once its feed engine is built (app/feed/runtime.py): what was
-        # allocated so far (here the seeding's leftovers) leaves the cyclic GC's full collections,
-        # which otherwise pause one query in ten by ~100 ms.
-        gc.collect()
-        gc.freeze()
-        zones = ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Sydney"]
-        today = date.today()
-        times, base = [], []
-        with new_session() as session:
-            for q in range(-WARM_UP, args.queries):
-                period = service.period(today - timedelta(days=89), today, zones[q % len(zones)])
-                t0 = time.perf_counter()
-                session.execute(text("SELECT 1")).scalar()
-                base.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                board = service.merchant_dashboard(session, info["org"], period)
-                if q >= 0:  # the first WARM_UP queries are not counted
-                    times.append(time.perf_counter() - t0)
-                session.rollback()
-            skus = len(board["skus"])
-            revenue = board["totals"]["revenue_minor"]
-
-        def pct(values: list[float], q: float) -> float:
-            return 1000 * float(np.percentile(values, q))
-
-        print(
-            f"merchant dashboard, 90 days, {skus} SKUs (revenue {revenue}): p50 {pct(times, 50):.1f} ms, "
-            f"p99 {pct(times, 99):.1f} ms (goal < 200 ms); SELECT 1: p50 {pct(base, 50):.2f} ms, "
-            f"p99 {pct(base, 99):.2f} ms; mean {1000 * statistics.mean(times):.1f} ms over {len(times)} queries",
-            flush=True,
-        )
+        dashboard(engine, info["org"], args.queries, args.profile)
 
         # live ingest: events timed within the last ten minutes (what the aggregator folds while
         # the service runs), alone and with analytics, on the same tail of the log
@@ -419,7 +498,8 @@ def main(argv: list[str] | None = None) -> int:
         with engine.begin() as conn:
             conn.execute(text("UPDATE feed_event SET aggregated = false WHERE id > :id"), {"id": before})
         feed_service._slice_consumers.extend(consumers)
-        n, seconds = drain(args.slice)
+        with _statement_profile(engine, args.profile, tail / 100_000, "100,000 events of the live tail"):
+            n, seconds = drain(args.slice)
         live = n / seconds
         print(
             f"live tail ({n} events timed within the last 10 minutes): feed aggregation alone {live_base:,.0f} "

@@ -14,8 +14,8 @@ Inside a run, in order:
    ``analytics_flag_lookback_days`` already counted) are flagged, moved from the organic to the
    "filtered" rollups, and discounted from the feed's counters and engines
    (``feed_service.discount_events``);
-3. the slice is added to the rollups at both grains, split organic / filtered, and to reach and
-   the creators' viewers (organic events only).
+3. the slice is added to the rollups at every grain (quarter hour, day, week), split organic /
+   filtered, and to reach and the creators' viewers (organic events only).
 
 Sales: ``sync_orders`` diffs each order changed since the last sync against
 ``analytics_order_fact`` (is it counted?) and adds or takes out its contribution, so syncs can
@@ -37,12 +37,15 @@ from sqlalchemy.orm import Session
 from app.analytics import sql
 from app.analytics.models import (
     DAY,
+    GRAINS,
     QUARTER,
+    WEEK,
     AnalyticsClipDim,
     AnalyticsClipMap,
     AnalyticsCursor,
     AnalyticsOrderFact,
     AnalyticsSales,
+    AnalyticsSeller,
 )
 from app.catalog import service as catalog_service
 from app.db import as_utc, is_postgres, utcnow
@@ -182,11 +185,12 @@ def _upsert_engagement(
     filtered: str = "e.flagged",
 ) -> None:
     """Add (``sign`` 1) or take out (-1) ``events`` (a subquery of ``feed_event`` rows) in the
-    engagement rollups, at both grains, as organic or filtered per ``filtered`` (an expression).
+    engagement rollups, at every grain, as organic or filtered per ``filtered`` (an expression).
 
     The events are joined to their entities and grouped once, per quarter hour, into a scratch
-    table; the quarter rows are upserted from it, and the day rows from it grouped by day (the
-    second grain does not read the events again: measured, the fold's largest statement)."""
+    table; the quarter rows are upserted from it, and the day and week rows from it grouped by day
+    and week (the coarser grains do not read the events again: measured, the fold's largest
+    statement)."""
     columns = ", ".join(ENGAGEMENT_COLUMNS)
     update = ", ".join(f"{c} = analytics_engagement.{c} + excluded.{c}" for c in ENGAGEMENT_COLUMNS)
     neg = "" if sign > 0 else "-"
@@ -216,15 +220,17 @@ def _upsert_engagement(
         ),
         params,
     )
-    day = sql.day(session, "q.bucket")
     sums = ", ".join(f"SUM(q.{c})" for c in ENGAGEMENT_COLUMNS)
-    for select_rows in (
-        # (grouped again: a creator's follow row and its clips' row share a key)
-        f"SELECT q.entity_kind, q.entity_id, {QUARTER}, q.bucket, q.filtered, {sums} FROM {scratch} AS q "
-        "GROUP BY q.entity_kind, q.entity_id, q.bucket, q.filtered",
-        f"SELECT q.entity_kind, q.entity_id, {DAY}, {day}, q.filtered, {sums} FROM {scratch} AS q "
-        f"GROUP BY q.entity_kind, q.entity_id, {day}, q.filtered",
-    ):  # fmt: skip
+    for grain, bucket in (
+        # (the quarter rows grouped again too: a creator's follow row and its clips' row share a key)
+        (QUARTER, "q.bucket"),
+        (DAY, sql.day(session, "q.bucket")),
+        (WEEK, sql.week(session, "q.bucket")),
+    ):
+        select_rows = (
+            f"SELECT q.entity_kind, q.entity_id, {grain}, {bucket}, q.filtered, {sums} FROM {scratch} AS q "
+            f"GROUP BY q.entity_kind, q.entity_id, {bucket}, q.filtered"
+        )
         session.execute(
             text(
                 f"INSERT INTO analytics_engagement (entity_kind, entity_id, grain, bucket, filtered, {columns}) "
@@ -328,11 +334,13 @@ ORDER_CURSOR = "orders"
 ORDER_OVERLAP = timedelta(minutes=5)  # re-read orders updated this long before the cursor
 
 
-def _bucket_of(at: datetime, grain: int) -> datetime:
+def bucket_of(at: datetime, grain: int) -> datetime:
+    """The bucket of an instant at a grain (UTC; weeks from Monday)."""
     at = as_utc(at)
-    if grain == DAY:
-        return at.replace(hour=0, minute=0, second=0, microsecond=0)
-    return at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
+    if grain == QUARTER:
+        return at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight if grain == DAY else midnight - timedelta(days=midnight.weekday())
 
 
 def order_contributions(
@@ -362,51 +370,63 @@ def order_contributions(
     return {key: (1, u, r) for key, (u, r) in per.items()}
 
 
+def seller_contributions(
+    order: Any, counted: dict[uuid.UUID, tuple[int, int]]
+) -> dict[tuple[uuid.UUID, str, uuid.UUID, str], tuple[int, int, int]]:
+    """(merchant, seller kind, seller id, currency) -> (orders, units, revenue) of one order
+    attributed to a clip or a creator (its sellers): each merchant of the order counts it once,
+    with its own lines (as the merchant entity does in ``order_contributions``)."""
+    sellers = [(k, v) for k, v in (("clip", order.clip_id), ("creator", order.creator_id)) if v is not None]
+    per: dict[tuple[uuid.UUID, str, uuid.UUID, str], list[int]] = defaultdict(lambda: [0, 0])
+    for line in order.lines:
+        units, revenue = counted.get(line.id, (0, 0))
+        for kind, seller in sellers:
+            units_revenue = per[(line.organisation_id, kind, seller, order.currency)]
+            units_revenue[0] += units
+            units_revenue[1] += revenue
+    return {key: (1, u, r) for key, (u, r) in per.items()}
+
+
+SALES_KEY = ["entity_kind", "entity_id", "grain", "bucket", "currency"]
+SELLER_KEY = ["organisation_id", "seller_kind", "seller_id", "grain", "bucket", "currency"]
+
+
 def _sales_rows(
     order: Any,
     counted: dict[uuid.UUID, tuple[int, int]],
     paid_at: datetime,
     sign: int,
     into: dict[tuple[Any, ...], list[int]],
+    sellers_into: dict[tuple[Any, ...], list[int]],
 ) -> None:
-    """Add an order's contribution (``sign`` 1) or its removal (-1) to ``into``, keyed like
-    ``analytics_sales``."""
-    for (kind, entity, currency), (orders, units, revenue) in order_contributions(order, counted).items():
-        for grain in (QUARTER, DAY):
-            key = (kind, entity, grain, _bucket_of(paid_at, grain), currency)
-            row = into.setdefault(key, [0, 0, 0])
-            row[0] += sign * orders
-            row[1] += sign * units
-            row[2] += sign * revenue
+    """Add an order's contribution (``sign`` 1) or its removal (-1) to ``into`` (keyed like
+    ``analytics_sales``: ``SALES_KEY``) and ``sellers_into`` (``analytics_seller``:
+    ``SELLER_KEY``)."""
+    for contributions, target in (
+        (order_contributions(order, counted), into),
+        (seller_contributions(order, counted), sellers_into),
+    ):
+        for (*entity, currency), (orders, units, revenue) in contributions.items():
+            for grain in GRAINS:
+                row = target.setdefault((*entity, grain, bucket_of(paid_at, grain), currency), [0, 0, 0])
+                row[0] += sign * orders
+                row[1] += sign * units
+                row[2] += sign * revenue
 
 
-def _apply_sales(session: Session, rows: dict[tuple[Any, ...], list[int]]) -> None:
+def _apply_sales(session: Session, model: Any, key: list[str], rows: dict[tuple[Any, ...], list[int]]) -> None:
     """One statement for a page of orders (rows already summed per key: a statement may not
     update a row twice)."""
     if not rows:
         return
-    stmt = _insert(session, AnalyticsSales)
+    stmt = _insert(session, model)
+    counters = ("orders", "units", "revenue_minor")
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["entity_kind", "entity_id", "grain", "bucket", "currency"],
-            set_={
-                c: getattr(AnalyticsSales, c) + getattr(stmt.excluded, c)
-                for c in ("orders", "units", "revenue_minor")
-            },
+            index_elements=key,
+            set_={c: getattr(model, c) + getattr(stmt.excluded, c) for c in counters},
         ),
-        [
-            {
-                "entity_kind": kind,
-                "entity_id": entity,
-                "grain": grain,
-                "bucket": bucket,
-                "currency": currency,
-                "orders": o,
-                "units": u,
-                "revenue_minor": r,
-            }
-            for (kind, entity, grain, bucket, currency), (o, u, r) in rows.items()
-        ],
+        [{**dict(zip(key, k, strict=True)), **dict(zip(counters, v, strict=True))} for k, v in rows.items()],
     )
 
 
@@ -466,6 +486,7 @@ def _sync_page(session: Session, orders: list[Any], commerce: Any) -> None:
     }
     now = utcnow()
     rows: dict[tuple[Any, ...], list[int]] = {}
+    seller_rows: dict[tuple[Any, ...], list[int]] = {}
     for order in orders:
         wanted = commerce.sale_lines(order) if commerce.counts_as_sale(order) else None
         fact = facts.get(order.id)
@@ -475,11 +496,12 @@ def _sync_page(session: Session, orders: list[Any], commerce: Any) -> None:
         held = _counted_lines(fact, order) if fact.counted else None
         if wanted != held:
             if held is not None:
-                _sales_rows(order, held, fact.paid_at or order.paid_at, -1, rows)
+                _sales_rows(order, held, fact.paid_at or order.paid_at, -1, rows, seller_rows)
             if wanted is not None:
-                _sales_rows(order, wanted, order.paid_at, 1, rows)
+                _sales_rows(order, wanted, order.paid_at, 1, rows, seller_rows)
             fact.counted = wanted is not None
             fact.paid_at = order.paid_at if wanted is not None else fact.paid_at
             fact.lines = None if wanted is None else {str(k): [u, r] for k, (u, r) in wanted.items()}
         fact.synced_at = now
-    _apply_sales(session, rows)
+    _apply_sales(session, AnalyticsSales, SALES_KEY, rows)
+    _apply_sales(session, AnalyticsSeller, SELLER_KEY, seller_rows)

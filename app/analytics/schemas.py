@@ -140,8 +140,22 @@ class AuthenticityRead(BaseModel):
     period: PeriodRead
 
 
+class MerchantSalesRead(BaseModel):
+    orders: int
+    units: int
+    revenue_minor: int
+    currency: str | None
+
+
+_MERCHANT_SALES = (
+    "Merchant dashboard only: the sales of this merchant's products attributed to this seller in "
+    "the period (what the top rows are ranked by); the figures beside it are the seller's own"
+)
+
+
 class ClipRow(FiguresRead):
     clip_id: uuid.UUID
+    merchant_sales: MerchantSalesRead | None = Field(default=None, description=_MERCHANT_SALES)
 
 
 class SkuRow(FiguresRead):
@@ -154,6 +168,7 @@ class SkuRow(FiguresRead):
 class CreatorRow(FiguresRead):
     creator_id: uuid.UUID
     handle: str | None
+    merchant_sales: MerchantSalesRead | None = Field(default=None, description=_MERCHANT_SALES)
 
 
 class InterestShare(BaseModel):

@@ -1,9 +1,10 @@
 """Analytics: figures per clip, creator, product, SKU and merchant, read from the rollups only.
 
 Ranges are whole days in the caller's IANA time zone. A day in any zone is a whole number of UTC
-quarter hours, so a range is answered exactly: its full UTC days from the day-grain rollups, the
-quarter hours at its two edges from the quarter-grain rollups; a daily series groups the
-quarter-hour rows of the range by local day. Raw events are never read here.
+quarter hours, so a range is answered exactly: its full UTC weeks from the week-grain rollups, its
+other full UTC days from the day grain, the quarter hours at its two edges from the quarter grain;
+a daily series groups the quarter-hour rows of the range by local day. Raw events are never read
+here.
 
 Definitions (also in ``app/analytics/README.md``); every figure is organic (flagged engagement is
 shown separately as ``filtered``):
@@ -47,6 +48,7 @@ from app.analytics.exceptions import BadRange, NotAllowed
 from app.analytics.models import (
     DAY,
     QUARTER,
+    WEEK,
     AnalyticsAccount,
     AnalyticsClipMap,
     AnalyticsCreatorViewer,
@@ -54,6 +56,7 @@ from app.analytics.models import (
     AnalyticsFlagTally,
     AnalyticsReach,
     AnalyticsSales,
+    AnalyticsSeller,
     AnalyticsShortlist,
 )
 from app.analytics.rollups import ALL
@@ -133,8 +136,8 @@ def period(start: date | None, end: date | None, tz: str | None, default_days: i
 
 
 def _pieces(start: datetime, end: datetime) -> list[tuple[int, datetime, datetime]]:
-    """[start, end) as (grain, from, to) pieces: full UTC days at the day grain, the rest in
-    quarter hours."""
+    """[start, end) as (grain, from, to) pieces: full UTC weeks at the week grain, the other full
+    UTC days at the day grain, the rest in quarter hours."""
     start, end = as_utc(start), as_utc(end)
     day_lo = start.replace(hour=0, minute=0, second=0, microsecond=0)
     if day_lo < start:
@@ -142,12 +145,14 @@ def _pieces(start: datetime, end: datetime) -> list[tuple[int, datetime, datetim
     day_hi = end.replace(hour=0, minute=0, second=0, microsecond=0)
     if day_lo >= day_hi:
         return [(QUARTER, start, end)]
-    pieces = [(DAY, day_lo, day_hi)]
-    if start < day_lo:
-        pieces.append((QUARTER, start, day_lo))
-    if day_hi < end:
-        pieces.append((QUARTER, day_hi, end))
-    return pieces
+    week_lo = day_lo + timedelta(days=-day_lo.weekday() % 7)  # the first Monday from day_lo
+    week_hi = day_hi - timedelta(days=day_hi.weekday())  # the last Monday up to day_hi
+    if week_lo < week_hi:
+        pieces = [(WEEK, week_lo, week_hi), (DAY, day_lo, week_lo), (DAY, week_hi, day_hi)]
+    else:
+        pieces = [(DAY, day_lo, day_hi)]
+    pieces += [(QUARTER, start, day_lo), (QUARTER, day_hi, end)]
+    return [(grain, lo, hi) for grain, lo, hi in pieces if lo < hi]
 
 
 # ---------------------------------------------------------------------------- reading rollups
@@ -323,46 +328,86 @@ def present(f: Figures) -> dict[str, Any]:
     }
 
 
-def daily(session: Session, kind: str, entity_id: uuid.UUID, p: Period) -> list[dict[str, Any]]:
-    """One entity's figures per local day of the period (quarter-hour rows grouped by local day)."""
-    days = p.days()
-    bounds = [lo for _, lo, _ in days]
-    per_day = [Figures() for _ in days]
+def _midnight(at: datetime) -> datetime:
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
 
-    def day_index(bucket: datetime) -> int:
-        bucket = as_utc(bucket)
-        lo, hi = 0, len(bounds) - 1
-        while lo < hi:  # the last day starting at or before the bucket
-            mid = (lo + hi + 1) // 2
-            if bounds[mid] <= bucket:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+
+def _day_plan(
+    p: Period,
+) -> tuple[dict[datetime, int], dict[datetime, list[tuple[int, int]]]]:
+    """How each local day of the period is made of rollup rows: ``{UTC day: local day index}``
+    (the day rows that count whole) and ``{quarter hour: [(local day index, +1 or -1)]}`` (the
+    quarter rows added or taken out at its edges). A local day [lo, hi) is the UTC days between
+    the midnights nearest to lo and hi, plus [lo, that midnight) or minus [that midnight, lo), and
+    likewise at hi: at most 12 hours of quarter rows a day (Paris: one hour, Kolkata: five and a
+    half), instead of all 96."""
+    whole: dict[datetime, int] = {}
+    edges: dict[datetime, list[tuple[int, int]]] = defaultdict(list)
+
+    def edge(index: int, a: datetime, b: datetime, sign: int) -> None:
+        q = a
+        while q < b:
+            edges[q].append((index, sign))
+            q += timedelta(minutes=15)
+
+    for index, (_, lo, hi) in enumerate(p.days()):
+        lo, hi = as_utc(lo), as_utc(hi)
+        d_lo, d_hi = _midnight(lo + timedelta(hours=12)), _midnight(hi + timedelta(hours=12))
+        d = d_lo
+        while d < d_hi:
+            whole[d] = index
+            d += timedelta(days=1)
+        if lo < d_lo:
+            edge(index, lo, d_lo, 1)
+        else:
+            edge(index, d_lo, lo, -1)
+        if d_hi < hi:
+            edge(index, d_hi, hi, 1)
+        else:
+            edge(index, hi, d_hi, -1)
+    return whole, edges
+
+
+def daily(session: Session, kind: str, entity_id: uuid.UUID, p: Period) -> list[dict[str, Any]]:
+    """One entity's figures per local day of the period: UTC day rows, corrected at each local
+    day's edges with quarter-hour rows (``_day_plan``)."""
+    days = p.days()
+    per_day = [Figures() for _ in days]
+    whole, edges = _day_plan(p)
+    first, last = min(whole, default=p.start), max(whole, default=p.start)
+
+    def rows(model: Any, columns: list[Any]) -> Iterable[tuple[list[tuple[int, int]], Any]]:
+        """(the local days and signs a row counts for, the row) of the day rows and edge rows."""
+        where = (model.entity_kind == kind, model.entity_id == entity_id)
+        query = select(model.bucket, *columns).where(
+            *where, model.grain == DAY, model.bucket >= first, model.bucket <= last
+        )
+        for row in session.execute(query):
+            index = whole.get(as_utc(row[0]))
+            if index is not None:
+                yield [(index, 1)], row
+        quarters = sorted(edges)
+        for start in range(0, len(quarters), 2000):
+            chunk = quarters[start : start + 2000]
+            query = select(model.bucket, *columns).where(
+                *where, model.grain == QUARTER, model.bucket.in_(chunk)
+            )
+            for row in session.execute(query):
+                yield edges[as_utc(row[0])], row
 
     e = AnalyticsEngagement
-    query = select(e.bucket, e.filtered, *[getattr(e, c) for c in COUNTS]).where(
-        e.entity_kind == kind,
-        e.entity_id == entity_id,
-        e.grain == QUARTER,
-        e.bucket >= p.start,
-        e.bucket < p.end,
-    )
-    for row in session.execute(query):
-        per_day[day_index(row[0])].add_counts(row[2:], bool(row[1]))
+    for targets, row in rows(e, [e.filtered, *[getattr(e, c) for c in COUNTS]]):
+        for index, sign in targets:
+            per_day[index].add_counts([sign * int(v or 0) for v in row[2:]], bool(row[1]))
     s = AnalyticsSales
-    query2 = select(s.bucket, s.currency, s.orders, s.units, s.revenue_minor).where(
-        s.entity_kind == kind,
-        s.entity_id == entity_id,
-        s.grain == QUARTER,
-        s.bucket >= p.start,
-        s.bucket < p.end,
-    )
-    for bucket, currency, orders, units, revenue in session.execute(query2):
-        f = per_day[day_index(bucket)]
-        f.orders += orders
-        f.units += units
-        f.revenue[currency] = f.revenue.get(currency, 0) + revenue
+    for targets, (_, currency, orders, units, revenue) in rows(
+        s, [s.currency, s.orders, s.units, s.revenue_minor]
+    ):
+        for index, sign in targets:
+            f = per_day[index]
+            f.orders += sign * orders
+            f.units += sign * units
+            f.revenue[currency] = f.revenue.get(currency, 0) + sign * revenue
     return [{"day": d.isoformat(), **present(f)} for (d, _, _), f in zip(days, per_day, strict=True)]
 
 
@@ -449,41 +494,77 @@ def merchant_dashboard(session: Session, organisation_id: uuid.UUID, p: Period) 
         }
         for s in skus
     ]
-    # the clips and creators that carry and sell this merchant's products: the ten that sold
-    # most (ranked on the sales rollups alone; full figures for those ten only)
-    clip_ids = clips_of(session, "merchant", organisation_id)
-    top_clip_ids = _top_sellers(session, "clip", clip_ids, p)
-    clip_rows = [{"clip_id": str(i), **row} for i, row in rows_for(session, "clip", top_clip_ids, p)]
-    creator_ids = sorted(
-        {c for c in (creator_of_clip_map(session, clip_ids).values()) if c is not None}, key=str
-    )
-    top_creator_ids = _top_sellers(session, "creator", creator_ids, p)
-    profiles = accounts_service.get_creator_profiles(session, top_creator_ids)
+    # the clips and creators that sell this merchant's products: the ten that sold most of them
+    # (ranked on the merchant's seller rollups alone; full figures for those ten only)
+    top_clips = _top_sellers(session, organisation_id, "clip", p)
+    clip_rows = [
+        {"clip_id": str(i), **row, "merchant_sales": _merchant_sales(top_clips[i])}
+        for i, row in rows_for(session, "clip", list(top_clips), p)
+    ]
+    top_creators = _top_sellers(session, organisation_id, "creator", p)
+    profiles = accounts_service.get_creator_profiles(session, list(top_creators))
     creator_rows = [
-        {"creator_id": str(i), "handle": profiles[i].handle if i in profiles else None, **row}
-        for i, row in rows_for(session, "creator", top_creator_ids, p)
+        {
+            "creator_id": str(i),
+            "handle": profiles[i].handle if i in profiles else None,
+            **row,
+            "merchant_sales": _merchant_sales(top_creators[i]),
+        }
+        for i, row in rows_for(session, "creator", list(top_creators), p)
     ]
     return {
         "period": p.as_dict(),
         "totals": present(totals),
         "daily": daily(session, "merchant", organisation_id, p),
         "skus": sku_rows,
-        "top_clips": _top(clip_rows),
-        "top_creators": _top(creator_rows),
+        "top_clips": clip_rows,
+        "top_creators": creator_rows,
     }
 
 
 def _top_sellers(
-    session: Session, kind: str, ids: list[uuid.UUID], p: Period, n: int = 10
-) -> list[uuid.UUID]:
-    """The ``n`` entities among ``ids`` with the most revenue (then orders) in the period; fewer
-    sellers than ``n``: the rest in id order."""
-    sales = sales_totals(session, kind, ids, p.start, p.end)
-    ranked = sorted(sales, key=lambda i: (-sum(sales[i].revenue.values()), -sales[i].orders, str(i)))[:n]
-    if len(ranked) < n:
+    session: Session, organisation_id: uuid.UUID, kind: str, p: Period, n: int = 10
+) -> dict[uuid.UUID, Figures]:
+    """The ``n`` clips or creators (``kind``) that sold most of the merchant's products in the
+    period, best first, with those sales (orders, units, revenue): by revenue (all currencies),
+    then orders; fewer than ``n`` sellers: the clips that carry its products (or their creators)
+    after them, in id order."""
+    s = AnalyticsSeller
+    sales: dict[uuid.UUID, Figures] = defaultdict(Figures)
+    for grain, lo, hi in _pieces(p.start, p.end):
+        query = (
+            select(s.seller_id, s.currency, func.sum(s.orders), func.sum(s.units), func.sum(s.revenue_minor))
+            .where(
+                s.organisation_id == organisation_id,
+                s.seller_kind == kind,
+                s.grain == grain,
+                s.bucket >= lo,
+                s.bucket < hi,
+            )
+            .group_by(s.seller_id, s.currency)
+        )
+        for seller, currency, orders, units, revenue in session.execute(query):
+            f = sales[seller]
+            f.orders += int(orders or 0)
+            f.units += int(units or 0)
+            f.revenue[currency] = f.revenue.get(currency, 0) + int(revenue or 0)
+    ranked = sorted(
+        (i for i, f in sales.items() if f.orders or any(f.revenue.values())),
+        key=lambda i: (-sum(sales[i].revenue.values()), -sales[i].orders, str(i)),
+    )[:n]
+    if len(ranked) < n:  # (a merchant with few sales: read the clips that carry its products)
+        clip_ids = clips_of(session, "merchant", organisation_id)
+        carriers = clip_ids if kind == "clip" else list(set(creator_of_clip_map(session, clip_ids).values()))
         chosen = set(ranked)
-        ranked += [i for i in sorted(ids, key=str) if i not in chosen][: n - len(ranked)]
-    return ranked
+        ranked += [i for i in sorted(carriers, key=str) if i not in chosen][: n - len(ranked)]
+    return {i: sales.get(i) or Figures() for i in ranked}
+
+
+def _merchant_sales(f: Figures) -> dict[str, Any]:
+    """A seller's sales of one merchant's products (largest currency first, as ``present``)."""
+    revenue = sorted(f.revenue.items(), key=lambda kv: -kv[1])
+    currency, revenue_minor = revenue[0] if revenue else (None, 0)
+    return {"orders": f.orders, "units": f.units, "revenue_minor": revenue_minor, "currency": currency}
 
 
 def creator_of_clip_map(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:

@@ -29,8 +29,11 @@ def day(session: Session, column: str) -> str:
     return f"(substr({column}, 1, 10) || ' 00:00:00.000000')"
 
 
-def bucket(session: Session, grain: int, column: str) -> str:
-    return quarter(session, column) if grain == 0 else day(session, column)
+def week(session: Session, column: str) -> str:
+    """The UTC week (from Monday midnight) of a timestamp column, as the column's own type."""
+    if is_postgres(session):
+        return f"date_bin('7 days', {column}, {_PG_ORIGIN})"  # (the origin is a Monday)
+    return f"(date(substr({column}, 1, 10), '-6 days', 'weekday 1') || ' 00:00:00.000000')"
 
 
 def least(session: Session, a: str, b: str) -> str:

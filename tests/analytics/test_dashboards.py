@@ -69,6 +69,9 @@ def test_creator_merchant_and_admin_dashboards(
     sku_row = next(r for r in mb["skus"] if r["sku_id"] == str(sku_id))
     assert sku_row["units"] == 2 and sku_row["product_taps"] == 2
     assert mb["top_creators"][0]["handle"] == "dash_maker"
+    sold = {"orders": 1, "units": 2, "revenue_minor": 2000, "currency": "EUR"}
+    assert mb["top_creators"][0]["merchant_sales"] == sold
+    assert mb["top_clips"][0]["clip_id"] == str(clip) and mb["top_clips"][0]["merchant_sales"] == sold
     assert client.get(f"/v1/analytics/clips/{clip}", headers=merchant).status_code == 200
     assert (
         client.get(f"/v1/merchant/analytics/skus/{sku_id}", headers=merchant).json()["totals"]["units"] == 2

@@ -70,6 +70,7 @@ def _clear_events() -> None:
             "analytics_shared_key",
             "analytics_flag_tally",
             "analytics_sales",
+            "analytics_seller",
             "analytics_order_fact",
             "analytics_cursor",
             "order_line",
@@ -95,7 +96,7 @@ event_strategy = st.lists(
         st.integers(0, 2),  # viewer
         st.sampled_from(KINDS),
         st.integers(0, 2),  # clip
-        st.integers(0, 3 * 24 * 60 - 1),  # minutes before now
+        st.integers(0, 20 * 24 * 60 - 1),  # minutes before now (ranges of full weeks and days)
     ),
     min_size=1,
     max_size=60,
@@ -122,7 +123,7 @@ def test_engagement_rollups_reconcile_with_the_event_log(
             send(world["viewers"][viewer], [(kind, world["clips"][clip], at)])
             sent.append((kind, world["clips"][clip], at))
         aggregate(slice_size)
-    p = service.period(None, None, zone, default_days=5)
+    p = service.period(None, None, zone, default_days=22)
     for kind_name, entity_of in (
         ("clip", lambda c: c),
         ("creator", lambda c: world["creators"][0 if c != world["clips"][2] else 1]),
@@ -187,7 +188,7 @@ def test_sales_rollups_reconcile_with_orders(
 
     from app.analytics import rollups, service
     from app.commerce.models import Order, OrderStatus
-    from app.db import session_scope
+    from app.db import session_scope, utcnow
 
     _clear_events()
     orders: list[uuid.UUID] = []
@@ -200,6 +201,8 @@ def test_sales_rollups_reconcile_with_orders(
                     b,
                     creator_id=creator,
                     clip_id=world["clips"][0] if creator == world["creators"][0] else None,
+                    # paid over the last two weeks: the range below reads weeks, days and quarters
+                    paid_at=utcnow() - timedelta(hours=29 * (len(orders) % 12)),
                 )
             )
         elif op == "status" and orders:
@@ -212,7 +215,7 @@ def test_sales_rollups_reconcile_with_orders(
     with session_scope() as session:
         rollups.sync_orders(session, page)
         rollups.sync_orders(session, page)  # a repeat changes nothing
-    p = service.period(date.today() - timedelta(days=2), date.today() + timedelta(days=1), "UTC")
+    p = service.period(date.today() - timedelta(days=20), date.today() + timedelta(days=1), "UTC")
     with session_scope() as session:
         # sales: paid orders, and partially refunded ones net of their refunds
         counted = (OrderStatus.paid, OrderStatus.partially_refunded)
@@ -238,6 +241,17 @@ def test_sales_rollups_reconcile_with_orders(
         for creator in world["creators"]:
             mine = [o for o in paid if o.creator_id == creator]
             assert creators[creator].revenue.get("EUR", 0) == sum(o.total_minor - o.refunded_minor for o in mine)
+        # the merchant's sellers (what its top clips and creators are ranked by) add up likewise
+        for kind, sellers in (("creator", world["creators"]), ("clip", world["clips"][:1])):
+            top = service._top_sellers(session, shop["org"], kind, p)
+            for seller in sellers:
+                mine = [o for o in paid if (o.creator_id if kind == "creator" else o.clip_id) == seller]
+                got = top.get(seller, service.Figures())
+                assert (got.orders, got.units, got.revenue.get("EUR", 0)) == (
+                    len(mine),
+                    sum(line.quantity - line.refunded_quantity for o in mine for line in o.lines),
+                    sum(o.total_minor - o.refunded_minor for o in mine),
+                ), (kind, seller)
 
 
 def test_days_follow_the_callers_time_zone(world: dict[str, Any]) -> None:
@@ -301,3 +315,48 @@ def test_ranges_are_checked(client: Any) -> None:
         service.period(date(2026, 1, 2), date(2026, 1, 1), "UTC")
     with pytest.raises(BadRange):
         service.period(date(2024, 1, 1), date(2026, 1, 1), "UTC")
+
+
+@given(
+    start=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 1, 1)),
+    minutes=st.integers(1, 400 * 24 * 60),
+)
+def test_a_range_is_tiled_by_aligned_pieces(start: datetime, minutes: int) -> None:
+    """Whatever the range (quarter-hour aligned, as a zone's days are), its pieces cover it exactly
+    once, each aligned to its grain: the weeks start on a Monday, days at midnight (UTC)."""
+    from app.analytics.models import DAY, QUARTER, WEEK
+    from app.analytics.rollups import bucket_of
+    from app.analytics.service import _pieces
+
+    lo = bucket_of(start.replace(tzinfo=UTC), QUARTER)
+    hi = lo + timedelta(minutes=15 * (minutes // 15 + 1))
+    pieces = sorted(_pieces(lo, hi), key=lambda piece: piece[1])
+    assert pieces[0][1] == lo and pieces[-1][2] == hi
+    for (_, _, a_hi), (_, b_lo, _) in zip(pieces, pieces[1:], strict=False):
+        assert a_hi == b_lo  # no gap, no overlap
+    for grain, a, b in pieces:
+        assert a < b and bucket_of(a, grain) == a and bucket_of(b, grain) == b
+        assert grain in (QUARTER, DAY, WEEK)
+    if hi - lo >= timedelta(days=15):  # long ranges are mostly read in weeks
+        assert sum(1 for grain, _, _ in pieces if grain == WEEK) == 1
+
+
+@pytest.mark.parametrize("zone", [*ZONES, "Australia/Lord_Howe", "America/St_Johns", "Pacific/Kiritimati"])
+def test_each_local_day_is_made_of_exactly_its_quarter_hours(zone: str) -> None:
+    """The day plan of a year (both DST changes, half-hour DST, +14:00): for every local day, its
+    UTC day rows and signed edge quarters add up to exactly the quarter hours of that day."""
+    from app.analytics.service import _day_plan, period
+
+    p = period(date(2026, 1, 1), date(2026, 12, 31), zone)
+    whole, edges = _day_plan(p)
+    covered: list[Counter[datetime]] = [Counter() for _ in p.days()]
+    for day, index in whole.items():
+        for q in range(96):
+            covered[index][day + timedelta(minutes=15 * q)] += 1
+    for quarter, targets in edges.items():
+        for index, sign in targets:
+            covered[index][quarter] += sign
+    for index, (_, lo, hi) in enumerate(p.days()):
+        expected = Counter(lo + timedelta(minutes=15 * q) for q in range(int((hi - lo).total_seconds()) // 900))
+        assert +covered[index] == expected and not -covered[index], (zone, index)
+        assert sum(1 for targets in edges.values() for i, _ in targets if i == index) <= 2 * 48
