@@ -606,13 +606,21 @@ export interface CreatorDashboard {
   authenticity: Authenticity;
 }
 
+/** A seller's sales of the merchant's own products in the period (what the top rows are ranked by). */
+export interface MerchantSales {
+  orders: number;
+  units: number;
+  revenue_minor: number;
+  currency: string | null;
+}
+
 export interface MerchantDashboard {
   period: Period;
   totals: Figures;
   daily: (Figures & { day: string })[];
   skus: (Figures & { sku_id: Uuid; product_id: Uuid; code: string; title: string })[];
-  top_clips: (Figures & { clip_id: Uuid })[];
-  top_creators: (Figures & { creator_id: Uuid; handle: string | null })[];
+  top_clips: (Figures & { clip_id: Uuid; merchant_sales?: MerchantSales | null })[];
+  top_creators: (Figures & { creator_id: Uuid; handle: string | null; merchant_sales?: MerchantSales | null })[];
 }
 
 export interface DiscoveredCreator {

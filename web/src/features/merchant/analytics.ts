@@ -55,10 +55,10 @@ export async function mountAnalytics(panel: HTMLElement): Promise<void> {
           "div",
           { class: "charts" },
           d.top_clips.length
-            ? barList(d.top_clips.slice(0, 8).map((c) => ({ label: h("a", { href: `/app/clips/${c.clip_id}`, "data-nav": "" }, c.clip_id.slice(0, 8)), value: c.revenue_minor, text: `${cash(c.revenue_minor)} · ${num(c.orders)}` })), t("analytics.topClips"), cash)
+            ? barList(d.top_clips.slice(0, 8).map((c) => { const sold = c.merchant_sales ?? c; return { label: h("a", { href: `/app/clips/${c.clip_id}`, "data-nav": "" }, c.clip_id.slice(0, 8)), value: sold.revenue_minor, text: `${cash(sold.revenue_minor)} · ${num(sold.orders)}` }; }), t("analytics.topClips"), cash)
             : h("p", { class: "muted" }, `${t("analytics.topClips")}: ${t("analytics.noData")}`),
           d.top_creators.length
-            ? barList(d.top_creators.slice(0, 8).map((c) => ({ label: c.handle ? h("a", { href: `/app/creators/${encodeURIComponent(c.handle)}`, "data-nav": "" }, `@${c.handle}`) : c.creator_id.slice(0, 8), value: c.revenue_minor, text: `${cash(c.revenue_minor)} · ${t("analytics.roi")} ${c.roi !== null ? `${num(Math.round(c.roi * 10) / 10)}×` : "—"}` })), t("analytics.topCreators"), cash)
+            ? barList(d.top_creators.slice(0, 8).map((c) => { const sold = c.merchant_sales ?? c; return { label: c.handle ? h("a", { href: `/app/creators/${encodeURIComponent(c.handle)}`, "data-nav": "" }, `@${c.handle}`) : c.creator_id.slice(0, 8), value: sold.revenue_minor, text: `${cash(sold.revenue_minor)} · ${t("analytics.roi")} ${c.roi !== null ? `${num(Math.round(c.roi * 10) / 10)}×` : "—"}` }; }), t("analytics.topCreators"), cash)
             : h("p", { class: "muted" }, `${t("analytics.topCreators")}: ${t("analytics.noData")}`),
         ),
         h(
