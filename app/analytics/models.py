@@ -58,7 +58,8 @@ class AnalyticsEngagement(Base):
 
 
 class AnalyticsSales(Base):
-    """Paid orders per entity, bucket (of the payment time) and currency."""
+    """Paid orders per entity, bucket (of the payment time) and currency, with the commission the
+    creator programme booked for them."""
 
     __tablename__ = "analytics_sales"
 
@@ -70,6 +71,7 @@ class AnalyticsSales(Base):
     orders: Mapped[int] = _counter()
     units: Mapped[int] = _counter()
     revenue_minor: Mapped[int] = _counter()
+    commission_minor: Mapped[int] = _counter()  # booked for these sales, net of reversals
 
 
 class AnalyticsSeller(Base):
@@ -89,6 +91,7 @@ class AnalyticsSeller(Base):
     orders: Mapped[int] = _counter()
     units: Mapped[int] = _counter()
     revenue_minor: Mapped[int] = _counter()
+    commission_minor: Mapped[int] = _counter()  # booked for these sales, net of reversals
 
 
 class AnalyticsOrderFact(Base):
@@ -100,7 +103,8 @@ class AnalyticsOrderFact(Base):
     order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     counted: Mapped[bool] = mapped_column(default=False)
     paid_at: Mapped[datetime | None]
-    # ``{order line id: [units, revenue]}`` counted (net of partial refunds); null: the whole order.
+    # ``{order line id: [units, revenue, commission]}`` counted (net of partial refunds and their
+    # commission reversals); null: the whole order, without commission.
     lines: Mapped[dict[str, list[int]] | None] = mapped_column(JSON)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -292,7 +292,9 @@ def _slice_snapshot(session: Session, source: str, selection: str, params: dict[
         )
     )
     session.execute(text(f"DELETE FROM {SLICE}"))
-    session.execute(text(f"INSERT INTO {SLICE} SELECT {SLICE_COLUMNS} FROM {source} WHERE {selection}"), params)
+    session.execute(
+        text(f"INSERT INTO {SLICE} SELECT {SLICE_COLUMNS} FROM {source} WHERE {selection}"), params
+    )
     # its size and the spread of the join keys, for the joins' plans (measured: without them the
     # reach statement took twice as long); a small sample is enough for that
     session.execute(text("SET LOCAL default_statistics_target = 10"))
@@ -343,16 +345,20 @@ def bucket_of(at: datetime, grain: int) -> datetime:
     return midnight if grain == DAY else midnight - timedelta(days=midnight.weekday())
 
 
+Line = tuple[int, int, int]  # a counted order line: (units, revenue, commission), minor units
+
+
 def order_contributions(
-    order: Any, counted: dict[uuid.UUID, tuple[int, int]]
-) -> dict[tuple[str, uuid.UUID, str], tuple[int, int, int]]:
-    """(entity kind, entity id, currency) -> (orders, units, revenue in minor units) of one order
-    whose lines count ``counted`` (``{line id: (units, revenue)}``: net of partial refunds):
-    each entity counts the order once and the lines that concern it."""
-    per: dict[tuple[str, uuid.UUID, str], list[int]] = defaultdict(lambda: [0, 0])
+    order: Any, counted: dict[uuid.UUID, Line]
+) -> dict[tuple[str, uuid.UUID, str], tuple[int, ...]]:
+    """(entity kind, entity id, currency) -> (orders, units, revenue, commission) of one order
+    whose lines count ``counted`` (``{line id: (units, revenue, commission)}``: net of partial
+    refunds and their commission reversals): each entity counts the order once and the lines that
+    concern it."""
+    per: dict[tuple[str, uuid.UUID, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     currency = order.currency
     for line in order.lines:
-        units, revenue = counted.get(line.id, (0, 0))
+        figures = counted.get(line.id, (0, 0, 0))
         keys = [
             ("all", ALL),
             ("sku", line.sku_id),
@@ -364,36 +370,39 @@ def order_contributions(
         if order.creator_id is not None:
             keys.append(("creator", order.creator_id))
         for kind, entity in keys:
-            units_revenue = per[(kind, entity, currency)]
-            units_revenue[0] += units
-            units_revenue[1] += revenue
-    return {key: (1, u, r) for key, (u, r) in per.items()}
+            total = per[(kind, entity, currency)]
+            for i, value in enumerate(figures):
+                total[i] += value
+    return {key: (1, *total) for key, total in per.items()}
 
 
 def seller_contributions(
-    order: Any, counted: dict[uuid.UUID, tuple[int, int]]
-) -> dict[tuple[uuid.UUID, str, uuid.UUID, str], tuple[int, int, int]]:
-    """(merchant, seller kind, seller id, currency) -> (orders, units, revenue) of one order
-    attributed to a clip or a creator (its sellers): each merchant of the order counts it once,
-    with its own lines (as the merchant entity does in ``order_contributions``)."""
+    order: Any, counted: dict[uuid.UUID, Line]
+) -> dict[tuple[uuid.UUID, str, uuid.UUID, str], tuple[int, ...]]:
+    """(merchant, seller kind, seller id, currency) -> (orders, units, revenue, commission) of one
+    order attributed to a clip or a creator (its sellers): each merchant of the order counts it
+    once, with its own lines (as the merchant entity does in ``order_contributions``)."""
     sellers = [(k, v) for k, v in (("clip", order.clip_id), ("creator", order.creator_id)) if v is not None]
-    per: dict[tuple[uuid.UUID, str, uuid.UUID, str], list[int]] = defaultdict(lambda: [0, 0])
+    per: dict[tuple[uuid.UUID, str, uuid.UUID, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for line in order.lines:
-        units, revenue = counted.get(line.id, (0, 0))
+        figures = counted.get(line.id, (0, 0, 0))
         for kind, seller in sellers:
-            units_revenue = per[(line.organisation_id, kind, seller, order.currency)]
-            units_revenue[0] += units
-            units_revenue[1] += revenue
-    return {key: (1, u, r) for key, (u, r) in per.items()}
+            total = per[(line.organisation_id, kind, seller, order.currency)]
+            for i, value in enumerate(figures):
+                total[i] += value
+    return {key: (1, *total) for key, total in per.items()}
 
 
 SALES_KEY = ["entity_kind", "entity_id", "grain", "bucket", "currency"]
 SELLER_KEY = ["organisation_id", "seller_kind", "seller_id", "grain", "bucket", "currency"]
 
 
+COUNTERS = ("orders", "units", "revenue_minor", "commission_minor")
+
+
 def _sales_rows(
     order: Any,
-    counted: dict[uuid.UUID, tuple[int, int]],
+    counted: dict[uuid.UUID, Line],
     paid_at: datetime,
     sign: int,
     into: dict[tuple[Any, ...], list[int]],
@@ -401,32 +410,34 @@ def _sales_rows(
 ) -> None:
     """Add an order's contribution (``sign`` 1) or its removal (-1) to ``into`` (keyed like
     ``analytics_sales``: ``SALES_KEY``) and ``sellers_into`` (``analytics_seller``:
-    ``SELLER_KEY``)."""
+    ``SELLER_KEY``), at every grain, in the payment's buckets."""
     for contributions, target in (
         (order_contributions(order, counted), into),
         (seller_contributions(order, counted), sellers_into),
     ):
-        for (*entity, currency), (orders, units, revenue) in contributions.items():
+        for (*entity, currency), values in contributions.items():
             for grain in GRAINS:
-                row = target.setdefault((*entity, grain, bucket_of(paid_at, grain), currency), [0, 0, 0])
-                row[0] += sign * orders
-                row[1] += sign * units
-                row[2] += sign * revenue
+                row = target.setdefault(
+                    (*entity, grain, bucket_of(paid_at, grain), currency), [0] * len(COUNTERS)
+                )
+                for i, value in enumerate(values):
+                    row[i] += sign * value
 
 
-def _apply_sales(session: Session, model: Any, key: list[str], rows: dict[tuple[Any, ...], list[int]]) -> None:
+def _apply_sales(
+    session: Session, model: Any, key: list[str], rows: dict[tuple[Any, ...], list[int]]
+) -> None:
     """One statement for a page of orders (rows already summed per key: a statement may not
     update a row twice)."""
     if not rows:
         return
     stmt = _insert(session, model)
-    counters = ("orders", "units", "revenue_minor")
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=key,
-            set_={c: getattr(model, c) + getattr(stmt.excluded, c) for c in counters},
+            set_={c: getattr(model, c) + getattr(stmt.excluded, c) for c in COUNTERS},
         ),
-        [{**dict(zip(key, k, strict=True)), **dict(zip(counters, v, strict=True))} for k, v in rows.items()],
+        [{**dict(zip(key, k, strict=True)), **dict(zip(COUNTERS, v, strict=True))} for k, v in rows.items()],
     )
 
 
@@ -467,28 +478,40 @@ def sync_orders(session: Session, page: int = 2000) -> int:
     return total
 
 
-def _counted_lines(fact: AnalyticsOrderFact, order: Any) -> dict[uuid.UUID, tuple[int, int]]:
+def _counted_lines(fact: AnalyticsOrderFact, order: Any) -> dict[uuid.UUID, Line]:
     """What the rollups hold for a counted order, line by line (facts written before partial
-    refunds existed hold no lines: their order counted whole)."""
+    refunds existed hold no lines: their order counted whole, without commission)."""
     if fact.lines is None:
-        return {line.id: (line.quantity, line.line_total_minor) for line in order.lines}
-    return {uuid.UUID(key): (int(value[0]), int(value[1])) for key, value in fact.lines.items()}
+        return {line.id: (line.quantity, line.line_total_minor, 0) for line in order.lines}
+    return {
+        uuid.UUID(key): (int(value[0]), int(value[1]), int(value[2]) if len(value) > 2 else 0)
+        for key, value in fact.lines.items()
+    }
 
 
 def _sync_page(session: Session, orders: list[Any], commerce: Any) -> None:
-    """Bring each order's contribution in line with what it is now: counted or not, and net of its
-    refunds (a partial refund takes its units and money out of the bucket of the payment)."""
+    """Bring each order's contribution in line with what it is now: counted or not, net of its
+    refunds (a partial refund takes its units and money out of the bucket of the payment) and
+    with the commission its lines cost now (net of reversals)."""
+    from app.analytics import commission
+
     facts = {
         f.order_id: f
         for f in session.scalars(
             select(AnalyticsOrderFact).where(AnalyticsOrderFact.order_id.in_([o.id for o in orders]))
         )
     }
+    booked = commission.line_commissions(session, [o.id for o in orders if commerce.counts_as_sale(o)])
     now = utcnow()
     rows: dict[tuple[Any, ...], list[int]] = {}
     seller_rows: dict[tuple[Any, ...], list[int]] = {}
     for order in orders:
-        wanted = commerce.sale_lines(order) if commerce.counts_as_sale(order) else None
+        wanted: dict[uuid.UUID, Line] | None = None
+        if commerce.counts_as_sale(order):
+            wanted = {
+                line: (units, revenue, booked.get(line, 0))
+                for line, (units, revenue) in commerce.sale_lines(order).items()
+            }
         fact = facts.get(order.id)
         if fact is None:
             fact = AnalyticsOrderFact(order_id=order.id, counted=False, paid_at=None, synced_at=now)
@@ -501,7 +524,7 @@ def _sync_page(session: Session, orders: list[Any], commerce: Any) -> None:
                 _sales_rows(order, wanted, order.paid_at, 1, rows, seller_rows)
             fact.counted = wanted is not None
             fact.paid_at = order.paid_at if wanted is not None else fact.paid_at
-            fact.lines = None if wanted is None else {str(k): [u, r] for k, (u, r) in wanted.items()}
+            fact.lines = None if wanted is None else {str(k): list(v) for k, v in wanted.items()}
         fact.synced_at = now
     _apply_sales(session, AnalyticsSales, SALES_KEY, rows)
     _apply_sales(session, AnalyticsSeller, SELLER_KEY, seller_rows)

@@ -145,6 +145,7 @@ class MerchantSalesRead(BaseModel):
     units: int
     revenue_minor: int
     currency: str | None
+    commission_minor: int | None = Field(description="the commission these sales cost the merchant")
 
 
 _MERCHANT_SALES = (

@@ -168,6 +168,17 @@ class Figures:
     reach: int | None = None
     commission: dict[str, int] | None = None
 
+    def add_sales(
+        self, currency: str, orders: Any, units: Any, revenue: Any, booked: Any, sign: int = 1
+    ) -> None:
+        """Add (``sign`` 1) or take out (-1) sales rows' sums: orders, units, revenue, commission."""
+        self.orders += sign * int(orders or 0)
+        self.units += sign * int(units or 0)
+        self.revenue[currency] = self.revenue.get(currency, 0) + sign * int(revenue or 0)
+        if self.commission is None:
+            self.commission = {}
+        self.commission[currency] = self.commission.get(currency, 0) + sign * int(booked or 0)
+
     def add_counts(self, values: Sequence[int], filtered: bool) -> None:
         target = self.filtered if filtered else self.counts
         for name, value in zip(COUNTS, values, strict=True):
@@ -213,7 +224,12 @@ def sales_totals(
         for chunk in _chunks(ids):
             query = (
                 select(
-                    s.entity_id, s.currency, func.sum(s.orders), func.sum(s.units), func.sum(s.revenue_minor)
+                    s.entity_id,
+                    s.currency,
+                    func.sum(s.orders),
+                    func.sum(s.units),
+                    func.sum(s.revenue_minor),
+                    func.sum(s.commission_minor),
                 )
                 .where(
                     s.entity_kind == kind,
@@ -224,11 +240,8 @@ def sales_totals(
                 )
                 .group_by(s.entity_id, s.currency)
             )
-            for entity, currency, orders, units, revenue in session.execute(query):
-                f = out[entity]
-                f.orders += int(orders or 0)
-                f.units += int(units or 0)
-                f.revenue[currency] = f.revenue.get(currency, 0) + int(revenue or 0)
+            for entity, currency, orders, units, revenue, booked in session.execute(query):
+                out[entity].add_sales(currency, orders, units, revenue, booked)
     return out
 
 
@@ -239,16 +252,19 @@ def reach(
     r = AnalyticsReach
     out: dict[uuid.UUID, int] = {}
     for chunk in _chunks(ids):
-        query = (
-            select(r.entity_id, func.count(func.distinct(r.user_id)))
+        # DISTINCT, then counted: PostgreSQL hashes the pairs (COUNT(DISTINCT) always sorts them)
+        viewers = (
+            select(r.entity_id, r.user_id)
             .where(
                 r.entity_kind == kind,
                 r.entity_id.in_(chunk),
                 r.bucket >= as_utc(start),
                 r.bucket < as_utc(end),
             )
-            .group_by(r.entity_id)
+            .distinct()
+            .subquery()
         )
+        query = select(viewers.c.entity_id, func.count()).group_by(viewers.c.entity_id)
         out.update({entity: int(n) for entity, n in session.execute(query)})
     return out
 
@@ -267,15 +283,16 @@ def figures(
         out[entity].counts, out[entity].filtered = f.counts, f.filtered
     for entity, f in sales_totals(session, kind, ids, p.start, p.end).items():
         out[entity].orders, out[entity].units, out[entity].revenue = f.orders, f.units, f.revenue
+        out[entity].commission = f.commission
     if with_reach and kind in ("clip", "creator", "merchant"):
         for entity, n in reach(session, kind, ids, p.start, p.end).items():
             out[entity].reach = n
         for f in out.values():
             if f.reach is None:
                 f.reach = 0
-    booked = commission.commission_minor(session, kind, ids, p.start, p.end)
-    for entity in ids:
-        out[entity].commission = None if booked is None else booked.get(entity, {})
+    booked = commission.available()  # (rolled up with the sales: see app/analytics/commission.py)
+    for f in out.values():
+        f.commission = (f.commission or {}) if booked else None
     return out
 
 
@@ -400,14 +417,14 @@ def daily(session: Session, kind: str, entity_id: uuid.UUID, p: Period) -> list[
         for index, sign in targets:
             per_day[index].add_counts([sign * int(v or 0) for v in row[2:]], bool(row[1]))
     s = AnalyticsSales
-    for targets, (_, currency, orders, units, revenue) in rows(
-        s, [s.currency, s.orders, s.units, s.revenue_minor]
+    for targets, (_, currency, orders, units, revenue, booked) in rows(
+        s, [s.currency, s.orders, s.units, s.revenue_minor, s.commission_minor]
     ):
         for index, sign in targets:
-            f = per_day[index]
-            f.orders += sign * orders
-            f.units += sign * units
-            f.revenue[currency] = f.revenue.get(currency, 0) + sign * revenue
+            per_day[index].add_sales(currency, orders, units, revenue, booked, sign=sign)
+    booked = commission.available()
+    for f in per_day:
+        f.commission = (f.commission or {}) if booked else None
     return [{"day": d.isoformat(), **present(f)} for (d, _, _), f in zip(days, per_day, strict=True)]
 
 
@@ -533,7 +550,14 @@ def _top_sellers(
     sales: dict[uuid.UUID, Figures] = defaultdict(Figures)
     for grain, lo, hi in _pieces(p.start, p.end):
         query = (
-            select(s.seller_id, s.currency, func.sum(s.orders), func.sum(s.units), func.sum(s.revenue_minor))
+            select(
+                s.seller_id,
+                s.currency,
+                func.sum(s.orders),
+                func.sum(s.units),
+                func.sum(s.revenue_minor),
+                func.sum(s.commission_minor),
+            )
             .where(
                 s.organisation_id == organisation_id,
                 s.seller_kind == kind,
@@ -543,11 +567,8 @@ def _top_sellers(
             )
             .group_by(s.seller_id, s.currency)
         )
-        for seller, currency, orders, units, revenue in session.execute(query):
-            f = sales[seller]
-            f.orders += int(orders or 0)
-            f.units += int(units or 0)
-            f.revenue[currency] = f.revenue.get(currency, 0) + int(revenue or 0)
+        for seller, currency, orders, units, revenue, booked in session.execute(query):
+            sales[seller].add_sales(currency, orders, units, revenue, booked)
     ranked = sorted(
         (i for i, f in sales.items() if f.orders or any(f.revenue.values())),
         key=lambda i: (-sum(sales[i].revenue.values()), -sales[i].orders, str(i)),
@@ -561,10 +582,20 @@ def _top_sellers(
 
 
 def _merchant_sales(f: Figures) -> dict[str, Any]:
-    """A seller's sales of one merchant's products (largest currency first, as ``present``)."""
+    """A seller's sales of one merchant's products and the commission they cost it (in the largest
+    currency, as ``present``)."""
     revenue = sorted(f.revenue.items(), key=lambda kv: -kv[1])
     currency, revenue_minor = revenue[0] if revenue else (None, 0)
-    return {"orders": f.orders, "units": f.units, "revenue_minor": revenue_minor, "currency": currency}
+    booked = None
+    if commission.available():
+        booked = (f.commission or {}).get(currency, 0) if currency else sum((f.commission or {}).values())
+    return {
+        "orders": f.orders,
+        "units": f.units,
+        "revenue_minor": revenue_minor,
+        "currency": currency,
+        "commission_minor": booked,
+    }
 
 
 def creator_of_clip_map(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:

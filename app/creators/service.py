@@ -1661,6 +1661,26 @@ def payouts_csv(session: Session, run_id: uuid.UUID) -> str:
     return buffer.getvalue()
 
 
+def line_commissions(session: Session, order_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """``{order line id: commission in minor units}`` booked for these orders' lines, net of their
+    reversals (what each line costs its merchant in commission now; lines that earn nothing are
+    left out). Analytics rolls it up with the sales (``app/analytics/commission.py``)."""
+    c, e = OrderLineCommission, CommissionEntry
+    out: dict[uuid.UUID, int] = {}
+    for start in range(0, len(order_ids), 2000):
+        query = (
+            select(c.order_line_id, func.sum(e.amount_minor))
+            .join(e, e.line_id == c.id)
+            .where(
+                c.order_id.in_(order_ids[start : start + 2000]),
+                e.kind.in_([EntryKind.commission, EntryKind.reversal]),
+            )
+            .group_by(c.order_line_id)
+        )
+        out.update({line: int(total or 0) for line, total in session.execute(query)})
+    return out
+
+
 def merchant_commissions(session: Session, organisation_id: uuid.UUID) -> list[Any]:
     """Per creator, clip and currency: what the merchant's sales earned, was reversed, is still
     pending (return window) and was released to the creator."""

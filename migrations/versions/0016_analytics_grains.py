@@ -1,7 +1,8 @@
-"""Analytics: a week grain, and a merchant's sales per seller (clip, creator)
+"""Analytics: a week grain, commission in the sales rollups, a merchant's sales per seller
 
 The rollups get a third grain, the UTC week from Monday (``grain`` 2): a long range reads its full
-weeks from it. Engagement week rows are summed here from the day rows.
+weeks from it. Engagement week rows are summed here from the day rows. The sales rollups get the
+commission booked for each sale, net of reversals (``commission_minor``).
 
 ``analytics_seller``: a merchant's paid orders per seller (the clip or creator an order is
 attributed to), kept by the order sync beside ``analytics_sales``. The sales rollups are derived
@@ -60,6 +61,7 @@ def upgrade() -> None:
         sa.Column("orders", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("units", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("revenue_minor", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("commission_minor", sa.BigInteger(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint(
             "organisation_id",
             "seller_kind",
@@ -70,6 +72,10 @@ def upgrade() -> None:
             name=op.f("pk_analytics_seller"),
         ),
     )
+    op.add_column(
+        "analytics_sales",
+        sa.Column("commission_minor", sa.BigInteger(), server_default="0", nullable=False),
+    )
     columns = ", ".join(ENGAGEMENT)
     sums = ", ".join(f"SUM({c})" for c in ENGAGEMENT)
     week = _week("bucket")
@@ -78,7 +84,7 @@ def upgrade() -> None:
         f"SELECT entity_kind, entity_id, 2, {week}, filtered, {sums} FROM analytics_engagement "
         f"WHERE grain = 1 GROUP BY entity_kind, entity_id, {week}, filtered"
     )
-    # counted again by the next sync, into both tables
+    # counted again by the next sync, into both tables, with their commission
     op.execute("DELETE FROM analytics_sales")
     op.execute("DELETE FROM analytics_order_fact")
     op.execute("DELETE FROM analytics_cursor WHERE name = 'orders'")
@@ -88,3 +94,5 @@ def downgrade() -> None:
     op.execute("DELETE FROM analytics_engagement WHERE grain = 2")
     op.execute("DELETE FROM analytics_sales WHERE grain = 2")
     op.drop_table("analytics_seller")
+    with op.batch_alter_table("analytics_sales") as batch:
+        batch.drop_column("commission_minor")

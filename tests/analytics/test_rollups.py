@@ -3,6 +3,7 @@ which events arrive and are folded."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -240,7 +241,9 @@ def test_sales_rollups_reconcile_with_orders(
         creators = service.figures(session, "creator", world["creators"], p)
         for creator in world["creators"]:
             mine = [o for o in paid if o.creator_id == creator]
-            assert creators[creator].revenue.get("EUR", 0) == sum(o.total_minor - o.refunded_minor for o in mine)
+            assert creators[creator].revenue.get("EUR", 0) == sum(
+                o.total_minor - o.refunded_minor for o in mine
+            )
         # the merchant's sellers (what its top clips and creators are ranked by) add up likewise
         for kind, sellers in (("creator", world["creators"]), ("clip", world["clips"][:1])):
             top = service._top_sellers(session, shop["org"], kind, p)
@@ -332,7 +335,7 @@ def test_a_range_is_tiled_by_aligned_pieces(start: datetime, minutes: int) -> No
     hi = lo + timedelta(minutes=15 * (minutes // 15 + 1))
     pieces = sorted(_pieces(lo, hi), key=lambda piece: piece[1])
     assert pieces[0][1] == lo and pieces[-1][2] == hi
-    for (_, _, a_hi), (_, b_lo, _) in zip(pieces, pieces[1:], strict=False):
+    for (_, _, a_hi), (_, b_lo, _) in itertools.pairwise(pieces):
         assert a_hi == b_lo  # no gap, no overlap
     for grain, a, b in pieces:
         assert a < b and bucket_of(a, grain) == a and bucket_of(b, grain) == b
@@ -357,6 +360,8 @@ def test_each_local_day_is_made_of_exactly_its_quarter_hours(zone: str) -> None:
         for index, sign in targets:
             covered[index][quarter] += sign
     for index, (_, lo, hi) in enumerate(p.days()):
-        expected = Counter(lo + timedelta(minutes=15 * q) for q in range(int((hi - lo).total_seconds()) // 900))
+        expected = Counter(
+            lo + timedelta(minutes=15 * q) for q in range(int((hi - lo).total_seconds()) // 900)
+        )
         assert +covered[index] == expected and not -covered[index], (zone, index)
         assert sum(1 for targets in edges.values() for i, _ in targets if i == index) <= 2 * 48

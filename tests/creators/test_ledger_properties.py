@@ -172,6 +172,51 @@ def test_ledger_adds_up_after_every_step(client, make_user, steps):
         with session_scope() as session:
             check_ledger(session)
             check_refunds(session)
+            check_analytics(session)
+
+
+def check_analytics(session) -> None:
+    """Analytics, synced now, reconciles exactly with the orders and the commission ledger:
+    revenue net of refunds, commission net of reversals, in all and per creator, clip and
+    merchant, and ROI is their ratio."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from app.analytics import rollups
+    from app.analytics import service as analytics
+    from app.commerce.models import Order, OrderStatus
+    from app.creators.models import CommissionEntry, EntryKind, OrderLineCommission
+
+    rollups.sync_orders(session)
+    p = analytics.period(date.today() - timedelta(days=2), date.today() + timedelta(days=1), "UTC")
+    counted = [
+        o
+        for o in session.scalars(select(Order))
+        if o.status in (OrderStatus.paid, OrderStatus.partially_refunded)
+    ]
+    booked = {}  # order id -> commission net of reversals, from the ledger
+    for order_id, amount in session.execute(
+        select(OrderLineCommission.order_id, CommissionEntry.amount_minor)
+        .join(OrderLineCommission, CommissionEntry.line_id == OrderLineCommission.id)
+        .where(CommissionEntry.kind.in_([EntryKind.commission, EntryKind.reversal]))
+    ):
+        booked[order_id] = booked.get(order_id, 0) + amount
+    # an order no longer counted (cancelled, refunded whole) holds no commission either
+    assert all(booked.get(o.id, 0) == 0 for o in session.scalars(select(Order)) if o not in counted)
+    entities = [("all", rollups.ALL, counted)]
+    for kind, attribute in (("creator", "creator_id"), ("clip", "clip_id"), ("merchant", "organisation_id")):
+        for entity in {getattr(o, attribute) for o in counted} - {None}:
+            entities.append((kind, entity, [o for o in counted if getattr(o, attribute) == entity]))
+    for kind, entity, orders in entities:
+        figures = analytics.figures(session, kind, [entity], p)[entity]
+        revenue = sum(o.total_minor - o.refunded_minor for o in orders)
+        commission = sum(booked.get(o.id, 0) for o in orders)
+        assert (figures.orders, sum(figures.revenue.values())) == (len(orders), revenue), kind
+        assert sum((figures.commission or {}).values()) == commission, kind
+        shown = analytics.present(figures)
+        assert shown["commission_minor"] == commission
+        assert shown["roi"] == (round(revenue / commission, 6) if commission else None)
 
 
 def check_refunds(session) -> None:
