@@ -612,6 +612,7 @@ export interface MerchantSales {
   units: number;
   revenue_minor: number;
   currency: string | null;
+  commission_minor: number | null;
 }
 
 export interface MerchantDashboard {
