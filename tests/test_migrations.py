@@ -101,3 +101,50 @@ def test_upgrade_downgrade_round_trip_and_models_agree(scratch_url):
     finally:
         engine.dispose()
     assert interests and interests > 40  # the seeded taxonomy is back
+
+
+def test_the_week_grain_is_summed_from_the_day_rows(scratch_url):
+    """0016: engagement week rows are the sums of the day rows of their week (Monday to Sunday, UTC),
+    and the sales rollups are emptied for the next sync to count again (with commission)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import Uuid, bindparam
+
+    from app.db import UTCDateTime
+
+    typed = [bindparam("e", type_=Uuid()), bindparam("b", type_=UTCDateTime())]
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "0015_refunds")
+    entity = uuid.uuid4()
+    engine = make_engine(scratch_url)
+    try:
+        with engine.begin() as conn:
+            # Sunday 2026-11-22, Monday 2026-11-23 and Sunday 2026-11-29: two weeks
+            for day, impressions, likes in ((22, 5, 1), (23, 7, 2), (29, 11, 3)):
+                conn.execute(
+                    text(
+                        "INSERT INTO analytics_engagement (entity_kind, entity_id, grain, bucket, filtered, "
+                        "impressions, likes) VALUES ('clip', :e, 1, :b, false, :i, :l)"
+                    ).bindparams(*typed),
+                    {"e": entity, "b": datetime(2026, 11, day, tzinfo=UTC), "i": impressions, "l": likes},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO analytics_sales (entity_kind, entity_id, grain, bucket, currency, orders) "
+                    "VALUES ('clip', :e, 1, :b, 'EUR', 1)"
+                ).bindparams(*typed),
+                {"e": entity, "b": datetime(2026, 11, 22, tzinfo=UTC)},
+            )
+        command.upgrade(config, "0016_analytics_grains")
+        with engine.connect() as conn:
+            weeks = conn.execute(
+                text(
+                    "SELECT bucket, impressions, likes FROM analytics_engagement WHERE grain = 2 "
+                    "ORDER BY bucket"
+                )
+            ).all()
+            sales = conn.execute(text("SELECT count(*) FROM analytics_sales")).scalar()
+    finally:
+        engine.dispose()
+    assert [(str(b)[:10], i, lk) for b, i, lk in weeks] == [("2026-11-16", 5, 1), ("2026-11-23", 18, 5)]
+    assert sales == 0
