@@ -51,6 +51,8 @@ class AnalyticsEngagement(Base):
     likes: Mapped[int] = _counter()
     unlikes: Mapped[int] = _counter()
     shares: Mapped[int] = _counter()
+    comments: Mapped[int] = _counter()  # posted (or shown again)
+    uncomments: Mapped[int] = _counter()  # deleted or hidden
     follows: Mapped[int] = _counter()
     unfollows: Mapped[int] = _counter()
     product_taps: Mapped[int] = _counter()

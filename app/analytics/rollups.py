@@ -67,6 +67,8 @@ COUNTED: dict[str, str] = {
     "likes": "like",
     "unlikes": "unlike",
     "shares": "share",
+    "comments": "comment",
+    "uncomments": "uncomment",
     "product_taps": "product_tap",
     "add_to_carts": "add_to_cart",
 }

@@ -20,6 +20,7 @@ class FilteredRead(BaseModel):
     views: int
     likes: int
     shares: int
+    comments: int = 0
     follows: int
     completes: int
 
@@ -39,7 +40,7 @@ class FiguresRead(BaseModel):
     completion_rate: float | None
     likes: int = Field(description="Likes minus unlikes")
     shares: int
-    comments: int | None = Field(description="null: this service has no comments yet")
+    comments: int | None = Field(description="Comments posted minus comments deleted or hidden")
     follows: int = Field(description="Follows minus unfollows (creators)")
     engagement_rate: float | None = Field(description="(likes + shares + comments) / impressions")
     product_taps: int
@@ -68,7 +69,7 @@ _FIGURES_EXAMPLE: Any = {
     "completion_rate": 0.41,
     "likes": 96,
     "shares": 12,
-    "comments": None,
+    "comments": 3,
     "follows": 7,
     "engagement_rate": 0.09,
     "product_taps": 60,

@@ -13,8 +13,8 @@ shown separately as ``filtered``):
   were shown or watched (clips, creators, merchants; exact);
 * ``views`` — ``view_progress`` events (the app sends one per watch); ``avg_watch_ms`` — their
   watch time ÷ views; ``completion_rate`` — completes ÷ views;
-* ``likes`` — likes minus unlikes in the range; ``shares``; ``comments`` — ``null`` (no comments
-  in this service yet); ``follows`` — follows minus unfollows (creators);
+* ``likes`` — likes minus unlikes in the range; ``shares``; ``comments`` — comments posted minus
+  comments deleted or hidden in the range; ``follows`` — follows minus unfollows (creators);
 * ``engagement_rate`` — (likes + shares + comments) ÷ impressions;
 * ``product_taps``; ``tap_through_rate`` — product taps ÷ impressions; ``add_to_carts``;
 * ``orders``, ``units``, ``revenue_minor`` — paid orders (not cancelled or fully refunded since;
@@ -76,12 +76,14 @@ COUNTS = [
     "likes",
     "unlikes",
     "shares",
+    "comments",
+    "uncomments",
     "follows",
     "unfollows",
     "product_taps",
     "add_to_carts",
 ]
-ENGAGEMENT = ("likes", "shares", "follows", "completes", "replays")
+ENGAGEMENT = ("likes", "shares", "comments", "follows", "completes", "replays")
 
 
 # ---------------------------------------------------------------------------- ranges
@@ -304,6 +306,7 @@ def present(f: Figures) -> dict[str, Any]:
     """The figures of one row, as the API and CSV give them (see the module for definitions)."""
     c = f.counts
     likes = c["likes"] - c["unlikes"]
+    comments = c["comments"] - c["uncomments"]
     revenue = sorted(f.revenue.items(), key=lambda kv: -kv[1])
     currency, revenue_minor = revenue[0] if revenue else (None, 0)
     commission_minor = None
@@ -320,9 +323,9 @@ def present(f: Figures) -> dict[str, Any]:
         "completion_rate": _ratio(c["completes"], c["views"]),
         "likes": likes,
         "shares": c["shares"],
-        "comments": None,
+        "comments": comments,
         "follows": c["follows"] - c["unfollows"],
-        "engagement_rate": _ratio(likes + c["shares"], c["impressions"]),
+        "engagement_rate": _ratio(likes + c["shares"] + comments, c["impressions"]),
         "product_taps": c["product_taps"],
         "tap_through_rate": _ratio(c["product_taps"], c["impressions"]),
         "add_to_carts": c["add_to_carts"],
@@ -339,6 +342,7 @@ def present(f: Figures) -> dict[str, Any]:
             "views": flt["views"],
             "likes": flt["likes"] - flt["unlikes"],
             "shares": flt["shares"],
+            "comments": flt["comments"] - flt["uncomments"],
             "follows": flt["follows"] - flt["unfollows"],
             "completes": flt["completes"],
         },

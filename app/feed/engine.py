@@ -389,6 +389,8 @@ class FeedEngine:
         history_size = cfg.history_size
         follow, unfollow = EventType.follow, EventType.unfollow
         like, unlike = EventType.like, EventType.unlike
+        # comments are counted by the analytics; they are not a feed signal (nor a "seen" mark)
+        comment, uncomment = EventType.comment, EventType.uncomment
         counter_of = _COUNTER_OF
         with self.lock:
             clip_index = self.clip_index
@@ -404,6 +406,8 @@ class FeedEngine:
             applied = 0
             for viewer, kind, clip, t, progress, creator in events:
                 applied += 1
+                if kind is comment or kind is uncomment:
+                    continue
                 if t > clock:
                     clock = t
                 v = viewers.get(viewer)
@@ -863,7 +867,14 @@ class FeedEngine:
             self._scratch()[2],
         )
         clips, scores, reasons, args = kernels.pick_columns(
-            pick, cand, score, contrib, order, primary, creator_arr, np.ascontiguousarray(wv, dtype=np.float64)
+            pick,
+            cand,
+            score,
+            contrib,
+            order,
+            primary,
+            creator_arr,
+            np.ascontiguousarray(wv, dtype=np.float64),
         )
         return RankedColumns(clips.tolist(), scores.tolist(), reasons.tolist(), args.tolist())
 

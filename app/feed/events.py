@@ -19,6 +19,8 @@ class EventType(StrEnum):
     product_tap = "product_tap"
     add_to_cart = "add_to_cart"
     purchase = "purchase"
+    comment = "comment"  # written by the service when a comment is posted (or shown again)
+    uncomment = "uncomment"  # ... and when it is deleted or hidden
 
 
 # Interest-weight signal per event. Positive signals also make the clip part of the viewer's
@@ -42,6 +44,8 @@ SIGNAL: dict[EventType, float] = {
 VIEW_ENGAGED_FRACTION = 0.3
 
 CLIP_EVENTS = frozenset(EventType) - {EventType.follow, EventType.unfollow}
+# Kinds only the service writes (``feed_service.record_server_event``): refused from clients.
+SERVER_ONLY = frozenset({EventType.comment, EventType.uncomment})
 
 
 def signal_for(kind: EventType, progress: float = 0.0) -> float:

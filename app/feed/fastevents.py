@@ -23,7 +23,7 @@ import orjson
 from app.config import get_settings
 from app.db import utcnow
 from app.feed.engine import EngineEvent
-from app.feed.events import CLIP_EVENTS, EventType
+from app.feed.events import CLIP_EVENTS, SERVER_ONLY, EventType
 from app.feed.runtime import get_runtime
 from app.feed.writer import EventContext, PreparedBatch, prepare_columns, sqlite_time
 
@@ -35,7 +35,7 @@ _UUIDS = re.compile(f"(?:{_UUID}\n)*{_UUID}\\Z")
 _AT = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
 _ATS = re.compile(f"(?:{_AT}\n)*{_AT}\\Z")
 _FIELDS = frozenset(("event_id", "type", "at", "clip_id", "watch_ms", "progress"))
-_KINDS = {kind.value: kind for kind in CLIP_EVENTS}
+_KINDS = {kind.value: kind for kind in CLIP_EVENTS - SERVER_ONLY}
 _VIEW_PROGRESS = EventType.view_progress
 _MAX_WATCH_MS = 24 * 3600 * 1000
 _MAX_EVENTS = 500

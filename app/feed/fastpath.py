@@ -92,7 +92,9 @@ class FeedFastPath:
             dependency = is_unavailable_error(exc)
             if dependency is None:
                 raise
-            logger.warning("feed: dependency unavailable", extra={"dependency": dependency, "error": str(exc)[:300]})
+            logger.warning(
+                "feed: dependency unavailable", extra={"dependency": dependency, "error": str(exc)[:300]}
+            )
             await unavailable_response(Request(scope, receive), dependency)(scope, receive, send)
             return
         finally:

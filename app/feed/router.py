@@ -198,8 +198,10 @@ def _events_committed(user_id: uuid.UUID) -> None:
     get_runtime().events_committed(user_id)
 
 
-def _set_follow(session: SessionDep, user: CurrentUser, handle: str, following: bool) -> FollowRead:
-    creator_id = service.record_follow(session, user.id, handle, following)
+def _set_follow(
+    request: Request, session: SessionDep, user: CurrentUser, handle: str, following: bool
+) -> FollowRead:
+    creator_id = service.record_follow(session, user.id, handle, following, sender_context(request, user.id))
     if following:
         profile = user.creator_profile
         notifications_service.new_follower(
@@ -222,8 +224,8 @@ FOLLOW_ERRORS = problem_responses(401, 404, 422, 429)
     dependencies=[Depends(rate_limit("follow"))],
     summary="Follow a creator",
 )
-def follow(handle: str, session: SessionDep, user: CurrentUser) -> FollowRead:
-    return _set_follow(session, user, handle, True)
+def follow(handle: str, request: Request, session: SessionDep, user: CurrentUser) -> FollowRead:
+    return _set_follow(request, session, user, handle, True)
 
 
 @router.delete(
@@ -233,5 +235,5 @@ def follow(handle: str, session: SessionDep, user: CurrentUser) -> FollowRead:
     dependencies=[Depends(rate_limit("follow"))],
     summary="Unfollow a creator",
 )
-def unfollow(handle: str, session: SessionDep, user: CurrentUser) -> FollowRead:
-    return _set_follow(session, user, handle, False)
+def unfollow(handle: str, request: Request, session: SessionDep, user: CurrentUser) -> FollowRead:
+    return _set_follow(request, session, user, handle, False)

@@ -28,10 +28,10 @@ from app.config import get_settings
 from app.db import is_postgres, utcnow
 from app.errors import Unprocessable
 from app.feed import sources
-from app.feed.events import CLIP_EVENTS, EventType
+from app.feed.events import CLIP_EVENTS, SERVER_ONLY, EventType
 from app.feed.models import ClipLike, ClipStat, CreatorFollow, FeedEvent, FeedEventRetraction
 from app.feed.schemas import EventBatchResult, EventIn, EventResult
-from app.feed.writer import EventContext, EventRow, get_writer
+from app.feed.writer import NO_CONTEXT, EventContext, EventRow, get_writer
 from app.feed.writer import writer_lock as writer_lock  # the aggregator takes it too
 
 # event type -> clip_stat column it increments
@@ -194,7 +194,9 @@ class PendingBatch:
 
 
 _FOLLOW_KINDS = frozenset((EventType.follow, EventType.unfollow))
-_SHARE_VIEWS = frozenset((EventType.impression, EventType.view_progress, EventType.complete, EventType.replay))
+_SHARE_VIEWS = frozenset(
+    (EventType.impression, EventType.view_progress, EventType.complete, EventType.replay)
+)
 _VIEW_PROGRESS = EventType.view_progress
 _KIND_TEXT = {kind: kind.value for kind in EventType}
 
@@ -240,6 +242,11 @@ def check_events(
             continue
         kind = event.type
         clip_id = event.clip_id
+        if kind in SERVER_ONLY:
+            results.append(
+                _reject(index, event, "invalid_event", f"type: {kind.value} events come from the service")
+            )
+            continue
         if clip_id is None:
             if kind in CLIP_EVENTS:
                 results.append(_reject(index, event, "clip_required", f"clip_id: required for {kind.value}"))
@@ -581,24 +588,51 @@ def get_clip_stats(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUI
 # ---------------------------------------------------------------------------- follows
 
 
-def record_follow(session: Session, user_id: uuid.UUID, handle: str, following: bool) -> uuid.UUID:
-    """Follow/unfollow by handle: written as an event (so the engine learns it) and applied to
-    ``creator_follow`` by the aggregator; applied here at once too so the answer is immediate."""
-    profile = accounts_service.get_creator_by_handle(session, handle)
-    if profile.user_id == user_id:
-        raise Unprocessable("You cannot follow yourself", code="cannot_follow_self")
-    kind = EventType.follow if following else EventType.unfollow
+def record_server_event(
+    session: Session,
+    user_id: uuid.UUID,
+    kind: EventType,
+    *,
+    clip_id: uuid.UUID | None = None,
+    creator_id: uuid.UUID | None = None,
+    context: EventContext | None = None,
+) -> None:
+    """An event the service itself writes for an action taken through its API (a follow, a
+    comment), in this transaction: the engine learns it and the aggregator folds it, into the
+    feed's state and the analytics rollups (with the sender's context for the authenticity
+    checks), exactly like a client's event."""
+    now = utcnow()
+    context = context or NO_CONTEXT
     session.execute(
         insert(FeedEvent).values(
             user_id=user_id,
             event_id=uuid.uuid4(),
             type=kind.value,
-            creator_id=profile.user_id,
-            client_at=utcnow(),
-            received_at=utcnow(),
-            aggregated=True,
+            clip_id=clip_id,
+            creator_id=creator_id,
+            client_at=now,
+            received_at=now,
+            aggregated=False,
+            device_id=context.device_id,
+            client_ip=context.client_ip,
+            account_guest=context.account_guest,
+            account_created_at=context.account_created_at,
         )
     )
+
+
+def record_follow(
+    session: Session, user_id: uuid.UUID, handle: str, following: bool, context: EventContext | None = None
+) -> uuid.UUID:
+    """Follow/unfollow by handle: written as an event (so the engine learns it, the analytics
+    count it and the authenticity checks see it) and applied to ``creator_follow`` by the
+    aggregator; applied here at once too so the answer is immediate (the aggregator's applying it
+    again leaves the same state: the last event of a pair wins)."""
+    profile = accounts_service.get_creator_by_handle(session, handle)
+    if profile.user_id == user_id:
+        raise Unprocessable("You cannot follow yourself", code="cannot_follow_self")
+    kind = EventType.follow if following else EventType.unfollow
+    record_server_event(session, user_id, kind, creator_id=profile.user_id, context=context)
     _apply_follows(session, {(user_id, profile.user_id): following})
     session.flush()
     return profile.user_id
@@ -776,6 +810,7 @@ def clip_touches(
         touches.append(ClipTouch(clip_id, "product_tap" if kind == tap else "view", at, event_id))
     touches.sort(key=lambda t: (t.at, t.event_id))
     return touches
+
 
 def follower_counts(session: Session, creator_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Current followers of each creator (``creator_follow``)."""

@@ -38,6 +38,7 @@ from app.clips.models import Clip, ClipStatus, Visibility
 from app.config import get_settings
 from app.db import is_postgres, on_commit, utcnow
 from app.errors import Forbidden
+from app.feed import service as feed_service
 from app.notifications import service as notifications
 from app.pagination import decode_cursor, encode_cursor
 from app.social.exceptions import (
@@ -308,6 +309,7 @@ def create_comment(
     session.add(comment)
     session.flush()
     _bump_clip(session, clip.id, comments=1)
+    _comment_event(session, comment, clip.creator_id, posted=True)
     notified: set[uuid.UUID] = set()
     if parent is not None:
         session.execute(
@@ -327,6 +329,16 @@ def create_comment(
     _notify_mentions(session, comment, user, notified)
     session.flush()
     return comment
+
+
+def _comment_event(session: Session, comment: Comment, creator_id: uuid.UUID | None, *, posted: bool) -> None:
+    """A comment posted or shown again (``comment``), deleted or hidden (``uncomment``), as an
+    event of its author's on the clip: what the analytics count as comments (exactly once, with
+    the rest of the log; flagged accounts' comments are filtered like their likes)."""
+    kind = feed_service.EventType.comment if posted else feed_service.EventType.uncomment
+    feed_service.record_server_event(
+        session, comment.author_id, kind, clip_id=comment.clip_id, creator_id=creator_id
+    )
 
 
 def get_comment(session: Session, comment_id: uuid.UUID) -> Comment:
@@ -356,6 +368,7 @@ def _change_status(
     delta = (new is CommentStatus.visible) - (old is CommentStatus.visible)
     if delta:
         _bump_clip(session, comment.clip_id, comments=delta)
+        _comment_event(session, comment, None, posted=delta > 0)
         if comment.parent_id is not None:
             session.execute(
                 update(Comment)

@@ -1,8 +1,9 @@
-"""Analytics: a week grain, commission in the sales rollups, a merchant's sales per seller
+"""Analytics: a week grain, comments, commission in the sales rollups, sales per seller
 
 The rollups get a third grain, the UTC week from Monday (``grain`` 2): a long range reads its full
 weeks from it. Engagement week rows are summed here from the day rows. The sales rollups get the
-commission booked for each sale, net of reversals (``commission_minor``).
+commission booked for each sale, net of reversals (``commission_minor``); the engagement rollups
+count comments posted and removed (``comment`` / ``uncomment`` events the service writes).
 
 ``analytics_seller``: a merchant's paid orders per seller (the clip or creator an order is
 attributed to), kept by the order sync beside ``analytics_sales``. The sales rollups are derived
@@ -72,6 +73,10 @@ def upgrade() -> None:
             name=op.f("pk_analytics_seller"),
         ),
     )
+    for column in ("comments", "uncomments"):
+        op.add_column(
+            "analytics_engagement", sa.Column(column, sa.BigInteger(), server_default="0", nullable=False)
+        )
     op.add_column(
         "analytics_sales",
         sa.Column("commission_minor", sa.BigInteger(), server_default="0", nullable=False),
@@ -96,3 +101,6 @@ def downgrade() -> None:
     op.drop_table("analytics_seller")
     with op.batch_alter_table("analytics_sales") as batch:
         batch.drop_column("commission_minor")
+    with op.batch_alter_table("analytics_engagement") as batch:
+        batch.drop_column("uncomments")
+        batch.drop_column("comments")

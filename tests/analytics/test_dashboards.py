@@ -145,3 +145,50 @@ def test_a_follow_spike_from_fresh_accounts_is_flagged(client: Any, make_clip: A
     body = client.get("/v1/analytics/creators/spiked_maker/authenticity", headers=token_for(creator)).json()
     assert {f["code"] for f in body["flags"]} == {"follow_spike"}
     assert body["flagged_share"] == 1.0 and body["score"] == 0
+
+
+def test_comments_and_follows_made_through_the_api_are_counted(client: Any, make_clip: Any) -> None:
+    """Comments posted (and removed) and follows made through the API reach the analytics like a
+    client's events; a client cannot send comment events itself."""
+    import uuid
+
+    from app.db import utcnow
+
+    creator = new_creator("talked_about")
+    clip = make_clip(creator, ["fashion"])
+    fans = [new_account(interests=["fashion"]) for _ in range(3)]
+    organic_viewing(fans, [clip])
+    posted = []
+    for fan in fans:
+        r = client.post(f"/v1/clips/{clip}/comments", json={"body": "love it"}, headers=token_for(fan))
+        assert r.status_code == 201, r.text
+        posted.append(r.json()["id"])
+        assert client.post("/v1/creators/talked_about/follow", headers=token_for(fan)).status_code == 200
+    assert client.delete(f"/v1/comments/{posted[0]}", headers=token_for(fans[0])).status_code == 204
+    assert client.delete("/v1/creators/talked_about/follow", headers=token_for(fans[1])).status_code == 200
+    forged = client.post(
+        "/v1/events",
+        json={
+            "events": [
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "type": "comment",
+                    "at": utcnow().isoformat(),
+                    "clip_id": str(clip),
+                }
+            ]
+        },
+        headers=token_for(fans[2]),
+    )
+    assert forged.json()["rejected"] == 1 and forged.json()["results"][0]["code"] == "invalid_event"
+    aggregate()
+
+    me = token_for(creator)
+    clip_figures = client.get(f"/v1/analytics/clips/{clip}", headers=me).json()["totals"]
+    assert clip_figures["comments"] == 2  # three posted, one deleted
+    assert clip_figures["engagement_rate"] == round(
+        (clip_figures["likes"] + clip_figures["shares"] + 2) / 3, 6
+    )
+    body = client.get("/v1/me/analytics/dashboard", headers=me).json()
+    assert body["totals"]["comments"] == 2 and body["totals"]["follows"] == 2  # three follows, one unfollow
+    assert sum(day["follows"] for day in body["audience"]["follower_growth"]) == 2
