@@ -39,7 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.accounts import service as accounts_service
 from app.accounts.models import Role, User
@@ -577,12 +577,32 @@ def _top_sellers(
         (i for i, f in sales.items() if f.orders or any(f.revenue.values())),
         key=lambda i: (-sum(sales[i].revenue.values()), -sales[i].orders, str(i)),
     )[:n]
-    if len(ranked) < n:  # (a merchant with few sales: read the clips that carry its products)
-        clip_ids = clips_of(session, "merchant", organisation_id)
-        carriers = clip_ids if kind == "clip" else list(set(creator_of_clip_map(session, clip_ids).values()))
+    if len(ranked) < n:  # (a merchant with few sales: the first clips that carry its products)
         chosen = set(ranked)
-        ranked += [i for i in sorted(carriers, key=str) if i not in chosen][: n - len(ranked)]
+        ranked += [i for i in _carriers(session, organisation_id, kind, 2 * n) if i not in chosen][
+            : n - len(ranked)
+        ]
     return {i: sales.get(i) or Figures() for i in ranked}
+
+
+def _carriers(session: Session, organisation_id: uuid.UUID, kind: str, limit: int) -> list[uuid.UUID]:
+    """The first ``limit`` clips (in id order) that carry the merchant's products, or creators of
+    such clips: one query, however many clips carry them (reading all of them and then their
+    creators took 0.6 s for 8,700 clips)."""
+    m = AnalyticsClipMap
+    merchant_clips = select(m.clip_id).where(m.entity_kind == "merchant", m.entity_id == organisation_id)
+    if kind == "clip":
+        query = merchant_clips.order_by(m.clip_id).limit(limit)
+    else:
+        c = aliased(AnalyticsClipMap)
+        query = (
+            select(c.entity_id)
+            .where(c.entity_kind == "creator", c.clip_id.in_(merchant_clips.scalar_subquery()))
+            .distinct()
+            .order_by(c.entity_id)
+            .limit(limit)
+        )
+    return list(session.scalars(query))
 
 
 def _merchant_sales(f: Figures) -> dict[str, Any]:
@@ -600,20 +620,6 @@ def _merchant_sales(f: Figures) -> dict[str, Any]:
         "currency": currency,
         "commission_minor": booked,
     }
-
-
-def creator_of_clip_map(session: Session, clip_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    m = AnalyticsClipMap
-    out: dict[uuid.UUID, uuid.UUID] = {}
-    for chunk in _chunks(clip_ids):
-        out.update(
-            dict(
-                session.execute(
-                    select(m.clip_id, m.entity_id).where(m.clip_id.in_(chunk), m.entity_kind == "creator")
-                ).all()  # type: ignore[arg-type]
-            )
-        )
-    return out
 
 
 def admin_overview(session: Session, p: Period) -> dict[str, Any]:

@@ -192,3 +192,37 @@ def test_comments_and_follows_made_through_the_api_are_counted(client: Any, make
     body = client.get("/v1/me/analytics/dashboard", headers=me).json()
     assert body["totals"]["comments"] == 2 and body["totals"]["follows"] == 2  # three follows, one unfollow
     assert sum(day["follows"] for day in body["audience"]["follower_growth"]) == 2
+
+
+def test_a_merchant_without_sales_sees_the_clips_and_creators_that_carry_its_products(
+    client: Any, make_clip: Any, shop: dict[str, Any]
+) -> None:
+    from app.db import session_scope
+    from app.tags.models import ProductTag, TagSource, TagStatus
+
+    creators = [new_creator("carrier_one"), new_creator("carrier_two")]
+    clips = [
+        make_clip(creators[0], ["fashion"]),
+        make_clip(creators[1], ["fashion"]),
+        make_clip(creators[1], ["tech"]),
+    ]
+    sku_id, _ = shop["skus"][0]
+    with session_scope() as session:
+        for clip in clips[:2]:  # the third carries nothing of this merchant's
+            session.add(
+                ProductTag(
+                    clip_id=clip,
+                    sku_id=sku_id,
+                    organisation_id=shop["org"],
+                    start_ms=0,
+                    end_ms=5000,
+                    status=TagStatus.active,
+                    source=TagSource.creator,
+                )
+            )
+    organic_viewing([new_account(interests=["fashion"])], clips)
+    aggregate()  # (maps each viewed clip to the merchants whose products it carries)
+    board = client.get("/v1/merchant/analytics/dashboard", headers=token_for(shop["owner"])).json()
+    assert [r["clip_id"] for r in board["top_clips"]] == sorted(str(c) for c in clips[:2])
+    assert [r["creator_id"] for r in board["top_creators"]] == sorted(str(c) for c in creators)
+    assert all(r["merchant_sales"]["orders"] == 0 for r in board["top_clips"] + board["top_creators"])
