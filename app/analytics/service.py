@@ -39,7 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.models import Role, User
@@ -586,23 +586,30 @@ def _top_sellers(
 
 
 def _carriers(session: Session, organisation_id: uuid.UUID, kind: str, limit: int) -> list[uuid.UUID]:
-    """The first ``limit`` clips (in id order) that carry the merchant's products, or creators of
-    such clips: one query, however many clips carry them (reading all of them and then their
-    creators took 0.6 s for 8,700 clips)."""
+    """The first ``limit`` clips (in id order) that carry the merchant's products, or the creators
+    of such clips (in the order of their first such clip), without reading every carrying clip:
+    all of them and their creators took 0.6-0.75 s for 8,700 clips."""
     m = AnalyticsClipMap
-    merchant_clips = select(m.clip_id).where(m.entity_kind == "merchant", m.entity_id == organisation_id)
+    clips = select(m.clip_id).where(m.entity_kind == "merchant", m.entity_id == organisation_id)
     if kind == "clip":
-        query = merchant_clips.order_by(m.clip_id).limit(limit)
-    else:
-        c = aliased(AnalyticsClipMap)
-        query = (
-            select(c.entity_id)
-            .where(c.entity_kind == "creator", c.clip_id.in_(merchant_clips.scalar_subquery()))
-            .distinct()
-            .order_by(c.entity_id)
-            .limit(limit)
+        return list(session.scalars(clips.order_by(m.clip_id).limit(limit)))
+    creators: list[uuid.UUID] = []
+    taken = 0
+    while len(creators) < limit:
+        page = list(session.scalars(clips.order_by(m.clip_id).offset(taken).limit(8 * limit)))
+        if not page:
+            break
+        taken += len(page)
+        of = dict(
+            session.execute(
+                select(m.clip_id, m.entity_id).where(m.entity_kind == "creator", m.clip_id.in_(page))
+            ).all()  # type: ignore[arg-type]
         )
-    return list(session.scalars(query))
+        for clip in page:
+            creator = of.get(clip)
+            if creator is not None and creator not in creators:
+                creators.append(creator)
+    return creators[:limit]
 
 
 def _merchant_sales(f: Figures) -> dict[str, Any]:
