@@ -151,7 +151,8 @@ class AnalyticsClipMap(Base):
     entity_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     entity_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
 
-    __table_args__ = (Index("ix_analytics_clip_map_entity", "entity_kind", "entity_id"),)
+    # (with the clip id: a merchant's first carrying clips are read in order from the index alone)
+    __table_args__ = (Index("ix_analytics_clip_map_entity", "entity_kind", "entity_id", "clip_id"),)
 
 
 class AnalyticsWatch(Base):

@@ -3,7 +3,8 @@
 The rollups get a third grain, the UTC week from Monday (``grain`` 2): a long range reads its full
 weeks from it. Engagement week rows are summed here from the day rows. The sales rollups get the
 commission booked for each sale, net of reversals (``commission_minor``); the engagement rollups
-count comments posted and removed (``comment`` / ``uncomment`` events the service writes).
+count comments posted and removed (``comment`` / ``uncomment`` events the service writes). The
+clip map's entity index holds the clip id too (a merchant's first carrying clips, from the index).
 
 ``analytics_seller``: a merchant's paid orders per seller (the clip or creator an order is
 attributed to), kept by the order sync beside ``analytics_sales``. The sales rollups are derived
@@ -73,6 +74,10 @@ def upgrade() -> None:
             name=op.f("pk_analytics_seller"),
         ),
     )
+    op.drop_index("ix_analytics_clip_map_entity", table_name="analytics_clip_map")
+    op.create_index(
+        "ix_analytics_clip_map_entity", "analytics_clip_map", ["entity_kind", "entity_id", "clip_id"]
+    )
     for column in ("comments", "uncomments"):
         op.add_column(
             "analytics_engagement", sa.Column(column, sa.BigInteger(), server_default="0", nullable=False)
@@ -96,6 +101,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_analytics_clip_map_entity", table_name="analytics_clip_map")
+    op.create_index("ix_analytics_clip_map_entity", "analytics_clip_map", ["entity_kind", "entity_id"])
     op.execute("DELETE FROM analytics_engagement WHERE grain = 2")
     op.execute("DELETE FROM analytics_sales WHERE grain = 2")
     op.drop_table("analytics_seller")
