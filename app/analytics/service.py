@@ -217,33 +217,35 @@ def engagement_totals(
     return out
 
 
+def _summed_sales(
+    session: Session, model: Any, key: Any, where: Sequence[Any], start: datetime, end: datetime
+) -> dict[uuid.UUID, Figures]:
+    """Per ``key`` (an entity or seller column of ``model``, a sales rollup): the sums of its rows
+    matching ``where`` over [start, end), read piece by piece (``_pieces``)."""
+    out: dict[uuid.UUID, Figures] = defaultdict(Figures)
+    counters = (model.orders, model.units, model.revenue_minor, model.commission_minor)
+    for grain, lo, hi in _pieces(start, end):
+        query = (
+            select(key, model.currency, *[func.sum(c) for c in counters])
+            .where(*where, model.grain == grain, model.bucket >= lo, model.bucket < hi)
+            .group_by(key, model.currency)
+        )
+        for entity, currency, orders, units, revenue, booked in session.execute(query):
+            out[entity].add_sales(currency, orders, units, revenue, booked)
+    return out
+
+
 def sales_totals(
     session: Session, kind: str, ids: list[uuid.UUID], start: datetime, end: datetime
 ) -> dict[uuid.UUID, Figures]:
-    out: dict[uuid.UUID, Figures] = defaultdict(Figures)
     s = AnalyticsSales
-    for grain, lo, hi in _pieces(start, end):
-        for chunk in _chunks(ids):
-            query = (
-                select(
-                    s.entity_id,
-                    s.currency,
-                    func.sum(s.orders),
-                    func.sum(s.units),
-                    func.sum(s.revenue_minor),
-                    func.sum(s.commission_minor),
-                )
-                .where(
-                    s.entity_kind == kind,
-                    s.entity_id.in_(chunk),
-                    s.grain == grain,
-                    s.bucket >= lo,
-                    s.bucket < hi,
-                )
-                .group_by(s.entity_id, s.currency)
+    out: dict[uuid.UUID, Figures] = {}
+    for chunk in _chunks(ids):  # (the chunks' entities are distinct)
+        out.update(
+            _summed_sales(
+                session, s, s.entity_id, (s.entity_kind == kind, s.entity_id.in_(chunk)), start, end
             )
-            for entity, currency, orders, units, revenue, booked in session.execute(query):
-                out[entity].add_sales(currency, orders, units, revenue, booked)
+        )
     return out
 
 
@@ -556,40 +558,19 @@ def _top_sellers(
 ) -> dict[uuid.UUID, Figures]:
     """The ``n`` clips or creators (``kind``) that sold most of the merchant's products in the
     period, best first, with those sales (orders, units, revenue): by revenue (all currencies),
-    then orders; fewer than ``n`` sellers: the clips that carry its products (or their creators)
-    after them, in id order."""
+    then orders; fewer than ``n`` sellers: after them, the first clips (in id order) that carry
+    its products, or the creators of those clips."""
     s = AnalyticsSeller
-    sales: dict[uuid.UUID, Figures] = defaultdict(Figures)
-    for grain, lo, hi in _pieces(p.start, p.end):
-        query = (
-            select(
-                s.seller_id,
-                s.currency,
-                func.sum(s.orders),
-                func.sum(s.units),
-                func.sum(s.revenue_minor),
-                func.sum(s.commission_minor),
-            )
-            .where(
-                s.organisation_id == organisation_id,
-                s.seller_kind == kind,
-                s.grain == grain,
-                s.bucket >= lo,
-                s.bucket < hi,
-            )
-            .group_by(s.seller_id, s.currency)
-        )
-        for seller, currency, orders, units, revenue, booked in session.execute(query):
-            sales[seller].add_sales(currency, orders, units, revenue, booked)
+    where = (s.organisation_id == organisation_id, s.seller_kind == kind)
+    sales = _summed_sales(session, s, s.seller_id, where, p.start, p.end)
     ranked = sorted(
         (i for i, f in sales.items() if f.orders or any(f.revenue.values())),
         key=lambda i: (-sum(sales[i].revenue.values()), -sales[i].orders, str(i)),
     )[:n]
     if len(ranked) < n:  # (a merchant with few sales: the first clips that carry its products)
         chosen = set(ranked)
-        ranked += [i for i in _carriers(session, organisation_id, kind, 2 * n) if i not in chosen][
-            : n - len(ranked)
-        ]
+        others = [i for i in _carriers(session, organisation_id, kind, 2 * n) if i not in chosen]
+        ranked += others[: n - len(ranked)]
     return {i: sales.get(i) or Figures() for i in ranked}
 
 

@@ -14,28 +14,35 @@ from tests.analytics.test_authenticity import organic_viewing, token_for
 pytestmark = pytest.mark.usefixtures("database_url")
 
 
-def test_creator_merchant_and_admin_dashboards(
-    client: Any, make_clip: Any, shop: dict[str, Any], make_order: Any, make_user: Any
-) -> None:
-    from app.analytics import rollups
+def tag(clip: Any, sku_id: Any, organisation_id: Any) -> None:
+    """An active tag of the SKU on the clip (as the creator's tagging editor writes it)."""
     from app.db import session_scope
     from app.tags.models import ProductTag, TagSource, TagStatus
 
-    creator = new_creator("dash_maker")
-    clip = make_clip(creator, ["fashion"])
-    sku_id, _ = shop["skus"][0]
     with session_scope() as session:
         session.add(
             ProductTag(
                 clip_id=clip,
                 sku_id=sku_id,
-                organisation_id=shop["org"],
+                organisation_id=organisation_id,
                 start_ms=0,
                 end_ms=5000,
                 status=TagStatus.active,
                 source=TagSource.creator,
             )
         )
+
+
+def test_creator_merchant_and_admin_dashboards(
+    client: Any, make_clip: Any, shop: dict[str, Any], make_order: Any, make_user: Any
+) -> None:
+    from app.analytics import rollups
+    from app.db import session_scope
+
+    creator = new_creator("dash_maker")
+    clip = make_clip(creator, ["fashion"])
+    sku_id, _ = shop["skus"][0]
+    tag(clip, sku_id, shop["org"])
     viewers = [new_account(interests=["fashion"]) for _ in range(4)]
     organic_viewing(viewers, [clip], tap=True)
     make_order([(0, 2)], creator_id=creator, clip_id=clip)
@@ -197,8 +204,6 @@ def test_comments_and_follows_made_through_the_api_are_counted(client: Any, make
 def test_a_merchant_without_sales_sees_the_clips_and_creators_that_carry_its_products(
     client: Any, make_clip: Any, shop: dict[str, Any]
 ) -> None:
-    from app.db import session_scope
-    from app.tags.models import ProductTag, TagSource, TagStatus
 
     creators = [new_creator("carrier_one"), new_creator("carrier_two")]
     clips = [
@@ -207,19 +212,8 @@ def test_a_merchant_without_sales_sees_the_clips_and_creators_that_carry_its_pro
         make_clip(creators[1], ["tech"]),
     ]
     sku_id, _ = shop["skus"][0]
-    with session_scope() as session:
-        for clip in clips[:2]:  # the third carries nothing of this merchant's
-            session.add(
-                ProductTag(
-                    clip_id=clip,
-                    sku_id=sku_id,
-                    organisation_id=shop["org"],
-                    start_ms=0,
-                    end_ms=5000,
-                    status=TagStatus.active,
-                    source=TagSource.creator,
-                )
-            )
+    for clip in clips[:2]:  # the third carries nothing of this merchant's
+        tag(clip, sku_id, shop["org"])
     organic_viewing([new_account(interests=["fashion"])], clips)
     aggregate()  # (maps each viewed clip to the merchants whose products it carries)
     board = client.get("/v1/merchant/analytics/dashboard", headers=token_for(shop["owner"])).json()
