@@ -3,8 +3,8 @@
 Ranges are whole days in the caller's IANA time zone. A day in any zone is a whole number of UTC
 quarter hours, so a range is answered exactly: its full UTC weeks from the week-grain rollups, its
 other full UTC days from the day grain, the quarter hours at its two edges from the quarter grain;
-a daily series groups the quarter-hour rows of the range by local day. Raw events are never read
-here.
+a daily series is the UTC day rows corrected at each local day's edges with quarter-hour rows
+(``_day_plan``). Raw events are never read here.
 
 Definitions (also in ``app/analytics/README.md``); every figure is organic (flagged engagement is
 shown separately as ``filtered``):
