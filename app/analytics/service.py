@@ -181,6 +181,16 @@ class Figures:
             self.commission = {}
         self.commission[currency] = self.commission.get(currency, 0) + sign * int(booked or 0)
 
+    def in_largest_currency(self) -> tuple[str | None, int, int | None]:
+        """(currency, revenue, commission) in the currency with the most revenue (commission:
+        ``None`` when unknown; all currencies' when there is no revenue)."""
+        revenue = sorted(self.revenue.items(), key=lambda kv: -kv[1])
+        currency, revenue_minor = revenue[0] if revenue else (None, 0)
+        booked = None
+        if self.commission is not None:
+            booked = self.commission.get(currency, 0) if currency else sum(self.commission.values())
+        return currency, revenue_minor, booked
+
     def add_counts(self, values: Sequence[int], filtered: bool) -> None:
         target = self.filtered if filtered else self.counts
         for name, value in zip(COUNTS, values, strict=True):
@@ -294,10 +304,16 @@ def figures(
         for f in out.values():
             if f.reach is None:
                 f.reach = 0
-    booked = commission.available()  # (rolled up with the sales: see app/analytics/commission.py)
-    for f in out.values():
-        f.commission = (f.commission or {}) if booked else None
+    _settle_commission(out.values())
     return out
+
+
+def _settle_commission(figs: Iterable[Figures]) -> None:
+    """Commission (rolled up with the sales, see ``app/analytics/commission.py``) is zero where no
+    sale was read, and unknown (``None``) everywhere when this service has no creator programme."""
+    booked = commission.available()
+    for f in figs:
+        f.commission = (f.commission or {}) if booked else None
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -309,13 +325,9 @@ def present(f: Figures) -> dict[str, Any]:
     c = f.counts
     likes = c["likes"] - c["unlikes"]
     comments = c["comments"] - c["uncomments"]
+    currency, revenue_minor, commission_minor = f.in_largest_currency()
+    roi = _ratio(revenue_minor, commission_minor) if commission_minor else None
     revenue = sorted(f.revenue.items(), key=lambda kv: -kv[1])
-    currency, revenue_minor = revenue[0] if revenue else (None, 0)
-    commission_minor = None
-    roi = None
-    if f.commission is not None:
-        commission_minor = f.commission.get(currency, 0) if currency else sum(f.commission.values())
-        roi = _ratio(revenue_minor, commission_minor) if commission_minor else None
     flt = f.filtered
     return {
         "impressions": c["impressions"],
@@ -436,9 +448,7 @@ def daily(session: Session, kind: str, entity_id: uuid.UUID, p: Period) -> list[
     ):
         for index, sign in targets:
             per_day[index].add_sales(currency, orders, units, revenue, booked, sign=sign)
-    booked = commission.available()
-    for f in per_day:
-        f.commission = (f.commission or {}) if booked else None
+    _settle_commission(per_day)
     return [{"day": d.isoformat(), **present(f)} for (d, _, _), f in zip(days, per_day, strict=True)]
 
 
@@ -571,7 +581,9 @@ def _top_sellers(
         chosen = set(ranked)
         others = [i for i in _carriers(session, organisation_id, kind, 2 * n) if i not in chosen]
         ranked += others[: n - len(ranked)]
-    return {i: sales.get(i) or Figures() for i in ranked}
+    top = {i: sales.get(i) or Figures() for i in ranked}
+    _settle_commission(top.values())
+    return top
 
 
 def _carriers(session: Session, organisation_id: uuid.UUID, kind: str, limit: int) -> list[uuid.UUID]:
@@ -604,11 +616,7 @@ def _carriers(session: Session, organisation_id: uuid.UUID, kind: str, limit: in
 def _merchant_sales(f: Figures) -> dict[str, Any]:
     """A seller's sales of one merchant's products and the commission they cost it (in the largest
     currency, as ``present``)."""
-    revenue = sorted(f.revenue.items(), key=lambda kv: -kv[1])
-    currency, revenue_minor = revenue[0] if revenue else (None, 0)
-    booked = None
-    if commission.available():
-        booked = (f.commission or {}).get(currency, 0) if currency else sum((f.commission or {}).values())
+    currency, revenue_minor, booked = f.in_largest_currency()
     return {
         "orders": f.orders,
         "units": f.units,
